@@ -1,0 +1,22 @@
+//! SeaORM entities of Parley's tables. Column meanings live with each model;
+//! the rules that keep them consistent live in the server's `domain` module.
+
+pub mod bid;
+pub mod campaign;
+pub mod conversation;
+pub mod message;
+pub mod payment_order;
+pub mod request;
+pub mod user;
+pub mod webhook_event;
+
+pub mod prelude {
+    pub use super::bid::Entity as Bid;
+    pub use super::campaign::Entity as Campaign;
+    pub use super::conversation::Entity as Conversation;
+    pub use super::message::Entity as Message;
+    pub use super::payment_order::Entity as PaymentOrder;
+    pub use super::request::Entity as Request;
+    pub use super::user::Entity as User;
+    pub use super::webhook_event::Entity as WebhookEvent;
+}

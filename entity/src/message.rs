@@ -1,0 +1,33 @@
+use sea_orm::entity::prelude::*;
+
+/// A stored message. Ids are UUIDv7, so ordering by id is ordering by time.
+/// `message_type` is `user_input`, `system`, `automated` or `audit`; an audit
+/// message has the actor as both sender and receiver and is visible to them
+/// alone. A message whose `expires_at` has passed is no longer visible.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "messages")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub sender_id: String,
+    pub receiver_id: String,
+    #[sea_orm(column_type = "Text")]
+    pub message: String,
+    pub media_url: Option<String>,
+    pub message_type: String,
+    pub action_required: bool,
+    pub action_data: Option<Json>,
+    pub is_automated: bool,
+    pub action_completed: bool,
+    pub seen: bool,
+    pub seen_at: Option<DateTimeUtc>,
+    pub client_message_id: Option<String>,
+    pub expires_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

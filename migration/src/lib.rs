@@ -1,0 +1,20 @@
+//! Schema migrations, applied in order at start-up and by `parley migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_conversations;
+mod m20261122_000002_collaborations;
+mod m20261122_000003_payments;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_conversations::Migration),
+            Box::new(m20261122_000002_collaborations::Migration),
+            Box::new(m20261122_000003_payments::Migration),
+        ]
+    }
+}

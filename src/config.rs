@@ -1,0 +1,349 @@
+//! Typed settings, read once from the environment (and `.env` when present)
+//! and handed to [`crate::Application::build`]. Tests build them from a map.
+
+use std::{collections::HashMap, fmt, net::IpAddr, path::PathBuf, time::Duration};
+
+/// A secret value: usable, but never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtSettings {
+    /// HS256 secret. In development it is generated when not configured.
+    pub secret: Secret,
+    /// Set when `secret` was generated at start-up rather than configured.
+    pub secret_generated: bool,
+    /// PEM public key for RS256/ES256 tokens.
+    pub public_key_pem: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RazorpaySettings {
+    pub key_id: Option<String>,
+    pub key_secret: Option<Secret>,
+    pub webhook_secret: Option<Secret>,
+    pub api_base: String,
+    pub timeout: Duration,
+    pub currency: String,
+    /// Shown in the checkout form.
+    pub merchant_name: String,
+}
+
+impl RazorpaySettings {
+    /// Whether a real (or stand-in) gateway is configured; without one,
+    /// development uses the built-in sandbox.
+    pub fn has_keys(&self) -> bool {
+        self.key_id.is_some() && self.key_secret.is_some()
+    }
+}
+
+/// Per-user budgets: `burst` events at once, refilled at `per_second`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    pub burst: u32,
+    pub per_second: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    pub enabled: bool,
+    pub messages: RateLimit,
+    pub typing: RateLimit,
+    pub actions: RateLimit,
+    pub rest_writes: RateLimit,
+    pub connections: RateLimit,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub host: IpAddr,
+    pub port: u16,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub jwt: JwtSettings,
+    pub redis_url: Option<String>,
+    pub razorpay: RazorpaySettings,
+    /// Platform commission in basis points (10 % = 1000).
+    pub commission_bps: u32,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    pub system_user_id: String,
+    pub typing_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub presence_ttl: Duration,
+    pub rate_limits: RateLimits,
+    pub static_dir: PathBuf,
+    pub max_revisions: i32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is required when APP_ENV=production: {why}")]
+    MissingInProduction { name: &'static str, why: &'static str },
+    #[error("{name} has an invalid value: {why}")]
+    Invalid { name: String, why: String },
+}
+
+impl Settings {
+    /// Reads `.env` (when present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by the lookup below.
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from a map of variables, ignoring the environment.
+    pub fn from_map(vars: &HashMap<&str, &str>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| vars.get(name).map(|v| v.to_string()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let app_env = match var("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "APP_ENV".into(),
+                    why: format!("expected development or production, got {other:?}"),
+                });
+            }
+        };
+        let production = app_env == AppEnv::Production;
+
+        let host = parse(&var, "HOST", "127.0.0.1")?;
+        let port = parse(&var, "PORT", "5000")?;
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://parley.db?mode=rwc".into());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_URL".into(),
+                why: "expected a sqlite:// or postgres:// URL".into(),
+            });
+        }
+
+        let public_key_pem = var("JWT_PUBLIC_KEY").map(|pem| Secret::new(pem.replace("\\n", "\n")));
+        let (secret, secret_generated) = match var("JWT_SECRET") {
+            Some(secret) => (Secret::new(secret), false),
+            None if production && public_key_pem.is_none() => {
+                return Err(ConfigError::MissingInProduction {
+                    name: "JWT_SECRET",
+                    why: "tokens cannot be verified without JWT_SECRET (or JWT_PUBLIC_KEY)",
+                });
+            }
+            None => (Secret::new(random_hex(32)), true),
+        };
+
+        let razorpay = RazorpaySettings {
+            key_id: var("RAZORPAY_KEY_ID"),
+            key_secret: var("RAZORPAY_KEY_SECRET").map(Secret::new),
+            webhook_secret: var("RAZORPAY_WEBHOOK_SECRET").map(Secret::new),
+            api_base: var("RAZORPAY_API_BASE")
+                .unwrap_or_else(|| "https://api.razorpay.com".into())
+                .trim_end_matches('/')
+                .to_string(),
+            timeout: Duration::from_millis(parse(&var, "RAZORPAY_TIMEOUT_MS", "10000")?),
+            currency: "INR".into(),
+            merchant_name: var("PAYMENT_MERCHANT_NAME").unwrap_or_else(|| "Parley".into()),
+        };
+        if production {
+            for (name, present) in [
+                ("RAZORPAY_KEY_ID", razorpay.key_id.is_some()),
+                ("RAZORPAY_KEY_SECRET", razorpay.key_secret.is_some()),
+                ("RAZORPAY_WEBHOOK_SECRET", razorpay.webhook_secret.is_some()),
+            ] {
+                if !present {
+                    return Err(ConfigError::MissingInProduction {
+                        name,
+                        why: "payments cannot run without the gateway's keys (the sandbox exists only in development)",
+                    });
+                }
+            }
+        }
+
+        let commission: f64 = parse(&var, "PLATFORM_COMMISSION_PERCENT", "10")?;
+        if !(0.0..=100.0).contains(&commission) {
+            return Err(ConfigError::Invalid {
+                name: "PLATFORM_COMMISSION_PERCENT".into(),
+                why: "expected a percentage between 0 and 100".into(),
+            });
+        }
+
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            None => {
+                if production {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Pretty
+                }
+            }
+            Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "LOG_FORMAT".into(),
+                    why: format!("expected pretty or json, got {other:?}"),
+                });
+            }
+        };
+
+        let limit = |prefix: &'static str, burst: &str, rate: &str| -> Result<RateLimit, ConfigError> {
+            Ok(RateLimit {
+                burst: parse_named(&var, prefix, "_BURST", burst)?,
+                per_second: parse_named(&var, prefix, "_PER_SECOND", rate)?,
+            })
+        };
+        let rate_limits = RateLimits {
+            enabled: parse(&var, "RATE_LIMIT_ENABLED", "true")?,
+            messages: limit("RATE_LIMIT_MESSAGES", "30", "10")?,
+            typing: limit("RATE_LIMIT_TYPING", "20", "5")?,
+            actions: limit("RATE_LIMIT_ACTIONS", "20", "5")?,
+            rest_writes: limit("RATE_LIMIT_REST_WRITES", "60", "20")?,
+            connections: limit("RATE_LIMIT_CONNECTIONS", "20", "2")?,
+        };
+
+        Ok(Settings {
+            app_env,
+            host,
+            port,
+            database_url,
+            database_max_connections: parse(&var, "DATABASE_MAX_CONNECTIONS", "16")?,
+            jwt: JwtSettings {
+                secret,
+                secret_generated,
+                public_key_pem,
+            },
+            redis_url: var("REDIS_URL"),
+            razorpay,
+            commission_bps: (commission * 100.0).round() as u32,
+            cors_origins: var("CORS_ORIGIN")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default(),
+            log_format,
+            system_user_id: var("SYSTEM_USER_ID").unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
+            typing_timeout: Duration::from_millis(parse(&var, "TYPING_TIMEOUT_MS", "8000")?),
+            shutdown_grace: Duration::from_millis(parse(&var, "SHUTDOWN_GRACE_MS", "10000")?),
+            presence_ttl: Duration::from_millis(parse(&var, "PRESENCE_TTL_MS", "30000")?),
+            rate_limits,
+            static_dir: var("STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("static")),
+            max_revisions: parse(&var, "MAX_REVISIONS", "3")?,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// The development sandbox gateway is used when no keys are configured.
+    pub fn uses_payment_sandbox(&self) -> bool {
+        !self.is_production() && !self.razorpay.has_keys()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: &str,
+) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    let raw = var(name).unwrap_or_else(|| default.to_string());
+    raw.parse().map_err(|e: T::Err| ConfigError::Invalid {
+        name: name.to_string(),
+        why: format!("{raw:?}: {e}"),
+    })
+}
+
+fn parse_named<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    prefix: &'static str,
+    suffix: &'static str,
+    default: &str,
+) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    parse(var, &format!("{prefix}{suffix}"), default)
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_refuses_to_start_without_jwt_secret() {
+        let vars = HashMap::from([("APP_ENV", "production")]);
+        let err = Settings::from_map(&vars).unwrap_err().to_string();
+        assert!(err.contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn production_names_the_missing_razorpay_variable() {
+        let vars = HashMap::from([
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "s3cret"),
+            ("RAZORPAY_KEY_ID", "rzp_live_x"),
+            ("RAZORPAY_KEY_SECRET", "k"),
+        ]);
+        let err = Settings::from_map(&vars).unwrap_err().to_string();
+        assert!(err.contains("RAZORPAY_WEBHOOK_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn development_generates_a_secret_and_uses_the_sandbox() {
+        let settings = Settings::from_map(&HashMap::new()).unwrap();
+        assert!(settings.jwt.secret_generated);
+        assert_eq!(settings.jwt.secret.expose().len(), 64);
+        assert!(settings.uses_payment_sandbox());
+        assert_eq!(settings.port, 5000);
+        assert_eq!(settings.commission_bps, 1000);
+        assert_eq!(settings.database_url, "sqlite://parley.db?mode=rwc");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let vars = HashMap::from([("JWT_SECRET", "very-secret-value")]);
+        let settings = Settings::from_map(&vars).unwrap();
+        assert!(!format!("{settings:?}").contains("very-secret-value"));
+    }
+}

@@ -1,0 +1,56 @@
+//! Database connections and migrations.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::config::Settings;
+
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(settings.database_url.clone());
+    opts.max_connections(settings.database_max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            // WAL lets readers run beside the writer; FULL makes each commit
+            // durable; the busy timeout queues writers instead of failing them.
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    Database::connect(opts)
+        .await
+        .with_context(|| format!("could not connect to the database ({})", redact(&settings.database_url)))
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("database migrations failed")
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("sqlite://parley.db?mode=rwc"), "sqlite://parley.db?mode=rwc");
+    }
+}

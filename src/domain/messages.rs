@@ -1,0 +1,370 @@
+//! Messages: sending (idempotent per client message id), history with pages
+//! and cursors, read receipts and unread counts.
+
+use std::collections::HashMap;
+
+use entity::{conversation, message};
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, DatabaseConnection,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{
+    clock,
+    conversations::{self, visible_messages},
+    events::{self, Outbound},
+    ids::{ConversationId, MessageId},
+    pagination::Page,
+    users::Identity,
+    validate,
+};
+use crate::error::{AppError, AppResult};
+
+pub const USER_INPUT: &str = "user_input";
+pub const SYSTEM: &str = "system";
+pub const AUTOMATED: &str = "automated";
+pub const AUDIT: &str = "audit";
+
+pub struct SendInput {
+    pub conversation_id: ConversationId,
+    pub text: String,
+    pub media_url: Option<String>,
+    pub client_message_id: Option<String>,
+}
+
+pub struct SendOutcome {
+    pub message: message::Model,
+    pub conversation: conversation::Model,
+    /// False when a repeated client message id returned the stored message.
+    pub created: bool,
+    pub events: Vec<Outbound>,
+}
+
+/// Free text is allowed in direct conversations and once a flow reaches
+/// `real_time`; never in a closed conversation.
+pub fn ensure_chat_open(c: &conversation::Model) -> AppResult<()> {
+    match c.chat_status.as_str() {
+        "real_time" => Ok(()),
+        "closed" => Err(closed()),
+        _ => Err(AppError::new(
+            crate::error::ErrorCode::ChatNotEnabled,
+            "Free chat opens once the collaboration reaches real-time chat; use the action cards until then",
+        )
+        .with_details(json!({ "flow_state": c.flow_state, "awaiting_role": c.awaiting_role }))),
+    }
+}
+
+pub fn closed() -> AppError {
+    AppError::new(crate::error::ErrorCode::ConversationClosed, "This conversation is closed")
+}
+
+/// Sends a user's message. The message is committed before any event is
+/// returned; a repeated client message id returns the stored message and no
+/// events.
+#[tracing::instrument(skip_all, fields(conversation_id = %input.conversation_id, user_id = %who.user_id))]
+pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> AppResult<SendOutcome> {
+    let media_url = input.media_url.as_deref().map(|u| validate::media_url("media_url", u)).transpose()?;
+    let text = validate::message_text(&input.text, media_url.is_some())?;
+    let client_message_id = input
+        .client_message_id
+        .as_deref()
+        .map(|id| validate::client_message_id("client_message_id", id))
+        .transpose()?;
+
+    let (c, _side) = conversations::writable(db, input.conversation_id, who).await?;
+    ensure_chat_open(&c)?;
+
+    if let Some(cmid) = &client_message_id
+        && let Some(existing) = find_by_client_id(db, c.id, &who.user_id, cmid).await?
+    {
+        return Ok(SendOutcome { message: existing, conversation: c, created: false, events: vec![] });
+    }
+
+    let now = clock::now();
+    let row = message::Model {
+        id: MessageId::new().0,
+        conversation_id: c.id,
+        sender_id: who.user_id.clone(),
+        receiver_id: conversations::other_participant(&c, &who.user_id).to_string(),
+        message: text,
+        media_url,
+        message_type: USER_INPUT.into(),
+        action_required: false,
+        action_data: None,
+        is_automated: false,
+        action_completed: false,
+        seen: false,
+        seen_at: None,
+        client_message_id: client_message_id.clone(),
+        expires_at: None,
+        created_at: now,
+    };
+
+    let txn = db.begin().await?;
+    let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
+        .on_conflict(
+            OnConflict::columns([
+                message::Column::ConversationId,
+                message::Column::SenderId,
+                message::Column::ClientMessageId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    if inserted == 0 {
+        // A concurrent send with the same client message id won the race.
+        txn.rollback().await?;
+        let cmid = client_message_id.unwrap_or_default();
+        let existing = find_by_client_id(db, c.id, &who.user_id, &cmid)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate client message id not found")))?;
+        return Ok(SendOutcome { message: existing, conversation: c, created: false, events: vec![] });
+    }
+    conversations::touch_activity(&txn, c.id, now).await?;
+    txn.commit().await?;
+
+    let mut c = c;
+    c.last_message_at = now;
+    let mut events = vec![
+        events::new_message(&c, &row),
+        events::notification(
+            &row.receiver_id,
+            "new_message",
+            json!({
+                "conversation_id": c.id,
+                "message": events::message_json(&row),
+                "sender_id": row.sender_id,
+            }),
+        ),
+    ];
+    events.push(unread_update(db, &row.receiver_id, c.id).await?);
+    Ok(SendOutcome { message: row, conversation: c, created: true, events })
+}
+
+async fn find_by_client_id(
+    db: &impl ConnectionTrait,
+    conversation_id: Uuid,
+    sender_id: &str,
+    client_message_id: &str,
+) -> AppResult<Option<message::Model>> {
+    Ok(message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .filter(message::Column::SenderId.eq(sender_id))
+        .filter(message::Column::ClientMessageId.eq(client_message_id))
+        .one(db)
+        .await?)
+}
+
+/// Which slice of a conversation's history to read.
+#[derive(Clone, Copy, Debug)]
+pub enum Window {
+    /// Page 1 is the newest `limit` messages, page 2 the ones before, ...
+    Page(Page),
+    /// The newest `limit` messages older than the cursor.
+    Before(MessageId, Page),
+    /// The oldest `limit` messages newer than the cursor.
+    After(MessageId, Page),
+}
+
+impl Window {
+    pub fn parse(page: Page, before: Option<&str>, after: Option<&str>) -> AppResult<Self> {
+        let cursor = |field: &str, raw: &str| {
+            Uuid::parse_str(raw.trim())
+                .map(MessageId)
+                .map_err(|_| AppError::invalid_field(field, "must be a message id"))
+        };
+        match (before.filter(|s| !s.is_empty()), after.filter(|s| !s.is_empty())) {
+            (Some(_), Some(_)) => Err(AppError::validation(
+                "Use either before or after, not both",
+                json!({ "before": "conflicts with after", "after": "conflicts with before" }),
+            )),
+            (Some(b), None) => Ok(Self::Before(cursor("before", b)?, page)),
+            (None, Some(a)) => Ok(Self::After(cursor("after", a)?, page)),
+            (None, None) => Ok(Self::Page(page)),
+        }
+    }
+}
+
+/// A window of history the caller may see, in chronological order, with
+/// the pagination block.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    c: &conversation::Model,
+    who: &Identity,
+    window: Window,
+) -> AppResult<(Vec<message::Model>, Value)> {
+    let visible = visible_messages(c.id, who);
+    let total = message::Entity::find().filter(visible.clone()).count(db).await?;
+    let (page, rows, has_more) = match window {
+        Window::Page(page) => {
+            let mut rows = message::Entity::find()
+                .filter(visible)
+                .order_by_desc(message::Column::Id)
+                .offset(page.offset())
+                .limit(page.limit)
+                .all(db)
+                .await?;
+            rows.reverse();
+            (page, rows, page.page.saturating_mul(page.limit) < total)
+        }
+        Window::Before(cursor, page) => {
+            let mut rows = message::Entity::find()
+                .filter(visible.add(message::Column::Id.lt(cursor.0)))
+                .order_by_desc(message::Column::Id)
+                .limit(page.limit + 1)
+                .all(db)
+                .await?;
+            let more = rows.len() as u64 > page.limit;
+            rows.truncate(page.limit as usize);
+            rows.reverse();
+            (page, rows, more)
+        }
+        Window::After(cursor, page) => {
+            let mut rows = message::Entity::find()
+                .filter(visible.add(message::Column::Id.gt(cursor.0)))
+                .order_by_asc(message::Column::Id)
+                .limit(page.limit + 1)
+                .all(db)
+                .await?;
+            let more = rows.len() as u64 > page.limit;
+            rows.truncate(page.limit as usize);
+            (page, rows, more)
+        }
+    };
+    let pagination = json!({ "page": page.page, "limit": page.limit, "total": total, "has_more": has_more });
+    Ok((rows, pagination))
+}
+
+/// The newest message of a conversation the caller may see.
+pub async fn last_visible(db: &impl ConnectionTrait, conversation_id: Uuid, who: &Identity) -> AppResult<Option<message::Model>> {
+    Ok(message::Entity::find()
+        .filter(visible_messages(conversation_id, who))
+        .order_by_desc(message::Column::Id)
+        .one(db)
+        .await?)
+}
+
+pub struct SeenOutcome {
+    pub seen_count: u64,
+    pub events: Vec<Outbound>,
+}
+
+/// Marks messages addressed to the caller as seen: all of them, or those up
+/// to and including `up_to`.
+#[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, user_id = %who.user_id))]
+pub async fn mark_seen(
+    db: &DatabaseConnection,
+    who: &Identity,
+    conversation_id: ConversationId,
+    up_to: Option<MessageId>,
+) -> AppResult<SeenOutcome> {
+    let (c, _side) = conversations::writable(db, conversation_id, who).await?;
+    let mut addressed = Condition::all()
+        .add(visible_messages(c.id, who))
+        .add(message::Column::ReceiverId.eq(who.user_id.as_str()))
+        .add(message::Column::SenderId.ne(who.user_id.as_str()));
+    let marker = match up_to {
+        Some(id) => {
+            let exists = message::Entity::find()
+                .filter(visible_messages(c.id, who))
+                .filter(message::Column::Id.eq(id.0))
+                .count(db)
+                .await?;
+            if exists == 0 {
+                return Err(AppError::not_found("Message"));
+            }
+            addressed = addressed.add(message::Column::Id.lte(id.0));
+            Some(id.0)
+        }
+        None => None,
+    };
+    let unseen = addressed.add(message::Column::Seen.eq(false));
+    let now = clock::now();
+    let txn = db.begin().await?;
+    let newest: Option<Uuid> = message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(unseen.clone())
+        .order_by_desc(message::Column::Id)
+        .into_tuple()
+        .one(&txn)
+        .await?;
+    let Some(newest) = newest else {
+        txn.commit().await?;
+        return Ok(SeenOutcome { seen_count: 0, events: vec![] });
+    };
+    let result = message::Entity::update_many()
+        .col_expr(message::Column::Seen, Expr::value(true))
+        .col_expr(message::Column::SeenAt, Expr::value(now))
+        .filter(unseen.add(message::Column::Id.lte(newest)))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+
+    let other = conversations::other_participant(&c, &who.user_id).to_string();
+    let events = vec![
+        Outbound::new(
+            "message_seen",
+            vec![events::conversation_room(c.id), events::user_room(&other)],
+            json!({
+                "messageId": marker.unwrap_or(newest),
+                "userId": who.user_id,
+                "conversationId": c.id,
+                "seen_at": clock::rfc3339(&now),
+                "seen_count": result.rows_affected,
+            }),
+        ),
+        unread_update(db, &who.user_id, c.id).await?,
+    ];
+    Ok(SeenOutcome { seen_count: result.rows_affected, events })
+}
+
+/// Unread messages addressed to the caller, per conversation (only the
+/// given conversations when `only` is set).
+pub async fn unread_by_conversation(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    only: Option<Vec<Uuid>>,
+) -> AppResult<HashMap<Uuid, u64>> {
+    let now = clock::now();
+    let mut query = message::Entity::find()
+        .select_only()
+        .column(message::Column::ConversationId)
+        .column_as(message::Column::Id.count(), "n")
+        .filter(message::Column::ReceiverId.eq(user_id))
+        .filter(message::Column::Seen.eq(false))
+        .filter(message::Column::SenderId.ne(user_id))
+        .filter(
+            Condition::any()
+                .add(message::Column::ExpiresAt.is_null())
+                .add(message::Column::ExpiresAt.gt(now)),
+        )
+        .group_by(message::Column::ConversationId);
+    if let Some(ids) = only {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        query = query.filter(message::Column::ConversationId.is_in(ids));
+    }
+    let rows: Vec<(Uuid, i64)> = query.into_tuple().all(db).await?;
+    Ok(rows.into_iter().map(|(id, n)| (id, n.max(0) as u64)).collect())
+}
+
+/// `unread_count_updated` for one user after a change in one conversation.
+pub async fn unread_update(db: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<Outbound> {
+    let counts = unread_by_conversation(db, user_id, None).await?;
+    Ok(Outbound::new(
+        "unread_count_updated",
+        vec![events::user_room(user_id)],
+        json!({
+            "conversation_id": conversation_id,
+            "unread_count": counts.get(&conversation_id).copied().unwrap_or(0),
+            "total_unread": counts.values().sum::<u64>(),
+        }),
+    ))
+}

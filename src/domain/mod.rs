@@ -1,0 +1,16 @@
+//! The business of Parley: conversations, messages, presence, the
+//! collaboration flow and payments. Nothing here knows about axum or
+//! socketioxide; functions return results and the events to publish once
+//! their changes are committed.
+
+pub mod clock;
+pub mod conversations;
+pub mod events;
+pub mod ids;
+pub mod messages;
+pub mod money;
+pub mod pagination;
+pub mod presence;
+pub mod typing;
+pub mod users;
+pub mod validate;

@@ -1,0 +1,197 @@
+//! Who is online, and who is in which conversation, Phoenix style: a
+//! conversation's presence is the set of sockets that joined its room, each
+//! with a meta `{status, online_at, phx_ref}`; a user is online while any of
+//! their sockets is connected. `phx_ref` is unique per join, so a client can
+//! apply a diff that repeats what its state already holds.
+
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::clock;
+
+pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
+
+#[derive(Default)]
+struct UserEntry {
+    /// Socket id → when it connected.
+    sockets: HashMap<String, DateTime<Utc>>,
+    status: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Presence {
+    users: DashMap<String, UserEntry>,
+    /// Conversation → (socket id → (user id, phx_ref)) of the sockets in its room.
+    rooms: DashMap<Uuid, HashMap<String, (String, String)>>,
+    /// Socket id → conversations it joined, to clean up on disconnect.
+    joined: DashMap<String, Vec<Uuid>>,
+    next_ref: AtomicU64,
+}
+
+pub struct Disconnected {
+    /// The user's last socket is gone.
+    pub last: bool,
+    /// Conversations the socket was in, with the meta it had there.
+    pub left: Vec<(Uuid, Value)>,
+}
+
+impl Presence {
+    /// Records a new socket; true when it is the user's first.
+    pub async fn connect(&self, user_id: &str, sid: &str) -> bool {
+        let mut entry = self.users.entry(user_id.to_string()).or_default();
+        let first = entry.sockets.is_empty();
+        entry.sockets.insert(sid.to_string(), clock::now());
+        if first {
+            entry.status = None;
+        }
+        first
+    }
+
+    pub async fn disconnect(&self, user_id: &str, sid: &str) -> Disconnected {
+        let convs = self.joined.remove(sid).map(|(_, v)| v).unwrap_or_default();
+        let mut left = Vec::with_capacity(convs.len());
+        for conv in convs {
+            if let Some(phx_ref) = self.remove_from_room(conv, sid) {
+                left.push((conv, self.meta(user_id, sid, &phx_ref)));
+            }
+        }
+        let last = match self.users.get_mut(user_id) {
+            Some(mut entry) => {
+                entry.sockets.remove(sid);
+                entry.sockets.is_empty()
+            }
+            None => true,
+        };
+        if last {
+            self.users.remove_if(user_id, |_, e| e.sockets.is_empty());
+        }
+        Disconnected { last, left }
+    }
+
+    pub async fn is_online(&self, user_id: &str) -> bool {
+        self.users.get(user_id).is_some_and(|e| !e.sockets.is_empty())
+    }
+
+    pub async fn set_status(&self, user_id: &str, status: &str) {
+        if let Some(mut entry) = self.users.get_mut(user_id) {
+            entry.status = Some(status.to_string());
+        }
+    }
+
+    /// Adds the socket to the conversation; returns its meta when it was not there yet.
+    pub async fn join(&self, conv: Uuid, user_id: &str, sid: &str) -> Option<Value> {
+        let phx_ref = format!("{:x}", self.next_ref.fetch_add(1, Ordering::Relaxed));
+        {
+            let mut room = self.rooms.entry(conv).or_default();
+            if room.contains_key(sid) {
+                return None;
+            }
+            room.insert(sid.to_string(), (user_id.to_string(), phx_ref.clone()));
+        }
+        self.joined.entry(sid.to_string()).or_default().push(conv);
+        Some(self.meta(user_id, sid, &phx_ref))
+    }
+
+    /// Removes the socket from the conversation; returns its meta when it was there.
+    pub async fn leave(&self, conv: Uuid, user_id: &str, sid: &str) -> Option<Value> {
+        let phx_ref = self.remove_from_room(conv, sid)?;
+        if let Some(mut convs) = self.joined.get_mut(sid) {
+            convs.retain(|c| *c != conv);
+        }
+        Some(self.meta(user_id, sid, &phx_ref))
+    }
+
+    /// `{userId: {metas: [...]}}` for everyone in the conversation's room.
+    pub async fn conversation_state(&self, conv: Uuid) -> Value {
+        let mut state: Map<String, Value> = Map::new();
+        if let Some(room) = self.rooms.get(&conv) {
+            for (sid, (user_id, phx_ref)) in room.iter() {
+                let entry = state
+                    .entry(user_id.clone())
+                    .or_insert_with(|| json!({ "metas": [] }));
+                if let Some(metas) = entry["metas"].as_array_mut() {
+                    metas.push(self.meta(user_id, sid, phx_ref));
+                }
+            }
+        }
+        Value::Object(state)
+    }
+
+    /// Conversations the user's sockets are in (for status updates).
+    pub async fn conversations_of(&self, user_id: &str) -> Vec<Uuid> {
+        let Some(entry) = self.users.get(user_id) else { return vec![] };
+        let mut convs: Vec<Uuid> = entry
+            .sockets
+            .keys()
+            .filter_map(|sid| self.joined.get(sid).map(|c| c.clone()))
+            .flatten()
+            .collect();
+        convs.sort();
+        convs.dedup();
+        convs
+    }
+
+    fn meta(&self, user_id: &str, sid: &str, phx_ref: &str) -> Value {
+        let (status, online_at) = match self.users.get(user_id) {
+            Some(e) => (
+                e.status.clone().unwrap_or_else(|| "online".into()),
+                e.sockets.get(sid).copied(),
+            ),
+            None => ("online".into(), None),
+        };
+        json!({
+            "status": status,
+            "online_at": clock::rfc3339(&online_at.unwrap_or_else(clock::now)),
+            "phx_ref": phx_ref,
+        })
+    }
+
+    /// Takes the socket out of the room; returns the `phx_ref` it had there.
+    fn remove_from_room(&self, conv: Uuid, sid: &str) -> Option<String> {
+        let removed = self.rooms.get_mut(&conv).and_then(|mut room| room.remove(sid)).map(|(_, r)| r);
+        self.rooms.remove_if(&conv, |_, room| room.is_empty());
+        removed
+    }
+}
+
+/// A presence diff with one side filled: `{joins: {user: {metas: [meta]}}, leaves: {}}`.
+pub fn diff(user_id: &str, meta: Value, joined: bool) -> Value {
+    let entry = json!({ user_id: { "metas": [meta] } });
+    if joined {
+        json!({ "joins": entry, "leaves": {} })
+    } else {
+        json!({ "joins": {}, "leaves": entry })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn two_sockets_of_one_user() {
+        let p = Presence::default();
+        assert!(p.connect("u", "s1").await);
+        assert!(!p.connect("u", "s2").await);
+        let conv = Uuid::now_v7();
+        assert!(p.join(conv, "u", "s1").await.is_some());
+        assert!(p.join(conv, "u", "s1").await.is_none(), "joining twice is idempotent");
+        assert!(p.join(conv, "u", "s2").await.is_some());
+        assert_eq!(p.conversation_state(conv).await["u"]["metas"].as_array().unwrap().len(), 2);
+        let d = p.disconnect("u", "s1").await;
+        assert!(!d.last);
+        assert_eq!(d.left.len(), 1);
+        assert!(p.is_online("u").await);
+        let d = p.disconnect("u", "s2").await;
+        assert!(d.last);
+        assert!(!p.is_online("u").await);
+        assert_eq!(p.conversation_state(conv).await, json!({}));
+    }
+}

@@ -1,0 +1,148 @@
+//! Who is calling: the identity a token proves, and the user rows kept from
+//! the claims.
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use entity::user;
+use sea_orm::{sea_query::{Expr, OnConflict}, ConnectionTrait, EntityTrait, QueryFilter, ColumnTrait};
+use serde_json::{json, Value};
+
+use super::clock;
+use crate::error::AppResult;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    BrandOwner,
+    Influencer,
+    Admin,
+    /// Any other role: may use direct conversations only.
+    Other(String),
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "brand_owner" => Self::BrandOwner,
+            "influencer" => Self::Influencer,
+            "admin" => Self::Admin,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::BrandOwner => "brand_owner",
+            Self::Influencer => "influencer",
+            Self::Admin => "admin",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// The caller, as proven by their token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    pub role: Role,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Identity {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// Remembers which claims were last written per user, so a busy client does
+/// not rewrite its row on every request.
+#[derive(Default)]
+pub struct UserCache {
+    seen: DashMap<String, Arc<Identity>>,
+}
+
+impl UserCache {
+    /// Upserts the user from the token's claims: created on first sight;
+    /// later tokens update name, email and phone. A row created as a mere
+    /// reference (no role yet) takes its role from the first token.
+    pub async fn observe(&self, db: &impl ConnectionTrait, identity: &Identity) -> AppResult<()> {
+        if self.seen.get(&identity.user_id).is_some_and(|known| **known == *identity) {
+            return Ok(());
+        }
+        let now = clock::now();
+        let row = user::ActiveModel {
+            id: sea_orm::Set(identity.user_id.clone()),
+            role: sea_orm::Set(Some(identity.role.as_str().to_string())),
+            name: sea_orm::Set(identity.name.clone()),
+            email: sea_orm::Set(identity.email.clone()),
+            phone: sea_orm::Set(identity.phone.clone()),
+            last_seen_at: sea_orm::Set(None),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+        };
+        user::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(user::Column::Id)
+                    .update_columns([user::Column::Name, user::Column::Email, user::Column::Phone, user::Column::UpdatedAt])
+                    .value(user::Column::Role, Expr::cust("COALESCE(users.role, excluded.role)"))
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        self.seen.insert(identity.user_id.clone(), Arc::new(identity.clone()));
+        Ok(())
+    }
+}
+
+/// Makes sure a user referred to by id has a row, without claiming a role.
+pub async fn ensure_exists(db: &impl ConnectionTrait, user_id: &str) -> AppResult<()> {
+    let now = clock::now();
+    let row = user::ActiveModel {
+        id: sea_orm::Set(user_id.to_string()),
+        role: sea_orm::Set(None),
+        name: sea_orm::Set(None),
+        email: sea_orm::Set(None),
+        phone: sea_orm::Set(None),
+        last_seen_at: sea_orm::Set(None),
+        created_at: sea_orm::Set(now),
+        updated_at: sea_orm::Set(now),
+    };
+    user::Entity::insert(row)
+        .on_conflict(OnConflict::column(user::Column::Id).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn find(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find_by_id(user_id.to_string()).one(db).await?)
+}
+
+pub async fn find_many(db: &impl ConnectionTrait, ids: Vec<String>) -> AppResult<Vec<user::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?)
+}
+
+pub async fn touch_last_seen(db: &impl ConnectionTrait, user_id: &str, at: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LastSeenAt, Expr::value(at))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What one participant sees of the other: no email or phone.
+pub fn public_profile(id: &str, row: Option<&user::Model>, online: bool) -> Value {
+    json!({
+        "id": id,
+        "name": row.and_then(|u| u.name.clone()),
+        "role": row.and_then(|u| u.role.clone()),
+        "is_online": online,
+        "last_seen": row.and_then(|u| u.last_seen_at).map(|t| clock::rfc3339(&t)),
+    })
+}

@@ -1,0 +1,203 @@
+//! One error type for REST responses and socket acks: the contract's
+//! envelope `{success: false, message, error_code, details?}`.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::{json, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    ChatNotEnabled,
+    ConversationClosed,
+    FlowStateInvalid,
+    NotYourTurn,
+    PaymentSignatureInvalid,
+    PaymentAmountMismatch,
+    PaymentGatewayError,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::ValidationFailed => "VALIDATION_FAILED",
+            Self::ChatNotEnabled => "CHAT_NOT_ENABLED",
+            Self::ConversationClosed => "CONVERSATION_CLOSED",
+            Self::FlowStateInvalid => "FLOW_STATE_INVALID",
+            Self::NotYourTurn => "NOT_YOUR_TURN",
+            Self::PaymentSignatureInvalid => "PAYMENT_SIGNATURE_INVALID",
+            Self::PaymentAmountMismatch => "PAYMENT_AMOUNT_MISMATCH",
+            Self::PaymentGatewayError => "PAYMENT_GATEWAY_ERROR",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::ValidationFailed | Self::PaymentSignatureInvalid => StatusCode::BAD_REQUEST,
+            Self::ChatNotEnabled
+            | Self::ConversationClosed
+            | Self::FlowStateInvalid
+            | Self::NotYourTurn
+            | Self::PaymentAmountMismatch => StatusCode::CONFLICT,
+            Self::PaymentGatewayError => StatusCode::BAD_GATEWAY,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error a client may see. Internal errors keep their cause for the log
+/// and show only `Internal error`.
+#[derive(Debug, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<Value>,
+    #[source]
+    pub cause: Option<anyhow::Error>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+            cause: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized, "Authentication required: a valid access token")
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// A bad request; `fields` maps each offending field to what is wrong with it.
+    pub fn validation(message: impl Into<String>, fields: Value) -> Self {
+        Self::new(ErrorCode::ValidationFailed, message).with_details(fields)
+    }
+
+    /// A single bad field.
+    pub fn invalid_field(field: &str, problem: impl Into<String>) -> Self {
+        let problem = problem.into();
+        Self::validation(format!("{field}: {problem}"), json!({ field: problem }))
+    }
+
+    pub fn rate_limited(retry_after_ms: u64) -> Self {
+        Self::new(ErrorCode::RateLimited, "Too many requests; slow down")
+            .with_details(json!({ "retry_after_ms": retry_after_ms }))
+    }
+
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: ErrorCode::Internal,
+            message: "Internal error".into(),
+            details: None,
+            cause: Some(cause.into()),
+        }
+    }
+
+    /// The contract's error envelope. Logs internal causes (once, here,
+    /// where every error leaves the server).
+    pub fn envelope(&self) -> Value {
+        if let Some(cause) = &self.cause {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        let mut body = json!({
+            "success": false,
+            "message": self.message,
+            "error_code": self.code.as_str(),
+        });
+        if let Some(details) = &self.details {
+            body["details"] = details.clone();
+        }
+        body
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl<E: Into<AppError>> From<sea_orm::TransactionError<E>> for AppError
+where
+    E: std::error::Error,
+{
+    fn from(err: sea_orm::TransactionError<E>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => Self::internal(db),
+            sea_orm::TransactionError::Transaction(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut response = (self.code.status(), Json(self.envelope())).into_response();
+        if let (ErrorCode::RateLimited, Some(ms)) = (
+            self.code,
+            self.details.as_ref().and_then(|d| d["retry_after_ms"].as_u64()),
+        ) {
+            let secs = ms.div_ceil(1000).max(1);
+            if let Ok(value) = secs.to_string().parse() {
+                response.headers_mut().insert("retry-after", value);
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err = AppError::internal(anyhow::anyhow!("SELECT * FROM secrets failed"));
+        let body = err.envelope();
+        assert_eq!(body["message"], "Internal error");
+        assert_eq!(body["error_code"], "INTERNAL");
+        assert!(!body.to_string().contains("secrets"));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let body = AppError::invalid_field("message", "must not be empty").envelope();
+        assert_eq!(body["success"], false);
+        assert_eq!(body["error_code"], "VALIDATION_FAILED");
+        assert_eq!(body["details"]["message"], "must not be empty");
+    }
+}

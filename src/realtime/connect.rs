@@ -1,0 +1,129 @@
+//! Connection life cycle: the token decides who the socket is, before the
+//! socket joins anything; presence and `user_offline` on the way out.
+
+use serde_json::{json, Value};
+use socketioxide::{
+    adapter::Adapter,
+    extract::{Extension, SocketRef, State, TryData},
+};
+
+use crate::{
+    auth::bearer_token,
+    domain::{
+        clock,
+        conversations,
+        events::{conversation_room, user_room, Outbound},
+        presence,
+        users::{self, Identity},
+    },
+    state::AppState,
+};
+
+#[derive(Debug)]
+pub enum Refused {
+    Unauthorized,
+    Internal,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Internal => "Internal error",
+        })
+    }
+}
+
+/// Connect middleware: `auth.token`, else the `Authorization` header, else
+/// the `token` query parameter. Refusal reaches the client as `connect_error`.
+pub async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    TryData(auth): TryData<Value>,
+) -> Result<(), Refused> {
+    let from_auth = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
+    let parts = s.req_parts();
+    let token = from_auth
+        .or_else(|| bearer_token(&parts.headers).map(str::to_owned))
+        .or_else(|| query_token(parts.uri.query()));
+    let Some(token) = token else {
+        return Err(Refused::Unauthorized);
+    };
+    let who = app.verifier.verify(&token).map_err(|_| Refused::Unauthorized)?;
+    if let Err(e) = app.users.observe(&app.db, &who).await {
+        e.envelope();
+        return Err(Refused::Internal);
+    }
+    s.extensions.insert(who);
+    Ok(())
+}
+
+fn query_token(query: Option<&str>) -> Option<String> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .map(|t| t.replace("%20", " "))
+        .filter(|t| !t.is_empty())
+}
+
+pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>, Extension(who): Extension<Identity>) {
+    s.join(user_room(&who.user_id));
+    super::register_events(&s);
+    s.on_disconnect(on_disconnect::<A>);
+    app.metrics.connected_sockets.inc();
+    tracing::debug!(user_id = %who.user_id, sid = %s.id, "socket connected");
+
+    if app.presence.connect(&who.user_id, &s.id.to_string()).await {
+        let event = status_change(&app, &who.user_id, "online").await;
+        app.emitter.publish(event).await;
+    }
+}
+
+async fn on_disconnect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>) {
+    app.metrics.connected_sockets.dec();
+    let Some(who) = s.extensions.get::<Identity>() else { return };
+    let gone = app.presence.disconnect(&who.user_id, &s.id.to_string()).await;
+    let mut events = Vec::new();
+    for (conv, meta) in gone.left {
+        events.push(Outbound::new(
+            "presence_diff",
+            vec![conversation_room(conv)],
+            presence::diff(&who.user_id, meta, false),
+        ));
+        events.extend(app.typing.stop(conv, &who.user_id));
+    }
+    if gone.last {
+        let now = clock::now();
+        if let Err(e) = users::touch_last_seen(&app.db, &who.user_id, now).await {
+            e.envelope();
+        }
+        match conversations::contacts(&app.db, &who.user_id).await {
+            Ok(contacts) if !contacts.is_empty() => events.push(Outbound::new(
+                "user_offline",
+                contacts.iter().map(|c| user_room(c)).collect(),
+                json!({ "userId": who.user_id, "last_seen": clock::rfc3339(&now) }),
+            )),
+            Ok(_) => {}
+            Err(e) => {
+                e.envelope();
+            }
+        }
+    }
+    app.emitter.publish(events).await;
+}
+
+/// `user_status_change` to everyone who shares a conversation with the user.
+pub async fn status_change(app: &AppState, user_id: &str, status: &str) -> Vec<Outbound> {
+    match conversations::contacts(&app.db, user_id).await {
+        Ok(contacts) if !contacts.is_empty() => vec![Outbound::new(
+            "user_status_change",
+            contacts.iter().map(|c| user_room(c)).collect(),
+            json!({ "userId": user_id, "status": status }),
+        )],
+        Ok(_) => vec![],
+        Err(e) => {
+            e.envelope();
+            vec![]
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Answers to client events: an ack in the REST envelope when the client
+//! asked for one, otherwise failures as a `message_error` event.
+
+use std::{convert::Infallible, sync::Arc};
+
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use socketioxide::{
+    adapter::Adapter,
+    extract::{AckSender, SocketRef},
+    handler::{FromMessageParts, Value as RawValue},
+    socket::Socket,
+};
+
+use crate::{
+    domain::{events::Outbound, users::Identity},
+    error::{AppError, AppResult},
+    http::extract::field_error,
+    metrics::EventLabels,
+    state::AppState,
+};
+
+pub struct Reply<A: Adapter> {
+    ack: Option<AckSender<A>>,
+    socket: SocketRef<A>,
+}
+
+impl<A: Adapter> FromMessageParts<A> for Reply<A> {
+    type Error = Infallible;
+
+    fn from_message_parts(s: &Arc<Socket<A>>, v: &mut RawValue, ack_id: &Option<i64>) -> Result<Self, Infallible> {
+        let ack = match ack_id {
+            Some(_) => Some(AckSender::from_message_parts(s, v, ack_id)?),
+            None => None,
+        };
+        Ok(Self {
+            ack,
+            socket: SocketRef::from_message_parts(s, v, ack_id)?,
+        })
+    }
+}
+
+impl<A: Adapter> Reply<A> {
+    /// Acknowledges success: `{success: true, ...body}`.
+    pub fn ok(self, body: Value) {
+        let mut envelope = json!({ "success": true });
+        if let (Some(target), Value::Object(fields)) = (envelope.as_object_mut(), body) {
+            target.extend(fields);
+        }
+        if let Some(ack) = self.ack
+            && let Err(e) = ack.send(&envelope)
+        {
+            tracing::debug!(error = %e, "ack not delivered");
+        }
+    }
+
+    /// Reports a failure by ack, or as `message_error` when there is no ack.
+    pub fn fail(self, err: &AppError, client_message_id: Option<&str>) {
+        let envelope = err.envelope();
+        match self.ack {
+            Some(ack) => {
+                if let Err(e) = ack.send(&envelope) {
+                    tracing::debug!(error = %e, "error ack not delivered");
+                }
+            }
+            None => {
+                let mut event = json!({
+                    "error": envelope["message"],
+                    "error_code": envelope["error_code"],
+                    "details": envelope.get("details").cloned().unwrap_or(Value::Null),
+                });
+                if let Some(id) = client_message_id {
+                    event["clientMessageId"] = json!(id);
+                }
+                if let Err(e) = self.socket.emit("message_error", &event) {
+                    tracing::debug!(error = %e, "message_error not delivered");
+                }
+            }
+        }
+    }
+}
+
+/// Ends an event: on success publishes the events (the change is already
+/// committed) and acks; on failure counts the error and reports it.
+pub async fn finish<A: Adapter>(
+    app: &AppState,
+    reply: Reply<A>,
+    event: &'static str,
+    result: AppResult<(Value, Vec<Outbound>)>,
+    client_message_id: Option<&str>,
+) {
+    match result {
+        Ok((body, events)) => {
+            app.emitter.publish(events).await;
+            reply.ok(body);
+        }
+        Err(err) => {
+            app.metrics
+                .event_errors
+                .get_or_create(&EventLabels { event: event.to_string(), error_code: err.code.as_str().to_string() })
+                .inc();
+            reply.fail(&err, client_message_id);
+        }
+    }
+}
+
+/// Reads an event payload into `T`, naming the offending field on failure.
+pub fn payload<T: DeserializeOwned>(data: Result<Value, impl std::fmt::Display>) -> AppResult<T> {
+    let value = data.map_err(|e| AppError::validation("Missing or unreadable event payload", json!({ "payload": e.to_string() })))?;
+    serde_path_to_error::deserialize(value).map_err(|e| field_error(&e.path().to_string(), &e.inner().to_string()))
+}
+
+/// An id given either bare (`"abc"`, `42`) or inside an object under one of `keys`.
+pub fn id_arg(data: Result<Value, impl std::fmt::Display>, keys: &[&str]) -> AppResult<String> {
+    let value = data.map_err(|e| AppError::validation("Missing event payload", json!({ "payload": e.to_string() })))?;
+    let found = match &value {
+        Value::Object(map) => keys.iter().find_map(|k| map.get(*k)).cloned(),
+        other => Some(other.clone()),
+    };
+    match found {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(AppError::invalid_field(keys[0], "is required")),
+    }
+}
+
+/// A `userId`/`senderId` in a payload must be the caller's own id.
+pub fn must_be_self(who: &Identity, claimed: &[Option<&Value>]) -> AppResult<()> {
+    for value in claimed.iter().flatten() {
+        let claimed = match value {
+            Value::Null => continue,
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err(AppError::forbidden("userId must be your own id")),
+        };
+        if claimed != who.user_id {
+            return Err(AppError::forbidden("You may only act as yourself"));
+        }
+    }
+    Ok(())
+}

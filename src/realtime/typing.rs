@@ -1,0 +1,69 @@
+//! Typing indicators, for sockets that joined the conversation.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use socketioxide::{
+    adapter::Adapter,
+    extract::{Extension, SocketRef, State, TryData},
+};
+
+use super::reply::{finish, must_be_self, payload, Reply};
+use crate::{
+    domain::{events::conversation_room, ids::ConversationId, users::Identity},
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypingPayload {
+    #[serde(alias = "conversation_id")]
+    conversation_id: String,
+    #[serde(alias = "user_id")]
+    user_id: Option<Value>,
+}
+
+fn joined_conversation<A: Adapter>(s: &SocketRef<A>, who: &Identity, data: Result<Value, impl std::fmt::Display>) -> AppResult<ConversationId> {
+    let p: TypingPayload = payload(data)?;
+    must_be_self(who, &[p.user_id.as_ref()])?;
+    let id = ConversationId::parse(&p.conversation_id)?;
+    let room = conversation_room(id);
+    if !s.rooms().iter().any(|r| *r == room) {
+        return Err(AppError::forbidden("Join the conversation before sending typing indicators"));
+    }
+    Ok(id)
+}
+
+pub async fn typing_start<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    reply: Reply<A>,
+    TryData(data): TryData<Value>,
+) {
+    let result = joined_conversation(&s, &who, data).map(|id| {
+        let started = app.typing.start(id.0, &who.user_id);
+        let timer = app.clone();
+        let user_id = who.user_id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(timer.settings.typing_timeout).await;
+            if let Some(event) = timer.typing.expire(id.0, &user_id, started.generation) {
+                timer.emitter.publish(vec![event]).await;
+            }
+        });
+        (json!({}), started.event.into_iter().collect())
+    });
+    finish(&app, reply, "typing_start", result, None).await;
+}
+
+pub async fn typing_stop<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    reply: Reply<A>,
+    TryData(data): TryData<Value>,
+) {
+    let result = joined_conversation(&s, &who, data)
+        .map(|id| (json!({}), app.typing.stop(id.0, &who.user_id).into_iter().collect()));
+    finish(&app, reply, "typing_stop", result, None).await;
+}
