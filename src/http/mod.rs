@@ -11,7 +11,7 @@ use axum::{
     extract::{MatchedPath, Request, State},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{any, get, post},
     Router,
 };
 use http::{header, HeaderValue, Method};
@@ -36,7 +36,8 @@ pub fn router(app: AppState) -> Router {
     if !app.settings.is_production() {
         api = api.route("/api/dev/token", post(dev::token));
     }
-    let api = api.fallback(api_not_found);
+    // Unknown API paths answer in the envelope instead of reaching the static files.
+    let api = api.route("/api/{*rest}", any(api_not_found));
 
     let static_dir = app.settings.static_dir.clone();
     let index = static_dir.join("index.html");

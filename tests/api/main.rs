@@ -1,0 +1,13 @@
+//! Integration tests against a real server: HTTP and Socket.IO as clients
+//! use them. Set TEST_DATABASE_URL to run them on PostgreSQL.
+
+mod support;
+
+mod auth;
+mod health;
+mod messages;
+mod pagination;
+mod presence;
+mod rooms;
+mod seen;
+mod typing;
