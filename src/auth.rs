@@ -56,7 +56,10 @@ impl Verifier {
             }
         };
         Ok(Self {
-            hmac: (DecodingKey::from_secret(secret), validation(Algorithm::HS256)),
+            hmac: (
+                DecodingKey::from_secret(secret),
+                validation(Algorithm::HS256),
+            ),
             public,
             signing: EncodingKey::from_secret(secret),
         })
@@ -70,7 +73,9 @@ impl Verifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::unauthorized())?;
         let (key, validation) = match header.alg {
             Algorithm::HS256 => &self.hmac,
-            Algorithm::RS256 | Algorithm::ES256 => self.public.as_ref().ok_or_else(AppError::unauthorized)?,
+            Algorithm::RS256 | Algorithm::ES256 => {
+                self.public.as_ref().ok_or_else(AppError::unauthorized)?
+            }
             _ => return Err(AppError::unauthorized()),
         };
         let data = jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| {
@@ -99,7 +104,8 @@ impl Verifier {
             exp: now + ttl_secs,
             iat: now,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.signing).map_err(AppError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.signing)
+            .map_err(AppError::internal)
     }
 }
 
@@ -146,7 +152,11 @@ pub fn is_valid_user_id(id: &str) -> bool {
 
 /// The token of an HTTP request: `Authorization: Bearer <jwt>`.
 pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
@@ -171,7 +181,12 @@ mod tests {
     }
 
     fn sign(claims: Value, secret: &str) -> String {
-        jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        jsonwebtoken::encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn exp(offset: i64) -> i64 {
@@ -181,10 +196,20 @@ mod tests {
     #[test]
     fn accepts_id_or_sub_and_reads_the_role() {
         let v = verifier();
-        let a = v.verify(&sign(json!({"id": "u1", "role": "influencer", "exp": exp(60)}), "test-secret")).unwrap();
+        let a = v
+            .verify(&sign(
+                json!({"id": "u1", "role": "influencer", "exp": exp(60)}),
+                "test-secret",
+            ))
+            .unwrap();
         assert_eq!(a.user_id, "u1");
         assert_eq!(a.role, Role::Influencer);
-        let b = v.verify(&sign(json!({"sub": 42, "role": "brand_owner", "exp": exp(60)}), "test-secret")).unwrap();
+        let b = v
+            .verify(&sign(
+                json!({"sub": 42, "role": "brand_owner", "exp": exp(60)}),
+                "test-secret",
+            ))
+            .unwrap();
         assert_eq!(b.user_id, "42");
         assert_eq!(b.role, Role::BrandOwner);
     }
@@ -195,7 +220,10 @@ mod tests {
         for (claims, secret) in [
             (json!({"id": "u1", "exp": exp(-3600)}), "test-secret"),
             (json!({"id": "u1", "exp": exp(60)}), "other-secret"),
-            (json!({"id": "u1", "exp": exp(60), "type": "refresh"}), "test-secret"),
+            (
+                json!({"id": "u1", "exp": exp(60), "type": "refresh"}),
+                "test-secret",
+            ),
             (json!({"id": "u1"}), "test-secret"),
             (json!({"id": "a b", "exp": exp(60)}), "test-secret"),
             (json!({"id": "x".repeat(65), "exp": exp(60)}), "test-secret"),

@@ -2,11 +2,11 @@
 //! envelope `{success: false, message, error_code, details?}`.
 
 use axum::{
+    Json,
     http::StatusCode,
     response::{IntoResponse, Response},
-    Json,
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -92,7 +92,10 @@ impl AppError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(ErrorCode::Unauthorized, "Authentication required: a valid access token")
+        Self::new(
+            ErrorCode::Unauthorized,
+            "Authentication required: a valid access token",
+        )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -169,7 +172,9 @@ impl IntoResponse for AppError {
         let mut response = (self.code.status(), Json(self.envelope())).into_response();
         if let (ErrorCode::RateLimited, Some(ms)) = (
             self.code,
-            self.details.as_ref().and_then(|d| d["retry_after_ms"].as_u64()),
+            self.details
+                .as_ref()
+                .and_then(|d| d["retry_after_ms"].as_u64()),
         ) {
             let secs = ms.div_ceil(1000).max(1);
             if let Ok(value) = secs.to_string().parse() {

@@ -98,7 +98,10 @@ impl Application {
     /// Serves until `shutdown` completes, then stops accepting connections,
     /// closes sockets (clients reconnect elsewhere) and lets in-flight
     /// requests finish within the grace period.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let grace = self.state.settings.shutdown_grace;
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "listening on http://{addr}");
@@ -110,8 +113,12 @@ impl Application {
             let _ = stopped_tx.send(());
             close_sockets().await;
         };
-        let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(signal);
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         let server = tokio::spawn(async move { server.await });
         tokio::pin!(server);
         tokio::select! {

@@ -1,4 +1,4 @@
-use parley::{config::Settings, db, telemetry, Application};
+use parley::{Application, config::Settings, db, telemetry};
 
 const USAGE: &str = "usage: parley [serve|migrate]\n\n  serve    run the server (default)\n  migrate  apply database migrations and exit\n\nConfiguration comes from the environment and .env; see .env.example.";
 

@@ -1,7 +1,7 @@
 //! Prometheus metrics, one registry per running server.
 
 use prometheus_client::{
-    encoding::{text::encode, EncodeLabelSet},
+    encoding::{EncodeLabelSet, text::encode},
     metrics::{counter::Counter, family::Family, gauge::Gauge},
     registry::Registry,
 };
@@ -34,9 +34,21 @@ impl Default for Metrics {
         let messages_sent = Counter::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
         let event_errors = Family::<EventLabels, Counter>::default();
-        registry.register("connected_sockets", "Socket.IO connections open on this node", connected_sockets.clone());
-        registry.register("messages_sent", "User messages stored", messages_sent.clone());
-        registry.register("http_requests", "HTTP requests by route, method and status", http_requests.clone());
+        registry.register(
+            "connected_sockets",
+            "Socket.IO connections open on this node",
+            connected_sockets.clone(),
+        );
+        registry.register(
+            "messages_sent",
+            "User messages stored",
+            messages_sent.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            http_requests.clone(),
+        );
         registry.register(
             "event_handler_errors",
             "Socket.IO events answered with an error, by event and error code",

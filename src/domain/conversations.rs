@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use entity::{conversation, message};
 use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::OnConflict,
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::{
     clock,
@@ -49,9 +49,17 @@ impl Side {
 pub fn side_of(c: &conversation::Model, user_id: &str) -> Option<Side> {
     let is_flow = c.conversation_type != DIRECT;
     if c.user1_id == user_id {
-        Some(if is_flow { Side::BrandOwner } else { Side::Direct })
+        Some(if is_flow {
+            Side::BrandOwner
+        } else {
+            Side::Direct
+        })
     } else if c.user2_id == user_id {
-        Some(if is_flow { Side::Influencer } else { Side::Direct })
+        Some(if is_flow {
+            Side::Influencer
+        } else {
+            Side::Direct
+        })
     } else {
         None
     }
@@ -59,7 +67,11 @@ pub fn side_of(c: &conversation::Model, user_id: &str) -> Option<Side> {
 
 /// The participant who is not `user_id` (for an outsider, `user2`).
 pub fn other_participant<'a>(c: &'a conversation::Model, user_id: &str) -> &'a str {
-    if c.user1_id == user_id { &c.user2_id } else { &c.user1_id }
+    if c.user1_id == user_id {
+        &c.user2_id
+    } else {
+        &c.user1_id
+    }
 }
 
 pub async fn load(db: &impl ConnectionTrait, id: ConversationId) -> AppResult<conversation::Model> {
@@ -70,22 +82,36 @@ pub async fn load(db: &impl ConnectionTrait, id: ConversationId) -> AppResult<co
 }
 
 /// A conversation the caller may read: participants and admins.
-pub async fn readable(db: &impl ConnectionTrait, id: ConversationId, who: &Identity) -> AppResult<conversation::Model> {
+pub async fn readable(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+    who: &Identity,
+) -> AppResult<conversation::Model> {
     let c = load(db, id).await?;
     if side_of(&c, &who.user_id).is_some() || who.is_admin() {
         Ok(c)
     } else {
-        Err(AppError::forbidden("You are not a participant of this conversation"))
+        Err(AppError::forbidden(
+            "You are not a participant of this conversation",
+        ))
     }
 }
 
 /// A conversation the caller may act in: participants only (admins read, never act).
-pub async fn writable(db: &impl ConnectionTrait, id: ConversationId, who: &Identity) -> AppResult<(conversation::Model, Side)> {
+pub async fn writable(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+    who: &Identity,
+) -> AppResult<(conversation::Model, Side)> {
     let c = load(db, id).await?;
     match side_of(&c, &who.user_id) {
         Some(side) => Ok((c, side)),
-        None if who.is_admin() => Err(AppError::forbidden("Admins may read conversations but not act in them")),
-        None => Err(AppError::forbidden("You are not a participant of this conversation")),
+        None if who.is_admin() => Err(AppError::forbidden(
+            "Admins may read conversations but not act in them",
+        )),
+        None => Err(AppError::forbidden(
+            "You are not a participant of this conversation",
+        )),
     }
 }
 
@@ -107,7 +133,10 @@ pub async fn list(
     let mut filter = Condition::all().add(involving(&who.user_id));
     if let Some(kind) = kind {
         if ![DIRECT, CAMPAIGN, BID].contains(&kind) {
-            return Err(AppError::invalid_field("type", "must be direct, campaign or bid"));
+            return Err(AppError::invalid_field(
+                "type",
+                "must be direct, campaign or bid",
+            ));
         }
         filter = filter.add(conversation::Column::ConversationType.eq(kind));
     }
@@ -130,7 +159,10 @@ async fn summaries(
     who: &Identity,
     rows: Vec<conversation::Model>,
 ) -> AppResult<Vec<Value>> {
-    let other_ids: Vec<String> = rows.iter().map(|c| other_participant(c, &who.user_id).to_string()).collect();
+    let other_ids: Vec<String> = rows
+        .iter()
+        .map(|c| other_participant(c, &who.user_id).to_string())
+        .collect();
     let profiles: HashMap<String, entity::user::Model> = users::find_many(db, other_ids.clone())
         .await?
         .into_iter()
@@ -142,8 +174,15 @@ async fn summaries(
     for (c, other) in rows.iter().zip(other_ids) {
         let last = messages::last_visible(db, c.id, who).await?;
         let mut item = events::conversation_json(c);
-        item["other_user"] = users::public_profile(&other, profiles.get(&other), presence.is_online(&other).await);
-        item["last_message"] = last.as_ref().map(events::message_json).unwrap_or(Value::Null);
+        item["other_user"] = users::public_profile(
+            &other,
+            profiles.get(&other),
+            presence.is_online(&other).await,
+        );
+        item["last_message"] = last
+            .as_ref()
+            .map(events::message_json)
+            .unwrap_or(Value::Null);
         item["unread_count"] = json!(unread.get(&c.id).copied().unwrap_or(0));
         out.push(item);
     }
@@ -173,7 +212,10 @@ pub async fn direct_connect(
 ) -> AppResult<DirectConnect> {
     let target = super::validate::user_id("target_user_id", target)?;
     if target == who.user_id {
-        return Err(AppError::invalid_field("target_user_id", "cannot start a conversation with yourself"));
+        return Err(AppError::invalid_field(
+            "target_user_id",
+            "cannot start a conversation with yourself",
+        ));
     }
     users::ensure_exists(db, &target).await?;
     let pair_key = direct_pair_key(&who.user_id, &target);
@@ -200,14 +242,20 @@ pub async fn direct_connect(
         updated_at: Set(now),
     };
     let inserted = conversation::Entity::insert(row)
-        .on_conflict(OnConflict::column(conversation::Column::PairKey).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(conversation::Column::PairKey)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     let conversation = conversation::Entity::find()
         .filter(conversation::Column::PairKey.eq(pair_key))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("direct conversation vanished after upsert")))?;
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("direct conversation vanished after upsert"))
+        })?;
 
     let mut out = DirectConnect {
         conversation,
@@ -260,7 +308,10 @@ pub async fn touch_activity(
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     conversation::Entity::update_many()
-        .col_expr(conversation::Column::LastMessageAt, sea_orm::sea_query::Expr::value(at))
+        .col_expr(
+            conversation::Column::LastMessageAt,
+            sea_orm::sea_query::Expr::value(at),
+        )
         .filter(conversation::Column::Id.eq(id))
         .exec(db)
         .await?;

@@ -3,7 +3,7 @@
 //! `bid_{id}`, `campaign_{id}`.
 
 use entity::{conversation, message};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::clock;
 
@@ -113,7 +113,11 @@ pub fn message_audience(c: &conversation::Model, m: &message::Model) -> Vec<Stri
     if m.message_type == "audit" {
         vec![user_room(&m.receiver_id)]
     } else {
-        vec![conversation_room(c.id), user_room(&c.user1_id), user_room(&c.user2_id)]
+        vec![
+            conversation_room(c.id),
+            user_room(&c.user1_id),
+            user_room(&c.user2_id),
+        ]
     }
 }
 
@@ -132,5 +136,9 @@ pub fn new_message(c: &conversation::Model, m: &message::Model) -> Outbound {
 
 /// A `notification` to one user.
 pub fn notification(user_id: &str, kind: &str, data: Value) -> Outbound {
-    Outbound::new("notification", vec![user_room(user_id)], json!({ "type": kind, "data": data }))
+    Outbound::new(
+        "notification",
+        vec![user_room(user_id)],
+        json!({ "type": kind, "data": data }),
+    )
 }

@@ -11,7 +11,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::clock;
@@ -76,7 +76,9 @@ impl Presence {
     }
 
     pub async fn is_online(&self, user_id: &str) -> bool {
-        self.users.get(user_id).is_some_and(|e| !e.sockets.is_empty())
+        self.users
+            .get(user_id)
+            .is_some_and(|e| !e.sockets.is_empty())
     }
 
     pub async fn set_status(&self, user_id: &str, status: &str) {
@@ -126,7 +128,9 @@ impl Presence {
 
     /// Conversations the user's sockets are in (for status updates).
     pub async fn conversations_of(&self, user_id: &str) -> Vec<Uuid> {
-        let Some(entry) = self.users.get(user_id) else { return vec![] };
+        let Some(entry) = self.users.get(user_id) else {
+            return vec![];
+        };
         let mut convs: Vec<Uuid> = entry
             .sockets
             .keys()
@@ -155,7 +159,11 @@ impl Presence {
 
     /// Takes the socket out of the room; returns the `phx_ref` it had there.
     fn remove_from_room(&self, conv: Uuid, sid: &str) -> Option<String> {
-        let removed = self.rooms.get_mut(&conv).and_then(|mut room| room.remove(sid)).map(|(_, r)| r);
+        let removed = self
+            .rooms
+            .get_mut(&conv)
+            .and_then(|mut room| room.remove(sid))
+            .map(|(_, r)| r);
         self.rooms.remove_if(&conv, |_, room| room.is_empty());
         removed
     }
@@ -182,9 +190,18 @@ mod tests {
         assert!(!p.connect("u", "s2").await);
         let conv = Uuid::now_v7();
         assert!(p.join(conv, "u", "s1").await.is_some());
-        assert!(p.join(conv, "u", "s1").await.is_none(), "joining twice is idempotent");
+        assert!(
+            p.join(conv, "u", "s1").await.is_none(),
+            "joining twice is idempotent"
+        );
         assert!(p.join(conv, "u", "s2").await.is_some());
-        assert_eq!(p.conversation_state(conv).await["u"]["metas"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            p.conversation_state(conv).await["u"]["metas"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
         let d = p.disconnect("u", "s1").await;
         assert!(!d.last);
         assert_eq!(d.left.len(), 1);

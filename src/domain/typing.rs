@@ -7,7 +7,7 @@ use dashmap::DashMap;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::events::{conversation_room, user_room, Outbound};
+use super::events::{Outbound, conversation_room, user_room};
 
 #[derive(Default)]
 pub struct Typing {
@@ -29,7 +29,9 @@ impl Typing {
         let generation = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let previous = self.active.insert((conv, user_id.to_string()), generation);
         Started {
-            event: previous.is_none().then(|| typing_event(conv, user_id, true)),
+            event: previous
+                .is_none()
+                .then(|| typing_event(conv, user_id, true)),
             generation,
         }
     }
@@ -70,12 +72,21 @@ mod tests {
         let first = t.start(conv, "u");
         assert!(first.event.is_some());
         let renewed = t.start(conv, "u");
-        assert!(renewed.event.is_none(), "renewing does not repeat the event");
-        assert!(t.expire(conv, "u", first.generation).is_none(), "a renewed run does not expire early");
+        assert!(
+            renewed.event.is_none(),
+            "renewing does not repeat the event"
+        );
+        assert!(
+            t.expire(conv, "u", first.generation).is_none(),
+            "a renewed run does not expire early"
+        );
         let ended = t.expire(conv, "u", renewed.generation).unwrap();
         assert_eq!(ended.data["isTyping"], false);
         assert!(t.stop(conv, "u").is_none());
         t.start(conv, "u");
-        assert_eq!(t.stop(conv, "u").unwrap().except, vec!["user_u".to_string()]);
+        assert_eq!(
+            t.stop(conv, "u").unwrap().except,
+            vec!["user_u".to_string()]
+        );
     }
 }

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 use entity::user;
-use sea_orm::{sea_query::{Expr, OnConflict}, ConnectionTrait, EntityTrait, QueryFilter, ColumnTrait};
-use serde_json::{json, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::{Expr, OnConflict},
+};
+use serde_json::{Value, json};
 
 use super::clock;
 use crate::error::AppResult;
@@ -68,7 +71,11 @@ impl UserCache {
     /// later tokens update name, email and phone. A row created as a mere
     /// reference (no role yet) takes its role from the first token.
     pub async fn observe(&self, db: &impl ConnectionTrait, identity: &Identity) -> AppResult<()> {
-        if self.seen.get(&identity.user_id).is_some_and(|known| **known == *identity) {
+        if self
+            .seen
+            .get(&identity.user_id)
+            .is_some_and(|known| **known == *identity)
+        {
             return Ok(());
         }
         let now = clock::now();
@@ -85,13 +92,22 @@ impl UserCache {
         user::Entity::insert(row)
             .on_conflict(
                 OnConflict::column(user::Column::Id)
-                    .update_columns([user::Column::Name, user::Column::Email, user::Column::Phone, user::Column::UpdatedAt])
-                    .value(user::Column::Role, Expr::cust("COALESCE(users.role, excluded.role)"))
+                    .update_columns([
+                        user::Column::Name,
+                        user::Column::Email,
+                        user::Column::Phone,
+                        user::Column::UpdatedAt,
+                    ])
+                    .value(
+                        user::Column::Role,
+                        Expr::cust("COALESCE(users.role, excluded.role)"),
+                    )
                     .to_owned(),
             )
             .exec_without_returning(db)
             .await?;
-        self.seen.insert(identity.user_id.clone(), Arc::new(identity.clone()));
+        self.seen
+            .insert(identity.user_id.clone(), Arc::new(identity.clone()));
         Ok(())
     }
 }
@@ -117,17 +133,26 @@ pub async fn ensure_exists(db: &impl ConnectionTrait, user_id: &str) -> AppResul
 }
 
 pub async fn find(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find_by_id(user_id.to_string()).one(db).await?)
+    Ok(user::Entity::find_by_id(user_id.to_string())
+        .one(db)
+        .await?)
 }
 
 pub async fn find_many(db: &impl ConnectionTrait, ids: Vec<String>) -> AppResult<Vec<user::Model>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?)
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?)
 }
 
-pub async fn touch_last_seen(db: &impl ConnectionTrait, user_id: &str, at: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+pub async fn touch_last_seen(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
     user::Entity::update_many()
         .col_expr(user::Column::LastSeenAt, Expr::value(at))
         .filter(user::Column::Id.eq(user_id))

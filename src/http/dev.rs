@@ -1,12 +1,15 @@
 //! Development conveniences; none of this exists in production.
 
-use axum::{extract::State, Json};
+use axum::{Json, extract::State};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::extract::ApiJson;
 use crate::{
-    domain::{users::{Identity, Role}, validate},
+    domain::{
+        users::{Identity, Role},
+        validate,
+    },
     error::{AppError, AppResult},
     state::AppState,
 };
@@ -21,11 +24,17 @@ pub struct TokenRequest {
 }
 
 /// `POST /api/dev/token {user_id, role, name?}`: a signed token for the demo page.
-pub async fn token(State(app): State<AppState>, ApiJson(body): ApiJson<TokenRequest>) -> AppResult<Json<Value>> {
+pub async fn token(
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> AppResult<Json<Value>> {
     let user_id = validate::user_id("user_id", body.user_id.trim())?;
     let role = body.role.trim();
     if role.is_empty() || role.len() > 32 {
-        return Err(AppError::invalid_field("role", "must be brand_owner, influencer, admin or another short role name"));
+        return Err(AppError::invalid_field(
+            "role",
+            "must be brand_owner, influencer, admin or another short role name",
+        ));
     }
     let identity = Identity {
         user_id,

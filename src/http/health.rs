@@ -1,6 +1,11 @@
 //! Liveness, readiness and metrics.
 
-use axum::{extract::State, http::{header, StatusCode}, response::IntoResponse, Json};
+use axum::{
+    Json,
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
 use serde_json::json;
 
 use crate::state::AppState;
@@ -19,16 +24,25 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
         }
     };
     let ready = database == "ok";
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
-        Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": { "database": database } })),
+        Json(
+            json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": { "database": database } }),
+        ),
     )
 }
 
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         app.metrics.render(),
     )
 }

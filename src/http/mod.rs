@@ -8,13 +8,13 @@ mod messages;
 use std::time::Instant;
 
 use axum::{
+    Router,
     extract::{MatchedPath, Request, State},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{any, get, post},
-    Router,
 };
-use http::{header, HeaderValue, Method};
+use http::{HeaderValue, Method, header};
 use tower_http::{
     cors::{AllowOrigin, Any, CorsLayer},
     services::{ServeDir, ServeFile},
@@ -25,14 +25,32 @@ use crate::{error::AppError, metrics::HttpLabels, state::AppState};
 
 pub fn router(app: AppState) -> Router {
     let mut api = Router::new()
-        .route("/api/messages/conversations", get(messages::list_conversations))
-        .route("/api/messages/conversations/{id}/messages", get(messages::history))
-        .route("/api/messages/conversations/{id}/seen", post(messages::mark_seen))
-        .route("/api/messages/conversations/{id}/context", get(messages::context))
+        .route(
+            "/api/messages/conversations",
+            get(messages::list_conversations),
+        )
+        .route(
+            "/api/messages/conversations/{id}/messages",
+            get(messages::history),
+        )
+        .route(
+            "/api/messages/conversations/{id}/seen",
+            post(messages::mark_seen),
+        )
+        .route(
+            "/api/messages/conversations/{id}/context",
+            get(messages::context),
+        )
         .route("/api/messages/send", post(messages::send))
         .route("/api/messages/unread-count", get(messages::unread_count))
-        .route("/api/messages/direct-connect", post(messages::direct_connect))
-        .route("/api/messages/direct-connections", get(messages::direct_connections));
+        .route(
+            "/api/messages/direct-connect",
+            post(messages::direct_connect),
+        )
+        .route(
+            "/api/messages/direct-connections",
+            get(messages::direct_connections),
+        );
     if !app.settings.is_production() {
         api = api.route("/api/dev/token", post(dev::token));
     }
@@ -76,9 +94,16 @@ async fn record_request(State(app): State<AppState>, req: Request, next: Next) -
     let response = next.run(req).await;
     app.metrics
         .http_requests
-        .get_or_create(&HttpLabels { route, method, status: response.status().as_u16() })
+        .get_or_create(&HttpLabels {
+            route,
+            method,
+            status: response.status().as_u16(),
+        })
         .inc();
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "request finished");
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request finished"
+    );
     response
 }
 
@@ -86,7 +111,12 @@ fn cors(app: &AppState) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
-    let origins: Vec<HeaderValue> = app.settings.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+    let origins: Vec<HeaderValue> = app
+        .settings
+        .cors_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect();
     if !origins.is_empty() {
         layer.allow_origin(AllowOrigin::list(origins))
     } else if app.settings.is_production() {

@@ -1,7 +1,7 @@
 //! The Socket.IO side of the [`Emitter`](crate::state::Emitter): room emits
 //! through the adapter, so they reach every node when Redis is configured.
 
-use socketioxide::{adapter::Adapter, SocketIo};
+use socketioxide::{SocketIo, adapter::Adapter};
 
 use crate::{
     domain::events::Outbound,

@@ -9,17 +9,15 @@ mod rooms;
 mod status;
 mod typing;
 
+use socketioxide::{SocketIo, adapter::Adapter, extract::SocketRef, handler::ConnectHandler};
 use socketioxide_core::adapter::DefinedAdapter;
-use socketioxide::{
-    adapter::Adapter,
-    extract::SocketRef,
-    handler::ConnectHandler,
-    SocketIo,
-};
 
 /// Registers the default namespace: authentication first, then handlers.
 pub fn namespace<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
-    io.ns("/", connect::on_connect::<A>.with(connect::authenticate::<A>))
+    io.ns(
+        "/",
+        connect::on_connect::<A>.with(connect::authenticate::<A>),
+    )
 }
 
 fn register_events<A: Adapter>(s: &SocketRef<A>) {

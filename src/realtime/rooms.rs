@@ -1,16 +1,16 @@
 //! Joining and leaving rooms, each authorised.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use socketioxide::{
     adapter::Adapter,
     extract::{Extension, SocketRef, State, TryData},
 };
 
-use super::reply::{finish, id_arg, must_be_self, Reply};
+use super::reply::{Reply, finish, id_arg, must_be_self};
 use crate::{
     domain::{
         conversations,
-        events::{self, conversation_room, Outbound},
+        events::{self, Outbound, conversation_room},
         ids::ConversationId,
         presence,
         users::Identity,
@@ -54,7 +54,11 @@ pub async fn join_conversation<A: Adapter>(
         }
         let mut out = vec![];
         if let Some(meta) = joined {
-            out.push(Outbound::new("presence_diff", vec![room], presence::diff(&who.user_id, meta, true)));
+            out.push(Outbound::new(
+                "presence_diff",
+                vec![room],
+                presence::diff(&who.user_id, meta, true),
+            ));
         }
         Ok((
             json!({ "conversation_context": events::conversation_context(&c), "presence": state }),
@@ -77,8 +81,16 @@ pub async fn leave_conversation<A: Adapter>(
         let room = conversation_room(id);
         s.leave(room.clone());
         let mut out = vec![];
-        if let Some(meta) = app.presence.leave(id.0, &who.user_id, &s.id.to_string()).await {
-            out.push(Outbound::new("presence_diff", vec![room], presence::diff(&who.user_id, meta, false)));
+        if let Some(meta) = app
+            .presence
+            .leave(id.0, &who.user_id, &s.id.to_string())
+            .await
+        {
+            out.push(Outbound::new(
+                "presence_diff",
+                vec![room],
+                presence::diff(&who.user_id, meta, false),
+            ));
             out.extend(app.typing.stop(id.0, &who.user_id));
         }
         Ok((json!({}), out))

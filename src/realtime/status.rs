@@ -1,7 +1,7 @@
 //! `user_status`: online, away, busy or offline, told to the user's contacts.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use socketioxide::{
     adapter::Adapter,
     extract::{Extension, State, TryData},
@@ -9,7 +9,7 @@ use socketioxide::{
 
 use super::{
     connect::status_change,
-    reply::{finish, must_be_self, payload, Reply},
+    reply::{Reply, finish, must_be_self, payload},
 };
 use crate::{
     domain::{presence::STATUSES, users::Identity},
@@ -36,7 +36,10 @@ pub async fn user_status<A: Adapter>(
         must_be_self(&who, &[p.user_id.as_ref()])?;
         let status = p.status.trim();
         if !STATUSES.contains(&status) {
-            return Err(AppError::invalid_field("status", "must be online, away, busy or offline"));
+            return Err(AppError::invalid_field(
+                "status",
+                "must be online, away, busy or offline",
+            ));
         }
         app.presence.set_status(&who.user_id, status).await;
         Ok((json!({}), status_change(&app, &who.user_id, status).await))

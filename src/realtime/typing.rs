@@ -1,13 +1,13 @@
 //! Typing indicators, for sockets that joined the conversation.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use socketioxide::{
     adapter::Adapter,
     extract::{Extension, SocketRef, State, TryData},
 };
 
-use super::reply::{finish, must_be_self, payload, Reply};
+use super::reply::{Reply, finish, must_be_self, payload};
 use crate::{
     domain::{events::conversation_room, ids::ConversationId, users::Identity},
     error::{AppError, AppResult},
@@ -23,13 +23,19 @@ struct TypingPayload {
     user_id: Option<Value>,
 }
 
-fn joined_conversation<A: Adapter>(s: &SocketRef<A>, who: &Identity, data: Result<Value, impl std::fmt::Display>) -> AppResult<ConversationId> {
+fn joined_conversation<A: Adapter>(
+    s: &SocketRef<A>,
+    who: &Identity,
+    data: Result<Value, impl std::fmt::Display>,
+) -> AppResult<ConversationId> {
     let p: TypingPayload = payload(data)?;
     must_be_self(who, &[p.user_id.as_ref()])?;
     let id = ConversationId::parse(&p.conversation_id)?;
     let room = conversation_room(id);
     if !s.rooms().iter().any(|r| *r == room) {
-        return Err(AppError::forbidden("Join the conversation before sending typing indicators"));
+        return Err(AppError::forbidden(
+            "Join the conversation before sending typing indicators",
+        ));
     }
     Ok(id)
 }
@@ -63,7 +69,11 @@ pub async fn typing_stop<A: Adapter>(
     reply: Reply<A>,
     TryData(data): TryData<Value>,
 ) {
-    let result = joined_conversation(&s, &who, data)
-        .map(|id| (json!({}), app.typing.stop(id.0, &who.user_id).into_iter().collect()));
+    let result = joined_conversation(&s, &who, data).map(|id| {
+        (
+            json!({}),
+            app.typing.stop(id.0, &who.user_id).into_iter().collect(),
+        )
+    });
     finish(&app, reply, "typing_stop", result, None).await;
 }

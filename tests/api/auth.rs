@@ -14,7 +14,10 @@ async fn refused(app: &TestApp, opts: Options) -> String {
 #[tokio::test]
 async fn socket_without_token_gets_connect_error_unauthorized() {
     let app = spawn().await;
-    let opts = Options { buffer: true, ..Options::default() };
+    let opts = Options {
+        buffer: true,
+        ..Options::default()
+    };
     assert_eq!(refused(&app, opts).await, "unauthorized");
 }
 
@@ -22,13 +25,26 @@ async fn socket_without_token_gets_connect_error_unauthorized() {
 async fn socket_with_expired_wrong_secret_or_refresh_token_is_refused() {
     let app = spawn().await;
     let bad = [
-        sign(json!({"id": "u1", "role": "influencer", "exp": exp_in(-600)}), SECRET),
-        sign(json!({"id": "u1", "role": "influencer", "exp": exp_in(600)}), "another-secret"),
-        sign(json!({"id": "u1", "role": "influencer", "exp": exp_in(600), "type": "refresh"}), SECRET),
+        sign(
+            json!({"id": "u1", "role": "influencer", "exp": exp_in(-600)}),
+            SECRET,
+        ),
+        sign(
+            json!({"id": "u1", "role": "influencer", "exp": exp_in(600)}),
+            "another-secret",
+        ),
+        sign(
+            json!({"id": "u1", "role": "influencer", "exp": exp_in(600), "type": "refresh"}),
+            SECRET,
+        ),
         "garbage".to_string(),
     ];
     for token in bad {
-        assert_eq!(refused(&app, Options::token(&token)).await, "unauthorized", "token {token}");
+        assert_eq!(
+            refused(&app, Options::token(&token)).await,
+            "unauthorized",
+            "token {token}"
+        );
     }
 }
 
@@ -49,7 +65,10 @@ async fn socket_token_may_come_from_auth_bearer_header_or_query() {
     };
     for opts in [with_prefix, header, query] {
         let s = app.socket_with(opts).await.expect("accepted");
-        let ack = s.ack("user_status", json!({"status": "online"})).await.unwrap();
+        let ack = s
+            .ack("user_status", json!({"status": "online"}))
+            .await
+            .unwrap();
         assert_eq!(ack["success"], true);
     }
 }
@@ -68,7 +87,10 @@ async fn rest_refuses_missing_expired_wrong_secret_and_refresh_tokens() {
     for token in [
         sign(json!({"id": "u1", "exp": exp_in(-600)}), SECRET),
         sign(json!({"id": "u1", "exp": exp_in(600)}), "another-secret"),
-        sign(json!({"id": "u1", "exp": exp_in(600), "type": "refresh"}), SECRET),
+        sign(
+            json!({"id": "u1", "exp": exp_in(600), "type": "refresh"}),
+            SECRET,
+        ),
     ] {
         let (status, body) = app.get("/api/messages/unread-count", &token).await;
         assert_eq!(status, 401);
@@ -80,7 +102,10 @@ async fn rest_refuses_missing_expired_wrong_secret_and_refresh_tokens() {
 async fn users_are_upserted_from_claims_and_names_follow_later_tokens() {
     let app = spawn().await;
     let (a, b) = (uid("a"), uid("b"));
-    let first = sign(json!({"id": b, "role": "influencer", "name": "Old", "exp": exp_in(600)}), SECRET);
+    let first = sign(
+        json!({"id": b, "role": "influencer", "name": "Old", "exp": exp_in(600)}),
+        SECRET,
+    );
     app.get("/api/messages/unread-count", &first).await;
     let a_token = token(&a, "brand_owner");
     let conv = app.direct(&a_token, &b).await;
@@ -89,10 +114,18 @@ async fn users_are_upserted_from_claims_and_names_follow_later_tokens() {
         SECRET,
     );
     app.get("/api/messages/unread-count", &renamed).await;
-    let (_, ctx) = app.get(&format!("/api/messages/conversations/{conv}/context"), &a_token).await;
+    let (_, ctx) = app
+        .get(
+            &format!("/api/messages/conversations/{conv}/context"),
+            &a_token,
+        )
+        .await;
     assert_eq!(ctx["other_user"]["name"], "New");
     assert_eq!(ctx["other_user"]["role"], "influencer");
-    assert!(ctx["other_user"].get("email").is_none(), "other users' emails stay private");
+    assert!(
+        ctx["other_user"].get("email").is_none(),
+        "other users' emails stay private"
+    );
 }
 
 #[tokio::test]

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! Integration tests against a real server: HTTP and Socket.IO as clients
 //! use them. Set TEST_DATABASE_URL to run them on PostgreSQL.
 

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use parley::{config::Settings, state::AppState, Application};
+use parley::{Application, config::Settings, state::AppState};
 use parley_client::{Client, Options};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub const SECRET: &str = "integration-test-secret";
 
@@ -47,7 +47,10 @@ pub async fn spawn() -> TestApp {
 }
 
 async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
-    match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         Some(admin_url) => {
             use sea_orm::{ConnectionTrait, Database};
             let name = format!("parley_test_{}", uuid::Uuid::now_v7().simple());
@@ -85,12 +88,18 @@ pub fn exp_in(secs: i64) -> i64 {
 
 /// A valid token for `user` with `role`.
 pub fn token(user: &str, role: &str) -> String {
-    sign(json!({ "id": user, "role": role, "name": format!("{user} name"), "exp": exp_in(3600) }), SECRET)
+    sign(
+        json!({ "id": user, "role": role, "name": format!("{user} name"), "exp": exp_in(3600) }),
+        SECRET,
+    )
 }
 
 /// A fresh user id, so tests never collide.
 pub fn uid(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::now_v7().simple().to_string()[20..])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    )
 }
 
 impl TestApp {
@@ -120,7 +129,9 @@ impl TestApp {
     }
 
     pub async fn socket(&self, token: &str) -> Client {
-        parley_client::connect(&self.base, Options::token(token)).await.expect("socket connects")
+        parley_client::connect(&self.base, Options::token(token))
+            .await
+            .expect("socket connects")
     }
 
     pub async fn socket_with(&self, opts: Options) -> Result<Client, parley_client::Error> {
@@ -130,16 +141,29 @@ impl TestApp {
     /// Opens (or finds) the direct conversation between two users; returns its id.
     pub async fn direct(&self, a_token: &str, b: &str) -> String {
         let (status, body) = self
-            .post("/api/messages/direct-connect", a_token, json!({ "target_user_id": b }))
+            .post(
+                "/api/messages/direct-connect",
+                a_token,
+                json!({ "target_user_id": b }),
+            )
             .await;
-        assert!(status.is_success(), "direct-connect failed: {status} {body}");
-        body["conversation"]["id"].as_str().expect("conversation id").to_string()
+        assert!(
+            status.is_success(),
+            "direct-connect failed: {status} {body}"
+        );
+        body["conversation"]["id"]
+            .as_str()
+            .expect("conversation id")
+            .to_string()
     }
 
     /// A connected socket for `user` that has joined `conversation`.
     pub async fn joined(&self, user: &str, role: &str, conversation: &str) -> Client {
         let s = self.socket(&token(user, role)).await;
-        let ack = s.ack("join_conversation", json!(conversation)).await.expect("join ack");
+        let ack = s
+            .ack("join_conversation", json!(conversation))
+            .await
+            .expect("join ack");
         assert_eq!(ack["success"], true, "join_conversation failed: {ack}");
         s
     }
@@ -162,11 +186,20 @@ pub async fn pair(app: &TestApp) -> Pair {
     // Both users present a token once, as real clients do.
     app.get("/api/messages/unread-count", &b_token).await;
     let conversation = app.direct(&a_token, &b).await;
-    Pair { a, b, a_token, b_token, conversation }
+    Pair {
+        a,
+        b,
+        a_token,
+        b_token,
+        conversation,
+    }
 }
 
 pub fn assert_error(body: &Value, code: &str) {
-    assert_eq!(body["success"], false, "expected failure {code}, got {body}");
+    assert_eq!(
+        body["success"], false,
+        "expected failure {code}, got {body}"
+    );
     assert_eq!(body["error_code"], code, "expected {code}, got {body}");
     assert!(body["message"].is_string(), "error without message: {body}");
 }
