@@ -56,10 +56,7 @@ impl Verifier {
             }
         };
         Ok(Self {
-            hmac: (
-                DecodingKey::from_secret(secret),
-                validation(Algorithm::HS256),
-            ),
+            hmac: (DecodingKey::from_secret(secret), validation(Algorithm::HS256)),
             public,
             signing: EncodingKey::from_secret(secret),
         })
@@ -73,9 +70,7 @@ impl Verifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::unauthorized())?;
         let (key, validation) = match header.alg {
             Algorithm::HS256 => &self.hmac,
-            Algorithm::RS256 | Algorithm::ES256 => {
-                self.public.as_ref().ok_or_else(AppError::unauthorized)?
-            }
+            Algorithm::RS256 | Algorithm::ES256 => self.public.as_ref().ok_or_else(AppError::unauthorized)?,
             _ => return Err(AppError::unauthorized()),
         };
         let data = jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| {
@@ -104,8 +99,7 @@ impl Verifier {
             exp: now + ttl_secs,
             iat: now,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.signing)
-            .map_err(AppError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.signing).map_err(AppError::internal)
     }
 }
 
@@ -145,23 +139,13 @@ fn scalar_string(v: &Value) -> Option<String> {
 /// User ids are opaque strings of 1..64 characters from `[A-Za-z0-9_.:-]`.
 pub fn is_valid_user_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }
 
 /// The token of an HTTP request: `Authorization: Bearer <jwt>`.
 pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
-    let value = headers
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .trim();
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .unwrap_or(value)
-        .trim();
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim();
     (!token.is_empty()).then_some(token)
 }
 
@@ -181,12 +165,7 @@ mod tests {
     }
 
     fn sign(claims: Value, secret: &str) -> String {
-        jsonwebtoken::encode(
-            &Header::default(),
-            &claims,
-            &EncodingKey::from_secret(secret.as_bytes()),
-        )
-        .unwrap()
+        jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
     }
 
     fn exp(offset: i64) -> i64 {
@@ -196,20 +175,10 @@ mod tests {
     #[test]
     fn accepts_id_or_sub_and_reads_the_role() {
         let v = verifier();
-        let a = v
-            .verify(&sign(
-                json!({"id": "u1", "role": "influencer", "exp": exp(60)}),
-                "test-secret",
-            ))
-            .unwrap();
+        let a = v.verify(&sign(json!({"id": "u1", "role": "influencer", "exp": exp(60)}), "test-secret")).unwrap();
         assert_eq!(a.user_id, "u1");
         assert_eq!(a.role, Role::Influencer);
-        let b = v
-            .verify(&sign(
-                json!({"sub": 42, "role": "brand_owner", "exp": exp(60)}),
-                "test-secret",
-            ))
-            .unwrap();
+        let b = v.verify(&sign(json!({"sub": 42, "role": "brand_owner", "exp": exp(60)}), "test-secret")).unwrap();
         assert_eq!(b.user_id, "42");
         assert_eq!(b.role, Role::BrandOwner);
     }
@@ -220,10 +189,7 @@ mod tests {
         for (claims, secret) in [
             (json!({"id": "u1", "exp": exp(-3600)}), "test-secret"),
             (json!({"id": "u1", "exp": exp(60)}), "other-secret"),
-            (
-                json!({"id": "u1", "exp": exp(60), "type": "refresh"}),
-                "test-secret",
-            ),
+            (json!({"id": "u1", "exp": exp(60), "type": "refresh"}), "test-secret"),
             (json!({"id": "u1"}), "test-secret"),
             (json!({"id": "a b", "exp": exp(60)}), "test-secret"),
             (json!({"id": "x".repeat(65), "exp": exp(60)}), "test-secret"),

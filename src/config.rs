@@ -107,10 +107,7 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is required when APP_ENV=production: {why}")]
-    MissingInProduction {
-        name: &'static str,
-        why: &'static str,
-    },
+    MissingInProduction { name: &'static str, why: &'static str },
     #[error("{name} has an invalid value: {why}")]
     Invalid { name: String, why: String },
 }
@@ -129,11 +126,7 @@ impl Settings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let var = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
 
         let app_env = match var("APP_ENV").as_deref() {
             None | Some("development") | Some("dev") => AppEnv::Development,
@@ -149,8 +142,7 @@ impl Settings {
 
         let host = parse(&var, "HOST", "127.0.0.1")?;
         let port = parse(&var, "PORT", "5000")?;
-        let database_url =
-            var("DATABASE_URL").unwrap_or_else(|| "sqlite://parley.db?mode=rwc".into());
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://parley.db?mode=rwc".into());
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             return Err(ConfigError::Invalid {
                 name: "DATABASE_URL".into(),
@@ -223,13 +215,12 @@ impl Settings {
             }
         };
 
-        let limit =
-            |prefix: &'static str, burst: &str, rate: &str| -> Result<RateLimit, ConfigError> {
-                Ok(RateLimit {
-                    burst: parse_named(&var, prefix, "_BURST", burst)?,
-                    per_second: parse_named(&var, prefix, "_PER_SECOND", rate)?,
-                })
-            };
+        let limit = |prefix: &'static str, burst: &str, rate: &str| -> Result<RateLimit, ConfigError> {
+            Ok(RateLimit {
+                burst: parse_named(&var, prefix, "_BURST", burst)?,
+                per_second: parse_named(&var, prefix, "_PER_SECOND", rate)?,
+            })
+        };
         let rate_limits = RateLimits {
             enabled: parse(&var, "RATE_LIMIT_ENABLED", "true")?,
             messages: limit("RATE_LIMIT_MESSAGES", "30", "10")?,
@@ -245,32 +236,20 @@ impl Settings {
             port,
             database_url,
             database_max_connections: parse(&var, "DATABASE_MAX_CONNECTIONS", "16")?,
-            jwt: JwtSettings {
-                secret,
-                secret_generated,
-                public_key_pem,
-            },
+            jwt: JwtSettings { secret, secret_generated, public_key_pem },
             redis_url: var("REDIS_URL"),
             razorpay,
             commission_bps: (commission * 100.0).round() as u32,
             cors_origins: var("CORS_ORIGIN")
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
             log_format,
-            system_user_id: var("SYSTEM_USER_ID")
-                .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
+            system_user_id: var("SYSTEM_USER_ID").unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
             typing_timeout: Duration::from_millis(parse(&var, "TYPING_TIMEOUT_MS", "8000")?),
             shutdown_grace: Duration::from_millis(parse(&var, "SHUTDOWN_GRACE_MS", "10000")?),
             presence_ttl: Duration::from_millis(parse(&var, "PRESENCE_TTL_MS", "30000")?),
             rate_limits,
-            static_dir: var("STATIC_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("static")),
+            static_dir: var("STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("static")),
             max_revisions: parse(&var, "MAX_REVISIONS", "3")?,
         })
     }
@@ -298,10 +277,7 @@ where
     T::Err: fmt::Display,
 {
     let raw = var(name).unwrap_or_else(|| default.to_string());
-    raw.parse().map_err(|e: T::Err| ConfigError::Invalid {
-        name: name.to_string(),
-        why: format!("{raw:?}: {e}"),
-    })
+    raw.parse().map_err(|e: T::Err| ConfigError::Invalid { name: name.to_string(), why: format!("{raw:?}: {e}") })
 }
 
 fn parse_named<T: std::str::FromStr>(

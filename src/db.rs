@@ -25,18 +25,13 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    Database::connect(opts).await.with_context(|| {
-        format!(
-            "could not connect to the database ({})",
-            redact(&settings.database_url)
-        )
-    })
+    Database::connect(opts)
+        .await
+        .with_context(|| format!("could not connect to the database ({})", redact(&settings.database_url)))
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
-        .await
-        .context("database migrations failed")
+    Migrator::up(db, None).await.context("database migrations failed")
 }
 
 /// A database URL without its password, for messages.
@@ -55,13 +50,7 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            super::redact("postgres://u:pw@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(
-            super::redact("sqlite://parley.db?mode=rwc"),
-            "sqlite://parley.db?mode=rwc"
-        );
+        assert_eq!(super::redact("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("sqlite://parley.db?mode=rwc"), "sqlite://parley.db?mode=rwc");
     }
 }

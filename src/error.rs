@@ -78,12 +78,7 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            details: None,
-            cause: None,
-        }
+        Self { code, message: message.into(), details: None, cause: None }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -92,10 +87,7 @@ impl AppError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(
-            ErrorCode::Unauthorized,
-            "Authentication required: a valid access token",
-        )
+        Self::new(ErrorCode::Unauthorized, "Authentication required: a valid access token")
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -123,12 +115,7 @@ impl AppError {
     }
 
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
-        Self {
-            code: ErrorCode::Internal,
-            message: "Internal error".into(),
-            details: None,
-            cause: Some(cause.into()),
-        }
+        Self { code: ErrorCode::Internal, message: "Internal error".into(), details: None, cause: Some(cause.into()) }
     }
 
     /// The contract's error envelope. Logs internal causes (once, here,
@@ -170,12 +157,9 @@ where
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut response = (self.code.status(), Json(self.envelope())).into_response();
-        if let (ErrorCode::RateLimited, Some(ms)) = (
-            self.code,
-            self.details
-                .as_ref()
-                .and_then(|d| d["retry_after_ms"].as_u64()),
-        ) {
+        if let (ErrorCode::RateLimited, Some(ms)) =
+            (self.code, self.details.as_ref().and_then(|d| d["retry_after_ms"].as_u64()))
+        {
             let secs = ms.div_ceil(1000).max(1);
             if let Ok(value) = secs.to_string().parse() {
                 response.headers_mut().insert("retry-after", value);

@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::Verifier,
     config::Settings,
+    domain::{flow::engine::FlowConfig, payments::Payments},
     realtime::emitter::SocketSink,
     state::{AppState, BoxFuture, Emitter, Inner},
 };
@@ -48,10 +49,16 @@ impl Application {
         db::migrate(&db).await?;
 
         let verifier = Verifier::new(&settings.jwt)?;
+        let payments = Payments::from_settings(&settings)?;
+        if payments.gateway.is_sandbox() {
+            tracing::warn!("no Razorpay keys: payments use the development sandbox (POST /api/payments/sandbox/pay)");
+        }
         let addr = SocketAddr::new(settings.host, settings.port);
         let state = AppState(Arc::new(Inner {
             db,
             verifier,
+            flow: FlowConfig::from(&settings),
+            payments,
             settings,
             users: Default::default(),
             presence: Default::default(),
@@ -67,15 +74,8 @@ impl Application {
             Box::new(move || Box::pin(async move { io.close().await }));
 
         let router = http::router(state.clone()).layer(layer);
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("could not listen on {addr}"))?;
-        Ok(Self {
-            listener,
-            router,
-            state,
-            close_sockets,
-        })
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
+        Ok(Self { listener, router, state, close_sockets })
     }
 
     pub fn port(&self) -> u16 {
@@ -98,10 +98,7 @@ impl Application {
     /// Serves until `shutdown` completes, then stops accepting connections,
     /// closes sockets (clients reconnect elsewhere) and lets in-flight
     /// requests finish within the grace period.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let grace = self.state.settings.shutdown_grace;
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "listening on http://{addr}");
@@ -113,12 +110,8 @@ impl Application {
             let _ = stopped_tx.send(());
             close_sockets().await;
         };
-        let server = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
+        let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
         let server = tokio::spawn(async move { server.await });
         tokio::pin!(server);
         tokio::select! {

@@ -34,33 +34,15 @@ impl Default for Metrics {
         let messages_sent = Counter::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
         let event_errors = Family::<EventLabels, Counter>::default();
-        registry.register(
-            "connected_sockets",
-            "Socket.IO connections open on this node",
-            connected_sockets.clone(),
-        );
-        registry.register(
-            "messages_sent",
-            "User messages stored",
-            messages_sent.clone(),
-        );
-        registry.register(
-            "http_requests",
-            "HTTP requests by route, method and status",
-            http_requests.clone(),
-        );
+        registry.register("connected_sockets", "Socket.IO connections open on this node", connected_sockets.clone());
+        registry.register("messages_sent", "User messages stored", messages_sent.clone());
+        registry.register("http_requests", "HTTP requests by route, method and status", http_requests.clone());
         registry.register(
             "event_handler_errors",
             "Socket.IO events answered with an error, by event and error code",
             event_errors.clone(),
         );
-        Self {
-            registry,
-            connected_sockets,
-            messages_sent,
-            http_requests,
-            event_errors,
-        }
+        Self { registry, connected_sockets, messages_sent, http_requests, event_errors }
     }
 }
 

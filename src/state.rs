@@ -12,7 +12,14 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::Verifier,
     config::Settings,
-    domain::{events::Outbound, presence::Presence, typing::Typing, users::UserCache},
+    domain::{
+        events::Outbound,
+        flow::engine::{Deps, FlowConfig},
+        payments::Payments,
+        presence::Presence,
+        typing::Typing,
+        users::UserCache,
+    },
     metrics::Metrics,
 };
 
@@ -58,6 +65,15 @@ pub struct Inner {
     pub typing: Typing,
     pub metrics: Metrics,
     pub emitter: Emitter,
+    pub flow: FlowConfig,
+    pub payments: Payments,
+}
+
+impl Inner {
+    /// What the flow engine needs.
+    pub fn deps(&self) -> Deps<'_> {
+        Deps { db: &self.db, cfg: &self.flow, payments: &self.payments }
+    }
 }
 
 #[derive(Clone)]

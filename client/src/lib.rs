@@ -56,11 +56,7 @@ pub struct Options {
 
 impl Options {
     pub fn token(token: &str) -> Self {
-        Self {
-            auth: Some(serde_json::json!({ "token": token })),
-            buffer: true,
-            ..Self::default()
-        }
+        Self { auth: Some(serde_json::json!({ "token": token })), buffer: true, ..Self::default() }
     }
 }
 
@@ -80,13 +76,8 @@ pub struct Client {
 
 /// Connects to `base` (`http://host:port`) on the default namespace.
 pub async fn connect(base: &str, opts: Options) -> Result<Client, Error> {
-    let ws_base = base
-        .replacen("http://", "ws://", 1)
-        .replacen("https://", "wss://", 1);
-    let mut url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        ws_base.trim_end_matches('/')
-    );
+    let ws_base = base.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1);
+    let mut url = format!("{}/socket.io/?EIO=4&transport=websocket", ws_base.trim_end_matches('/'));
     if let Some(q) = &opts.query {
         url.push('&');
         url.push_str(q);
@@ -102,60 +93,38 @@ pub async fn connect(base: &str, opts: Options) -> Result<Client, Error> {
         .map_err(|e| Error::Io(e.to_string()))?
         .next()
         .ok_or_else(|| Error::Io("no address".into()))?;
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(|e| Error::Io(e.to_string()))?;
+    let socket =
+        if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(|e| Error::Io(e.to_string()))?;
     if let Some(ip) = opts.local_ip {
-        socket
-            .bind(SocketAddr::new(ip, 0))
-            .map_err(|e| Error::Io(format!("bind {ip}: {e}")))?;
+        socket.bind(SocketAddr::new(ip, 0)).map_err(|e| Error::Io(format!("bind {ip}: {e}")))?;
     }
-    let stream = socket
-        .connect(addr)
-        .await
-        .map_err(|e| Error::Io(e.to_string()))?;
+    let stream = socket.connect(addr).await.map_err(|e| Error::Io(e.to_string()))?;
     stream.set_nodelay(true).ok();
 
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| Error::Protocol(e.to_string()))?;
+    let mut request = url.as_str().into_client_request().map_err(|e| Error::Protocol(e.to_string()))?;
     for (k, v) in &opts.headers {
         let name = http_header_name(k)?;
-        let value = v
-            .parse()
-            .map_err(|_| Error::Protocol(format!("bad header value for {k}")))?;
+        let value = v.parse().map_err(|_| Error::Protocol(format!("bad header value for {k}")))?;
         request.headers_mut().insert(name, value);
     }
-    let (ws, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .map_err(|e| Error::Io(e.to_string()))?;
+    let (ws, _) = tokio_tungstenite::client_async(request, stream).await.map_err(|e| Error::Io(e.to_string()))?;
     let (mut sink, mut stream) = ws.split();
 
     // Engine.IO open packet, then the Socket.IO namespace connect.
     let open = next_text(&mut stream).await?;
     if !open.starts_with('0') {
-        return Err(Error::Protocol(format!(
-            "expected open packet, got {open:?}"
-        )));
+        return Err(Error::Protocol(format!("expected open packet, got {open:?}")));
     }
     let connect = match &opts.auth {
         Some(auth) => format!("40{auth}"),
         None => "40".to_string(),
     };
-    sink.send(Message::text(connect))
-        .await
-        .map_err(|e| Error::Io(e.to_string()))?;
+    sink.send(Message::text(connect)).await.map_err(|e| Error::Io(e.to_string()))?;
     let sid = loop {
         let text = next_text(&mut stream).await?;
         if text == "2" {
-            sink.send(Message::text("3"))
-                .await
-                .map_err(|e| Error::Io(e.to_string()))?;
+            sink.send(Message::text("3")).await.map_err(|e| Error::Io(e.to_string()))?;
             continue;
         }
         if let Some(body) = text.strip_prefix("40") {
@@ -164,13 +133,9 @@ pub async fn connect(base: &str, opts: Options) -> Result<Client, Error> {
         }
         if let Some(body) = text.strip_prefix("44") {
             let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-            return Err(Error::Refused(
-                v["message"].as_str().unwrap_or(body).to_string(),
-            ));
+            return Err(Error::Refused(v["message"].as_str().unwrap_or(body).to_string()));
         }
-        return Err(Error::Protocol(format!(
-            "unexpected packet before connect: {text:?}"
-        )));
+        return Err(Error::Protocol(format!("unexpected packet before connect: {text:?}")));
     };
 
     let shared = Arc::new(Shared {
@@ -197,29 +162,16 @@ pub async fn connect(base: &str, opts: Options) -> Result<Client, Error> {
             let Message::Text(text) = msg else { continue };
             dispatch(text.as_str(), &reader_shared, &pong, hook.as_ref(), buffer);
         }
-        *reader_shared
-            .closed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = true;
-        reader_shared
-            .acks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        *reader_shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        reader_shared.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
         reader_shared.arrived.notify_waiters();
     });
 
-    Ok(Client {
-        out: out_tx,
-        shared,
-        next_ack: AtomicU64::new(1),
-        sid,
-    })
+    Ok(Client { out: out_tx, shared, next_ack: AtomicU64::new(1), sid })
 }
 
 fn http_header_name(k: &str) -> Result<tokio_tungstenite::tungstenite::http::HeaderName, Error> {
-    k.parse()
-        .map_err(|_| Error::Protocol(format!("bad header name {k}")))
+    k.parse().map_err(|_| Error::Protocol(format!("bad header name {k}")))
 }
 
 async fn next_text<S>(stream: &mut S) -> Result<String, Error>
@@ -236,13 +188,7 @@ where
     }
 }
 
-fn dispatch(
-    text: &str,
-    shared: &Shared,
-    out: &mpsc::UnboundedSender<Message>,
-    hook: Option<&Hook>,
-    buffer: bool,
-) {
+fn dispatch(text: &str, shared: &Shared, out: &mpsc::UnboundedSender<Message>, hook: Option<&Hook>, buffer: bool) {
     match text.as_bytes().first() {
         Some(b'2') => {
             let _ = out.send(Message::text("3"));
@@ -262,20 +208,12 @@ fn dispatch(
                         return;
                     }
                     let name = args.remove(0).as_str().unwrap_or_default().to_string();
-                    let data = if args.len() == 1 {
-                        args.remove(0)
-                    } else {
-                        Value::Array(args)
-                    };
+                    let data = if args.len() == 1 { args.remove(0) } else { Value::Array(args) };
                     if let Some(hook) = hook {
                         hook(&name, &data);
                     }
                     if buffer {
-                        shared
-                            .inbox
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push_back((name, data));
+                        shared.inbox.lock().unwrap_or_else(|e| e.into_inner()).push_back((name, data));
                         shared.arrived.notify_waiters();
                     }
                 }
@@ -285,12 +223,7 @@ fn dispatch(
                         Ok(Value::Array(mut args)) if !args.is_empty() => args.remove(0),
                         _ => Value::Null,
                     };
-                    if let Some(tx) = shared
-                        .acks
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&id)
-                    {
+                    if let Some(tx) = shared.acks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id) {
                         let _ = tx.send(value);
                     }
                 }
@@ -314,10 +247,7 @@ impl Client {
 
     /// Emits without asking for an ack.
     pub fn emit(&self, event: &str, data: Value) {
-        let packet = format!(
-            "42{}",
-            Value::Array(vec![Value::String(event.into()), data])
-        );
+        let packet = format!("42{}", Value::Array(vec![Value::String(event.into()), data]));
         let _ = self.out.send(Message::text(packet));
     }
 
@@ -332,35 +262,17 @@ impl Client {
         self.ack_within(event, data, DEFAULT_WAIT).await
     }
 
-    pub async fn ack_within(
-        &self,
-        event: &str,
-        data: Value,
-        wait: Duration,
-    ) -> Result<Value, Error> {
+    pub async fn ack_within(&self, event: &str, data: Value, wait: Duration) -> Result<Value, Error> {
         let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.shared
-            .acks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
-        let packet = format!(
-            "42{id}{}",
-            Value::Array(vec![Value::String(event.into()), data])
-        );
-        self.out
-            .send(Message::text(packet))
-            .map_err(|_| Error::Closed)?;
+        self.shared.acks.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
+        let packet = format!("42{id}{}", Value::Array(vec![Value::String(event.into()), data]));
+        self.out.send(Message::text(packet)).map_err(|_| Error::Closed)?;
         match tokio::time::timeout(wait, rx).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(_)) => Err(Error::Closed),
             Err(_) => {
-                self.shared
-                    .acks
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                self.shared.acks.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                 Err(Error::Timeout(format!("ack of {event}")))
             }
         }
@@ -386,20 +298,14 @@ impl Client {
             notified.as_mut().enable();
             {
                 let mut inbox = self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(pos) = inbox
-                    .iter()
-                    .position(|(name, data)| name == event && pred(data))
-                {
+                if let Some(pos) = inbox.iter().position(|(name, data)| name == event && pred(data)) {
                     return Ok(inbox.remove(pos).map(|(_, d)| d).unwrap_or(Value::Null));
                 }
             }
             if self.is_closed() {
                 return Err(Error::Closed);
             }
-            if tokio::time::timeout_at(deadline.into(), notified)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline.into(), notified).await.is_err() {
                 return Err(Error::Timeout(event.to_string()));
             }
         }
@@ -423,11 +329,7 @@ impl Client {
     /// Every buffered `event` received so far, left in the buffer.
     pub fn peek(&self, event: &str) -> Vec<Value> {
         let inbox = self.shared.inbox.lock().unwrap_or_else(|e| e.into_inner());
-        inbox
-            .iter()
-            .filter(|(name, _)| name == event)
-            .map(|(_, d)| d.clone())
-            .collect()
+        inbox.iter().filter(|(name, _)| name == event).map(|(_, d)| d.clone()).collect()
     }
 
     pub fn is_closed(&self) -> bool {
@@ -444,10 +346,7 @@ impl Client {
             if self.is_closed() {
                 return Ok(());
             }
-            if tokio::time::timeout_at(deadline.into(), notified)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline.into(), notified).await.is_err() {
                 return Err(Error::Timeout("close".into()));
             }
         }

@@ -147,14 +147,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            Messages::Table.into_iden(),
-            Conversations::Table.into_iden(),
-            Users::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).if_exists().to_owned())
-                .await?;
+        for table in [Messages::Table.into_iden(), Conversations::Table.into_iden(), Users::Table.into_iden()] {
+            manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }
         Ok(())
     }

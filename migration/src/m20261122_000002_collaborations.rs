@@ -62,10 +62,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, col) in [
-            ("idx_requests_campaign", Requests::CampaignId),
-            ("idx_requests_bid", Requests::BidId),
-        ] {
+        for (name, col) in [("idx_requests_campaign", Requests::CampaignId), ("idx_requests_bid", Requests::BidId)] {
             manager
                 .create_index(
                     Index::create()
@@ -82,14 +79,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            Requests::Table.into_iden(),
-            Bids::Table.into_iden(),
-            Campaigns::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).if_exists().to_owned())
-                .await?;
+        for table in [Requests::Table.into_iden(), Bids::Table.into_iden(), Campaigns::Table.into_iden()] {
+            manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }
         Ok(())
     }

@@ -52,13 +52,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            WebhookEvents::Table.into_iden(),
-            PaymentOrders::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).if_exists().to_owned())
-                .await?;
+        for table in [WebhookEvents::Table.into_iden(), PaymentOrders::Table.into_iden()] {
+            manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }
         Ok(())
     }

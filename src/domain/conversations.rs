@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use entity::{conversation, message};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::OnConflict,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::OnConflict,
 };
 use serde_json::{Value, json};
 
@@ -49,17 +49,9 @@ impl Side {
 pub fn side_of(c: &conversation::Model, user_id: &str) -> Option<Side> {
     let is_flow = c.conversation_type != DIRECT;
     if c.user1_id == user_id {
-        Some(if is_flow {
-            Side::BrandOwner
-        } else {
-            Side::Direct
-        })
+        Some(if is_flow { Side::BrandOwner } else { Side::Direct })
     } else if c.user2_id == user_id {
-        Some(if is_flow {
-            Side::Influencer
-        } else {
-            Side::Direct
-        })
+        Some(if is_flow { Side::Influencer } else { Side::Direct })
     } else {
         None
     }
@@ -67,33 +59,20 @@ pub fn side_of(c: &conversation::Model, user_id: &str) -> Option<Side> {
 
 /// The participant who is not `user_id` (for an outsider, `user2`).
 pub fn other_participant<'a>(c: &'a conversation::Model, user_id: &str) -> &'a str {
-    if c.user1_id == user_id {
-        &c.user2_id
-    } else {
-        &c.user1_id
-    }
+    if c.user1_id == user_id { &c.user2_id } else { &c.user1_id }
 }
 
 pub async fn load(db: &impl ConnectionTrait, id: ConversationId) -> AppResult<conversation::Model> {
-    conversation::Entity::find_by_id(id.0)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("Conversation"))
+    conversation::Entity::find_by_id(id.0).one(db).await?.ok_or_else(|| AppError::not_found("Conversation"))
 }
 
 /// A conversation the caller may read: participants and admins.
-pub async fn readable(
-    db: &impl ConnectionTrait,
-    id: ConversationId,
-    who: &Identity,
-) -> AppResult<conversation::Model> {
+pub async fn readable(db: &impl ConnectionTrait, id: ConversationId, who: &Identity) -> AppResult<conversation::Model> {
     let c = load(db, id).await?;
     if side_of(&c, &who.user_id).is_some() || who.is_admin() {
         Ok(c)
     } else {
-        Err(AppError::forbidden(
-            "You are not a participant of this conversation",
-        ))
+        Err(AppError::forbidden("You are not a participant of this conversation"))
     }
 }
 
@@ -106,19 +85,13 @@ pub async fn writable(
     let c = load(db, id).await?;
     match side_of(&c, &who.user_id) {
         Some(side) => Ok((c, side)),
-        None if who.is_admin() => Err(AppError::forbidden(
-            "Admins may read conversations but not act in them",
-        )),
-        None => Err(AppError::forbidden(
-            "You are not a participant of this conversation",
-        )),
+        None if who.is_admin() => Err(AppError::forbidden("Admins may read conversations but not act in them")),
+        None => Err(AppError::forbidden("You are not a participant of this conversation")),
     }
 }
 
 fn involving(user_id: &str) -> Condition {
-    Condition::any()
-        .add(conversation::Column::User1Id.eq(user_id))
-        .add(conversation::Column::User2Id.eq(user_id))
+    Condition::any().add(conversation::Column::User1Id.eq(user_id)).add(conversation::Column::User2Id.eq(user_id))
 }
 
 /// The caller's conversations, newest activity first, each with the other
@@ -133,10 +106,7 @@ pub async fn list(
     let mut filter = Condition::all().add(involving(&who.user_id));
     if let Some(kind) = kind {
         if ![DIRECT, CAMPAIGN, BID].contains(&kind) {
-            return Err(AppError::invalid_field(
-                "type",
-                "must be direct, campaign or bid",
-            ));
+            return Err(AppError::invalid_field("type", "must be direct, campaign or bid"));
         }
         filter = filter.add(conversation::Column::ConversationType.eq(kind));
     }
@@ -159,30 +129,17 @@ async fn summaries(
     who: &Identity,
     rows: Vec<conversation::Model>,
 ) -> AppResult<Vec<Value>> {
-    let other_ids: Vec<String> = rows
-        .iter()
-        .map(|c| other_participant(c, &who.user_id).to_string())
-        .collect();
-    let profiles: HashMap<String, entity::user::Model> = users::find_many(db, other_ids.clone())
-        .await?
-        .into_iter()
-        .map(|u| (u.id.clone(), u))
-        .collect();
+    let other_ids: Vec<String> = rows.iter().map(|c| other_participant(c, &who.user_id).to_string()).collect();
+    let profiles: HashMap<String, entity::user::Model> =
+        users::find_many(db, other_ids.clone()).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
     let ids: Vec<_> = rows.iter().map(|c| c.id).collect();
     let unread = messages::unread_by_conversation(db, &who.user_id, Some(ids)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for (c, other) in rows.iter().zip(other_ids) {
         let last = messages::last_visible(db, c.id, who).await?;
         let mut item = events::conversation_json(c);
-        item["other_user"] = users::public_profile(
-            &other,
-            profiles.get(&other),
-            presence.is_online(&other).await,
-        );
-        item["last_message"] = last
-            .as_ref()
-            .map(events::message_json)
-            .unwrap_or(Value::Null);
+        item["other_user"] = users::public_profile(&other, profiles.get(&other), presence.is_online(&other).await);
+        item["last_message"] = last.as_ref().map(events::message_json).unwrap_or(Value::Null);
         item["unread_count"] = json!(unread.get(&c.id).copied().unwrap_or(0));
         out.push(item);
     }
@@ -212,10 +169,7 @@ pub async fn direct_connect(
 ) -> AppResult<DirectConnect> {
     let target = super::validate::user_id("target_user_id", target)?;
     if target == who.user_id {
-        return Err(AppError::invalid_field(
-            "target_user_id",
-            "cannot start a conversation with yourself",
-        ));
+        return Err(AppError::invalid_field("target_user_id", "cannot start a conversation with yourself"));
     }
     users::ensure_exists(db, &target).await?;
     let pair_key = direct_pair_key(&who.user_id, &target);
@@ -242,27 +196,17 @@ pub async fn direct_connect(
         updated_at: Set(now),
     };
     let inserted = conversation::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(conversation::Column::PairKey)
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(OnConflict::column(conversation::Column::PairKey).do_nothing().to_owned())
         .exec_without_returning(db)
         .await?;
-    let conversation = conversation::Entity::find()
-        .filter(conversation::Column::PairKey.eq(pair_key))
-        .one(db)
-        .await?
-        .ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("direct conversation vanished after upsert"))
-        })?;
+    let conversation =
+        conversation::Entity::find()
+            .filter(conversation::Column::PairKey.eq(pair_key))
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("direct conversation vanished after upsert")))?;
 
-    let mut out = DirectConnect {
-        conversation,
-        created: inserted == 1,
-        message: None,
-        events: vec![],
-    };
+    let mut out = DirectConnect { conversation, created: inserted == 1, message: None, events: vec![] };
     if let Some(text) = initial_message.filter(|t| !t.trim().is_empty()) {
         let sent = messages::send(
             db,
@@ -292,10 +236,7 @@ pub async fn contacts(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec
         .into_tuple()
         .all(db)
         .await?;
-    let mut ids: Vec<String> = rows
-        .into_iter()
-        .map(|(a, b)| if a == user_id { b } else { a })
-        .collect();
+    let mut ids: Vec<String> = rows.into_iter().map(|(a, b)| if a == user_id { b } else { a }).collect();
     ids.sort();
     ids.dedup();
     Ok(ids)
@@ -308,10 +249,7 @@ pub async fn touch_activity(
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     conversation::Entity::update_many()
-        .col_expr(
-            conversation::Column::LastMessageAt,
-            sea_orm::sea_query::Expr::value(at),
-        )
+        .col_expr(conversation::Column::LastMessageAt, sea_orm::sea_query::Expr::value(at))
         .filter(conversation::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -321,10 +259,8 @@ pub async fn touch_activity(
 /// The caller's unread count per conversation plus the total.
 pub fn unread_json(per_conversation: &HashMap<uuid::Uuid, u64>) -> Value {
     let total: u64 = per_conversation.values().sum();
-    let map: serde_json::Map<String, Value> = per_conversation
-        .iter()
-        .map(|(id, n)| (id.to_string(), json!(n)))
-        .collect();
+    let map: serde_json::Map<String, Value> =
+        per_conversation.iter().map(|(id, n)| (id.to_string(), json!(n))).collect();
     json!({ "unread_count": total, "conversations": map })
 }
 
@@ -333,11 +269,7 @@ pub fn visible_messages(conversation_id: uuid::Uuid, who: &Identity) -> Conditio
     let now = clock::now();
     let mut c = Condition::all()
         .add(message::Column::ConversationId.eq(conversation_id))
-        .add(
-            Condition::any()
-                .add(message::Column::ExpiresAt.is_null())
-                .add(message::Column::ExpiresAt.gt(now)),
-        );
+        .add(Condition::any().add(message::Column::ExpiresAt.is_null()).add(message::Column::ExpiresAt.gt(now)));
     if !who.is_admin() {
         c = c.add(
             Condition::any()
@@ -359,11 +291,15 @@ pub async fn context(
     let c = readable(db, id, who).await?;
     let other = other_participant(&c, &who.user_id).to_string();
     let profile = users::find(db, &other).await?;
+    let source = match super::flow::engine::source_of(&c) {
+        Some(source) => super::collaborations::published(db, source).await?.json,
+        None => Value::Null,
+    };
     Ok(json!({
         "conversation_context": events::conversation_context(&c),
         "conversation": events::conversation_json(&c),
-        "source": Value::Null,
+        "source": source,
         "other_user": users::public_profile(&other, profile.as_ref(), presence.is_online(&other).await),
-        "available_actions": [],
+        "available_actions": super::flow::engine::available_actions(&c, who),
     }))
 }

@@ -35,12 +35,7 @@ pub struct Outbound {
 
 impl Outbound {
     pub fn new(event: &'static str, rooms: Vec<String>, data: Value) -> Self {
-        Self {
-            rooms,
-            except: vec![],
-            event,
-            data,
-        }
+        Self { rooms, except: vec![], event, data }
     }
 
     pub fn except(mut self, room: String) -> Self {
@@ -113,11 +108,7 @@ pub fn message_audience(c: &conversation::Model, m: &message::Model) -> Vec<Stri
     if m.message_type == "audit" {
         vec![user_room(&m.receiver_id)]
     } else {
-        vec![
-            conversation_room(c.id),
-            user_room(&c.user1_id),
-            user_room(&c.user2_id),
-        ]
+        vec![conversation_room(c.id), user_room(&c.user1_id), user_room(&c.user2_id)]
     }
 }
 
@@ -136,9 +127,5 @@ pub fn new_message(c: &conversation::Model, m: &message::Model) -> Outbound {
 
 /// A `notification` to one user.
 pub fn notification(user_id: &str, kind: &str, data: Value) -> Outbound {
-    Outbound::new(
-        "notification",
-        vec![user_room(user_id)],
-        json!({ "type": kind, "data": data }),
-    )
+    Outbound::new("notification", vec![user_room(user_id)], json!({ "type": kind, "data": data }))
 }

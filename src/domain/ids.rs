@@ -21,9 +21,7 @@ macro_rules! uuid_id {
             /// Parses a client-supplied id. An id that is not a UUID names
             /// nothing, so it is reported as not found.
             pub fn parse(raw: &str) -> Result<Self, AppError> {
-                Uuid::parse_str(raw.trim())
-                    .map(Self)
-                    .map_err(|_| AppError::not_found($what))
+                Uuid::parse_str(raw.trim()).map(Self).map_err(|_| AppError::not_found($what))
             }
         }
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use entity::{conversation, message};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::{Value, json};
@@ -58,26 +58,15 @@ pub fn ensure_chat_open(c: &conversation::Model) -> AppResult<()> {
 }
 
 pub fn closed() -> AppError {
-    AppError::new(
-        crate::error::ErrorCode::ConversationClosed,
-        "This conversation is closed",
-    )
+    AppError::new(crate::error::ErrorCode::ConversationClosed, "This conversation is closed")
 }
 
 /// Sends a user's message. The message is committed before any event is
 /// returned; a repeated client message id returns the stored message and no
 /// events.
 #[tracing::instrument(skip_all, fields(conversation_id = %input.conversation_id, user_id = %who.user_id))]
-pub async fn send(
-    db: &DatabaseConnection,
-    who: &Identity,
-    input: SendInput,
-) -> AppResult<SendOutcome> {
-    let media_url = input
-        .media_url
-        .as_deref()
-        .map(|u| validate::media_url("media_url", u))
-        .transpose()?;
+pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> AppResult<SendOutcome> {
+    let media_url = input.media_url.as_deref().map(|u| validate::media_url("media_url", u)).transpose()?;
     let text = validate::message_text(&input.text, media_url.is_some())?;
     let client_message_id = input
         .client_message_id
@@ -91,12 +80,7 @@ pub async fn send(
     if let Some(cmid) = &client_message_id
         && let Some(existing) = find_by_client_id(db, c.id, &who.user_id, cmid).await?
     {
-        return Ok(SendOutcome {
-            message: existing,
-            conversation: c,
-            created: false,
-            events: vec![],
-        });
+        return Ok(SendOutcome { message: existing, conversation: c, created: false, events: vec![] });
     }
 
     let now = clock::now();
@@ -138,15 +122,8 @@ pub async fn send(
         let cmid = client_message_id.unwrap_or_default();
         let existing = find_by_client_id(db, c.id, &who.user_id, &cmid)
             .await?
-            .ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("duplicate client message id not found"))
-            })?;
-        return Ok(SendOutcome {
-            message: existing,
-            conversation: c,
-            created: false,
-            events: vec![],
-        });
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate client message id not found")))?;
+        return Ok(SendOutcome { message: existing, conversation: c, created: false, events: vec![] });
     }
     conversations::touch_activity(&txn, c.id, now).await?;
     txn.commit().await?;
@@ -166,12 +143,7 @@ pub async fn send(
         ),
     ];
     events.push(unread_update(db, &row.receiver_id, c.id).await?);
-    Ok(SendOutcome {
-        message: row,
-        conversation: c,
-        created: true,
-        events,
-    })
+    Ok(SendOutcome { message: row, conversation: c, created: true, events })
 }
 
 async fn find_by_client_id(
@@ -206,10 +178,7 @@ impl Window {
                 .map(MessageId)
                 .map_err(|_| AppError::invalid_field(field, "must be a message id"))
         };
-        match (
-            before.filter(|s| !s.is_empty()),
-            after.filter(|s| !s.is_empty()),
-        ) {
+        match (before.filter(|s| !s.is_empty()), after.filter(|s| !s.is_empty())) {
             (Some(_), Some(_)) => Err(AppError::validation(
                 "Use either before or after, not both",
                 json!({ "before": "conflicts with after", "after": "conflicts with before" }),
@@ -230,10 +199,7 @@ pub async fn history(
     window: Window,
 ) -> AppResult<(Vec<message::Model>, Value)> {
     let visible = visible_messages(c.id, who);
-    let total = message::Entity::find()
-        .filter(visible.clone())
-        .count(db)
-        .await?;
+    let total = message::Entity::find().filter(visible.clone()).count(db).await?;
     let (page, rows, has_more) = match window {
         Window::Page(page) => {
             let mut rows = message::Entity::find()
@@ -270,8 +236,7 @@ pub async fn history(
             (page, rows, more)
         }
     };
-    let pagination =
-        json!({ "page": page.page, "limit": page.limit, "total": total, "has_more": has_more });
+    let pagination = json!({ "page": page.page, "limit": page.limit, "total": total, "has_more": has_more });
     Ok((rows, pagination))
 }
 
@@ -335,10 +300,7 @@ pub async fn mark_seen(
         .await?;
     let Some(newest) = newest else {
         txn.commit().await?;
-        return Ok(SeenOutcome {
-            seen_count: 0,
-            events: vec![],
-        });
+        return Ok(SeenOutcome { seen_count: 0, events: vec![] });
     };
     let result = message::Entity::update_many()
         .col_expr(message::Column::Seen, Expr::value(true))
@@ -363,10 +325,7 @@ pub async fn mark_seen(
         ),
         unread_update(db, &who.user_id, c.id).await?,
     ];
-    Ok(SeenOutcome {
-        seen_count: result.rows_affected,
-        events,
-    })
+    Ok(SeenOutcome { seen_count: result.rows_affected, events })
 }
 
 /// Unread messages addressed to the caller, per conversation (only the
@@ -384,11 +343,7 @@ pub async fn unread_by_conversation(
         .filter(message::Column::ReceiverId.eq(user_id))
         .filter(message::Column::Seen.eq(false))
         .filter(message::Column::SenderId.ne(user_id))
-        .filter(
-            Condition::any()
-                .add(message::Column::ExpiresAt.is_null())
-                .add(message::Column::ExpiresAt.gt(now)),
-        )
+        .filter(Condition::any().add(message::Column::ExpiresAt.is_null()).add(message::Column::ExpiresAt.gt(now)))
         .group_by(message::Column::ConversationId);
     if let Some(ids) = only {
         if ids.is_empty() {
@@ -397,18 +352,11 @@ pub async fn unread_by_conversation(
         query = query.filter(message::Column::ConversationId.is_in(ids));
     }
     let rows: Vec<(Uuid, i64)> = query.into_tuple().all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, n)| (id, n.max(0) as u64))
-        .collect())
+    Ok(rows.into_iter().map(|(id, n)| (id, n.max(0) as u64)).collect())
 }
 
 /// `unread_count_updated` for one user after a change in one conversation.
-pub async fn unread_update(
-    db: &impl ConnectionTrait,
-    user_id: &str,
-    conversation_id: Uuid,
-) -> AppResult<Outbound> {
+pub async fn unread_update(db: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<Outbound> {
     let counts = unread_by_conversation(db, user_id, None).await?;
     Ok(Outbound::new(
         "unread_count_updated",

@@ -4,12 +4,15 @@
 //! their changes are committed.
 
 pub mod clock;
+pub mod collaborations;
 pub mod conversations;
 pub mod events;
+pub mod flow;
 pub mod ids;
 pub mod messages;
 pub mod money;
 pub mod pagination;
+pub mod payments;
 pub mod presence;
 pub mod typing;
 pub mod users;

@@ -25,10 +25,7 @@ impl Paise {
             Value::Number(n) => n.to_string(),
             Value::String(s) => s.clone(),
             _ => {
-                return Err(AppError::invalid_field(
-                    field,
-                    "must be an amount in rupees",
-                ));
+                return Err(AppError::invalid_field(field, "must be an amount in rupees"));
             }
         };
         Self::parse_str(&text).map_err(|why| AppError::invalid_field(field, why))
@@ -49,10 +46,7 @@ impl Paise {
             Some((w, f)) => (w, f),
             None => (cleaned.as_str(), ""),
         };
-        if whole.is_empty()
-            || !whole.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
             return Err("must be an amount in rupees, like 5000 or 5000.50");
         }
         // JSON numbers such as 5000.0 print a trailing zero; only significant
@@ -65,9 +59,7 @@ impl Paise {
             return Err("must be at most 10,000,000");
         }
         let rupees: i64 = whole.parse().map_err(|_| "must be an amount in rupees")?;
-        let paise_part: i64 = format!("{frac:0<2}")
-            .parse()
-            .map_err(|_| "must be an amount in rupees")?;
+        let paise_part: i64 = format!("{frac:0<2}").parse().map_err(|_| "must be an amount in rupees")?;
         let paise = rupees * 100 + paise_part;
         if paise <= 0 {
             return Err("must be greater than zero");
@@ -85,8 +77,7 @@ impl Paise {
             json!(self.0 / 100)
         } else {
             // Exact: the decimal text is parsed, not computed in floating point.
-            serde_json::from_str(&format!("{}.{:02}", self.0 / 100, self.0 % 100))
-                .unwrap_or(Value::Null)
+            serde_json::from_str(&format!("{}.{:02}", self.0 / 100, self.0 % 100)).unwrap_or(Value::Null)
         }
     }
 
@@ -114,11 +105,7 @@ impl fmt::Display for Paise {
                 grouped.push(',');
             }
         }
-        if self.0 % 100 == 0 {
-            write!(f, "₹{grouped}")
-        } else {
-            write!(f, "₹{grouped}.{:02}", self.0 % 100)
-        }
+        if self.0 % 100 == 0 { write!(f, "₹{grouped}") } else { write!(f, "₹{grouped}.{:02}", self.0 % 100) }
     }
 }
 
@@ -134,24 +121,12 @@ mod tests {
         assert_eq!(Paise::parse("p", &json!(5000)).unwrap(), Paise(500_000));
         assert_eq!(Paise::parse("p", &json!(19.99)).unwrap(), Paise(1999));
         assert_eq!(Paise::parse("p", &json!(5000.0)).unwrap(), Paise(500_000));
-        assert_eq!(
-            Paise::parse("p", &json!(10_000_000)).unwrap(),
-            Paise(1_000_000_000)
-        );
+        assert_eq!(Paise::parse("p", &json!(10_000_000)).unwrap(), Paise(1_000_000_000));
     }
 
     #[test]
     fn refuses_bad_amounts() {
-        for raw in [
-            "0",
-            "-5",
-            "5.001",
-            "abc",
-            "",
-            "10000000.01",
-            "1e5",
-            "99999999999",
-        ] {
+        for raw in ["0", "-5", "5.001", "abc", "", "10000000.01", "1e5", "99999999999"] {
             assert!(Paise::parse_str(raw).is_err(), "{raw}");
         }
         assert!(Paise::parse("p", &json!(true)).is_err());

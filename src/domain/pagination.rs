@@ -16,22 +16,21 @@ pub struct Page {
 impl Page {
     /// Reads optional raw values; a limit above 100 is lowered to 100.
     pub fn parse(page: Option<&str>, limit: Option<&str>, default_limit: u64) -> AppResult<Self> {
-        let page =
-            match page.map(str::trim).filter(|s| !s.is_empty()) {
-                None => 1,
-                Some(raw) => raw.parse::<u64>().ok().filter(|p| *p >= 1).ok_or_else(|| {
-                    AppError::invalid_field("page", "must be a whole number from 1")
-                })?,
-            };
+        let page = match page.map(str::trim).filter(|s| !s.is_empty()) {
+            None => 1,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| AppError::invalid_field("page", "must be a whole number from 1"))?,
+        };
         let limit = match limit.map(str::trim).filter(|s| !s.is_empty()) {
             None => default_limit,
             Some(raw) => raw
                 .parse::<u64>()
                 .ok()
                 .filter(|l| *l >= 1)
-                .ok_or_else(|| {
-                    AppError::invalid_field("limit", "must be a whole number from 1 to 100")
-                })?
+                .ok_or_else(|| AppError::invalid_field("limit", "must be a whole number from 1 to 100"))?
                 .min(MAX_LIMIT),
         };
         Ok(Self { page, limit })
@@ -57,17 +56,8 @@ mod tests {
 
     #[test]
     fn defaults_bounds_and_errors() {
-        assert_eq!(
-            Page::parse(None, None, 50).unwrap(),
-            Page { page: 1, limit: 50 }
-        );
-        assert_eq!(
-            Page::parse(Some("2"), Some("500"), 10).unwrap(),
-            Page {
-                page: 2,
-                limit: 100
-            }
-        );
+        assert_eq!(Page::parse(None, None, 50).unwrap(), Page { page: 1, limit: 50 });
+        assert_eq!(Page::parse(Some("2"), Some("500"), 10).unwrap(), Page { page: 2, limit: 100 });
         assert!(Page::parse(Some("0"), None, 10).is_err());
         assert!(Page::parse(None, Some("0"), 10).is_err());
         assert!(Page::parse(Some("x"), None, 10).is_err());

@@ -76,9 +76,7 @@ impl Presence {
     }
 
     pub async fn is_online(&self, user_id: &str) -> bool {
-        self.users
-            .get(user_id)
-            .is_some_and(|e| !e.sockets.is_empty())
+        self.users.get(user_id).is_some_and(|e| !e.sockets.is_empty())
     }
 
     pub async fn set_status(&self, user_id: &str, status: &str) {
@@ -115,9 +113,7 @@ impl Presence {
         let mut state: Map<String, Value> = Map::new();
         if let Some(room) = self.rooms.get(&conv) {
             for (sid, (user_id, phx_ref)) in room.iter() {
-                let entry = state
-                    .entry(user_id.clone())
-                    .or_insert_with(|| json!({ "metas": [] }));
+                let entry = state.entry(user_id.clone()).or_insert_with(|| json!({ "metas": [] }));
                 if let Some(metas) = entry["metas"].as_array_mut() {
                     metas.push(self.meta(user_id, sid, phx_ref));
                 }
@@ -131,12 +127,8 @@ impl Presence {
         let Some(entry) = self.users.get(user_id) else {
             return vec![];
         };
-        let mut convs: Vec<Uuid> = entry
-            .sockets
-            .keys()
-            .filter_map(|sid| self.joined.get(sid).map(|c| c.clone()))
-            .flatten()
-            .collect();
+        let mut convs: Vec<Uuid> =
+            entry.sockets.keys().filter_map(|sid| self.joined.get(sid).map(|c| c.clone())).flatten().collect();
         convs.sort();
         convs.dedup();
         convs
@@ -144,10 +136,7 @@ impl Presence {
 
     fn meta(&self, user_id: &str, sid: &str, phx_ref: &str) -> Value {
         let (status, online_at) = match self.users.get(user_id) {
-            Some(e) => (
-                e.status.clone().unwrap_or_else(|| "online".into()),
-                e.sockets.get(sid).copied(),
-            ),
+            Some(e) => (e.status.clone().unwrap_or_else(|| "online".into()), e.sockets.get(sid).copied()),
             None => ("online".into(), None),
         };
         json!({
@@ -159,11 +148,7 @@ impl Presence {
 
     /// Takes the socket out of the room; returns the `phx_ref` it had there.
     fn remove_from_room(&self, conv: Uuid, sid: &str) -> Option<String> {
-        let removed = self
-            .rooms
-            .get_mut(&conv)
-            .and_then(|mut room| room.remove(sid))
-            .map(|(_, r)| r);
+        let removed = self.rooms.get_mut(&conv).and_then(|mut room| room.remove(sid)).map(|(_, r)| r);
         self.rooms.remove_if(&conv, |_, room| room.is_empty());
         removed
     }
@@ -172,11 +157,7 @@ impl Presence {
 /// A presence diff with one side filled: `{joins: {user: {metas: [meta]}}, leaves: {}}`.
 pub fn diff(user_id: &str, meta: Value, joined: bool) -> Value {
     let entry = json!({ user_id: { "metas": [meta] } });
-    if joined {
-        json!({ "joins": entry, "leaves": {} })
-    } else {
-        json!({ "joins": {}, "leaves": entry })
-    }
+    if joined { json!({ "joins": entry, "leaves": {} }) } else { json!({ "joins": {}, "leaves": entry }) }
 }
 
 #[cfg(test)]
@@ -190,18 +171,9 @@ mod tests {
         assert!(!p.connect("u", "s2").await);
         let conv = Uuid::now_v7();
         assert!(p.join(conv, "u", "s1").await.is_some());
-        assert!(
-            p.join(conv, "u", "s1").await.is_none(),
-            "joining twice is idempotent"
-        );
+        assert!(p.join(conv, "u", "s1").await.is_none(), "joining twice is idempotent");
         assert!(p.join(conv, "u", "s2").await.is_some());
-        assert_eq!(
-            p.conversation_state(conv).await["u"]["metas"]
-                .as_array()
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(p.conversation_state(conv).await["u"]["metas"].as_array().unwrap().len(), 2);
         let d = p.disconnect("u", "s1").await;
         assert!(!d.last);
         assert_eq!(d.left.len(), 1);

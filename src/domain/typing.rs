@@ -28,19 +28,12 @@ impl Typing {
     pub fn start(&self, conv: Uuid, user_id: &str) -> Started {
         let generation = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let previous = self.active.insert((conv, user_id.to_string()), generation);
-        Started {
-            event: previous
-                .is_none()
-                .then(|| typing_event(conv, user_id, true)),
-            generation,
-        }
+        Started { event: previous.is_none().then(|| typing_event(conv, user_id, true)), generation }
     }
 
     /// Ends typing; returns the event when the user was typing.
     pub fn stop(&self, conv: Uuid, user_id: &str) -> Option<Outbound> {
-        self.active
-            .remove(&(conv, user_id.to_string()))
-            .map(|_| typing_event(conv, user_id, false))
+        self.active.remove(&(conv, user_id.to_string())).map(|_| typing_event(conv, user_id, false))
     }
 
     /// Ends typing that was not renewed or stopped since `generation` began.
@@ -72,21 +65,12 @@ mod tests {
         let first = t.start(conv, "u");
         assert!(first.event.is_some());
         let renewed = t.start(conv, "u");
-        assert!(
-            renewed.event.is_none(),
-            "renewing does not repeat the event"
-        );
-        assert!(
-            t.expire(conv, "u", first.generation).is_none(),
-            "a renewed run does not expire early"
-        );
+        assert!(renewed.event.is_none(), "renewing does not repeat the event");
+        assert!(t.expire(conv, "u", first.generation).is_none(), "a renewed run does not expire early");
         let ended = t.expire(conv, "u", renewed.generation).unwrap();
         assert_eq!(ended.data["isTyping"], false);
         assert!(t.stop(conv, "u").is_none());
         t.start(conv, "u");
-        assert_eq!(
-            t.stop(conv, "u").unwrap().except,
-            vec!["user_u".to_string()]
-        );
+        assert_eq!(t.stop(conv, "u").unwrap().except, vec!["user_u".to_string()]);
     }
 }

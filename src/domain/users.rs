@@ -71,11 +71,7 @@ impl UserCache {
     /// later tokens update name, email and phone. A row created as a mere
     /// reference (no role yet) takes its role from the first token.
     pub async fn observe(&self, db: &impl ConnectionTrait, identity: &Identity) -> AppResult<()> {
-        if self
-            .seen
-            .get(&identity.user_id)
-            .is_some_and(|known| **known == *identity)
-        {
+        if self.seen.get(&identity.user_id).is_some_and(|known| **known == *identity) {
             return Ok(());
         }
         let now = clock::now();
@@ -98,16 +94,12 @@ impl UserCache {
                         user::Column::Phone,
                         user::Column::UpdatedAt,
                     ])
-                    .value(
-                        user::Column::Role,
-                        Expr::cust("COALESCE(users.role, excluded.role)"),
-                    )
+                    .value(user::Column::Role, Expr::cust("COALESCE(users.role, excluded.role)"))
                     .to_owned(),
             )
             .exec_without_returning(db)
             .await?;
-        self.seen
-            .insert(identity.user_id.clone(), Arc::new(identity.clone()));
+        self.seen.insert(identity.user_id.clone(), Arc::new(identity.clone()));
         Ok(())
     }
 }
@@ -133,19 +125,14 @@ pub async fn ensure_exists(db: &impl ConnectionTrait, user_id: &str) -> AppResul
 }
 
 pub async fn find(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find_by_id(user_id.to_string())
-        .one(db)
-        .await?)
+    Ok(user::Entity::find_by_id(user_id.to_string()).one(db).await?)
 }
 
 pub async fn find_many(db: &impl ConnectionTrait, ids: Vec<String>) -> AppResult<Vec<user::Model>> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(db)
-        .await?)
+    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?)
 }
 
 pub async fn touch_last_seen(

@@ -30,37 +30,22 @@ pub fn message_text(raw: &str, has_media: bool) -> AppResult<String> {
 pub fn media_url(field: &str, raw: &str) -> AppResult<String> {
     let url = raw.trim();
     if url.len() > MAX_MEDIA_URL_LEN {
-        return Err(AppError::invalid_field(
-            field,
-            format!("must be at most {MAX_MEDIA_URL_LEN} characters"),
-        ));
+        return Err(AppError::invalid_field(field, format!("must be at most {MAX_MEDIA_URL_LEN} characters")));
     }
     let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     match rest {
-        Some(host)
-            if !host.is_empty()
-                && !host.starts_with('/')
-                && !url.chars().any(char::is_whitespace) =>
-        {
+        Some(host) if !host.is_empty() && !host.starts_with('/') && !url.chars().any(char::is_whitespace) => {
             Ok(url.to_string())
         }
-        _ => Err(AppError::invalid_field(
-            field,
-            "must be an http or https URL",
-        )),
+        _ => Err(AppError::invalid_field(field, "must be an http or https URL")),
     }
 }
 
 pub fn client_message_id(field: &str, raw: &str) -> AppResult<String> {
     let id = raw.trim();
     if id.is_empty() || id.len() > MAX_CLIENT_MESSAGE_ID_LEN {
-        return Err(AppError::invalid_field(
-            field,
-            format!("must be 1..{MAX_CLIENT_MESSAGE_ID_LEN} characters"),
-        ));
+        return Err(AppError::invalid_field(field, format!("must be 1..{MAX_CLIENT_MESSAGE_ID_LEN} characters")));
     }
     Ok(id.to_string())
 }
@@ -69,35 +54,33 @@ pub fn user_id(field: &str, raw: &str) -> AppResult<String> {
     if is_valid_user_id(raw) {
         Ok(raw.to_string())
     } else {
-        Err(AppError::invalid_field(
-            field,
-            "must be 1..64 characters from [A-Za-z0-9_.:-]",
-        ))
+        Err(AppError::invalid_field(field, "must be 1..64 characters from [A-Za-z0-9_.:-]"))
     }
 }
 
 /// An optional free-text field: trimmed, empty becomes `None`, bounded length.
-pub fn optional_text(
-    field: &str,
-    raw: Option<&str>,
-    max_chars: usize,
-) -> AppResult<Option<String>> {
+pub fn optional_text(field: &str, raw: Option<&str>, max_chars: usize) -> AppResult<Option<String>> {
     let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
     if text.chars().count() > max_chars {
-        return Err(AppError::invalid_field(
-            field,
-            format!("must be at most {max_chars} characters"),
-        ));
+        return Err(AppError::invalid_field(field, format!("must be at most {max_chars} characters")));
     }
     Ok(Some(text.to_string()))
 }
 
 /// A required free-text field.
 pub fn required_text(field: &str, raw: Option<&str>, max_chars: usize) -> AppResult<String> {
-    optional_text(field, raw, max_chars)?
-        .ok_or_else(|| AppError::invalid_field(field, "is required"))
+    optional_text(field, raw, max_chars)?.ok_or_else(|| AppError::invalid_field(field, "is required"))
+}
+
+/// The text of an input: a string, or a number written as one.
+pub fn scalar_text(v: &serde_json::Value) -> AppResult<String> {
+    match v {
+        serde_json::Value::String(s) => Ok(s.clone()),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        _ => Err(AppError::invalid_field("text", "must be a string")),
+    }
 }
 
 #[cfg(test)]
@@ -117,13 +100,7 @@ mod tests {
     fn media_urls() {
         assert!(media_url("mediaUrl", "https://cdn.example.com/a.png").is_ok());
         assert!(media_url("mediaUrl", "http://x.y/z").is_ok());
-        for bad in [
-            "javascript:alert(1)",
-            "ftp://x/y",
-            "https://",
-            "https:///x",
-            "data:image/png;base64,AA",
-        ] {
+        for bad in ["javascript:alert(1)", "ftp://x/y", "https://", "https:///x", "data:image/png;base64,AA"] {
             assert!(media_url("mediaUrl", bad).is_err(), "{bad}");
         }
         assert!(media_url("mediaUrl", &format!("https://x.com/{}", "a".repeat(2040))).is_err());

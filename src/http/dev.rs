@@ -24,10 +24,7 @@ pub struct TokenRequest {
 }
 
 /// `POST /api/dev/token {user_id, role, name?}`: a signed token for the demo page.
-pub async fn token(
-    State(app): State<AppState>,
-    ApiJson(body): ApiJson<TokenRequest>,
-) -> AppResult<Json<Value>> {
+pub async fn token(State(app): State<AppState>, ApiJson(body): ApiJson<TokenRequest>) -> AppResult<Json<Value>> {
     let user_id = validate::user_id("user_id", body.user_id.trim())?;
     let role = body.role.trim();
     if role.is_empty() || role.len() > 32 {

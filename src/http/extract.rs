@@ -38,17 +38,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            AppError::validation(
-                "Could not read the request body",
-                json!({ "body": e.body_text() }),
-            )
-        })?;
-        let text = if bytes.iter().all(u8::is_ascii_whitespace) {
-            &b"{}"[..]
-        } else {
-            &bytes[..]
-        };
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::validation("Could not read the request body", json!({ "body": e.body_text() })))?;
+        let text = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &bytes[..] };
         parse_json(text).map(ApiJson)
     }
 }
@@ -72,25 +65,9 @@ pub fn field_error(path: &str, problem: &str) -> AppError {
     let field = problem
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
-        .map(|name| {
-            if path == "." {
-                name.to_string()
-            } else {
-                format!("{path}.{name}")
-            }
-        })
-        .unwrap_or_else(|| {
-            if path == "." {
-                "body".to_string()
-            } else {
-                path.to_string()
-            }
-        });
-    let problem = problem
-        .split(" at line ")
-        .next()
-        .unwrap_or(problem)
-        .to_string();
+        .map(|name| if path == "." { name.to_string() } else { format!("{path}.{name}") })
+        .unwrap_or_else(|| if path == "." { "body".to_string() } else { path.to_string() });
+    let problem = problem.split(" at line ").next().unwrap_or(problem).to_string();
     AppError::validation(format!("{field}: {problem}"), json!({ field: problem }))
 }
 
@@ -104,8 +81,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| {
-                AppError::validation("Invalid query string", json!({ "query": e.body_text() }))
-            })
+            .map_err(|e| AppError::validation("Invalid query string", json!({ "query": e.body_text() })))
     }
 }

@@ -24,25 +24,10 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
         }
     };
     let ready = database == "ok";
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(
-            json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": { "database": database } }),
-        ),
-    )
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": { "database": database } })))
 }
 
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        app.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
 }

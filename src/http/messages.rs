@@ -38,9 +38,7 @@ pub async fn list_conversations(
     let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
     let kind = q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty());
     let (items, total) = conversations::list(&app.db, &app.presence, &who, page, kind).await?;
-    Ok(Json(
-        json!({ "success": true, "conversations": items, "pagination": page.json(total) }),
-    ))
+    Ok(Json(json!({ "success": true, "conversations": items, "pagination": page.json(total) })))
 }
 
 pub async fn direct_connections(
@@ -49,11 +47,8 @@ pub async fn direct_connections(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<Value>> {
     let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
-    let (items, total) =
-        conversations::list(&app.db, &app.presence, &who, page, Some(DIRECT)).await?;
-    Ok(Json(
-        json!({ "success": true, "conversations": items, "pagination": page.json(total) }),
-    ))
+    let (items, total) = conversations::list(&app.db, &app.presence, &who, page, Some(DIRECT)).await?;
+    Ok(Json(json!({ "success": true, "conversations": items, "pagination": page.json(total) })))
 }
 
 #[derive(Deserialize)]
@@ -75,9 +70,7 @@ pub async fn history(
     let c = conversations::readable(&app.db, ConversationId::parse(&id)?, &who).await?;
     let (rows, pagination) = messages::history(&app.db, &c, &who, window).await?;
     let items: Vec<Value> = rows.iter().map(message_json).collect();
-    Ok(Json(
-        json!({ "success": true, "messages": items, "pagination": pagination }),
-    ))
+    Ok(Json(json!({ "success": true, "messages": items, "pagination": pagination })))
 }
 
 #[derive(Deserialize)]
@@ -107,15 +100,8 @@ pub async fn send(
         app.metrics.messages_sent.inc();
     }
     app.emitter.publish(out.events).await;
-    let status = if out.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(json!({ "success": true, "message": message_json(&out.message) })),
-    ))
+    let status = if out.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({ "success": true, "message": message_json(&out.message) }))))
 }
 
 pub async fn mark_seen(
@@ -125,15 +111,10 @@ pub async fn mark_seen(
 ) -> AppResult<Json<Value>> {
     let out = messages::mark_seen(&app.db, &who, ConversationId::parse(&id)?, None).await?;
     app.emitter.publish(out.events).await;
-    Ok(Json(
-        json!({ "success": true, "seen_count": out.seen_count }),
-    ))
+    Ok(Json(json!({ "success": true, "seen_count": out.seen_count })))
 }
 
-pub async fn unread_count(
-    State(app): State<AppState>,
-    Caller(who): Caller,
-) -> AppResult<Json<Value>> {
+pub async fn unread_count(State(app): State<AppState>, Caller(who): Caller) -> AppResult<Json<Value>> {
     let counts = messages::unread_by_conversation(&app.db, &who.user_id, None).await?;
     let mut body = conversations::unread_json(&counts);
     body["success"] = json!(true);
@@ -151,24 +132,14 @@ pub async fn direct_connect(
     Caller(who): Caller,
     ApiJson(body): ApiJson<DirectConnectBody>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let out = conversations::direct_connect(
-        &app.db,
-        &who,
-        body.target_user_id.trim(),
-        body.initial_message.as_deref(),
-    )
-    .await?;
+    let out = conversations::direct_connect(&app.db, &who, body.target_user_id.trim(), body.initial_message.as_deref())
+        .await?;
     if out.message.is_some() {
         app.metrics.messages_sent.inc();
     }
     app.emitter.publish(out.events).await;
-    let status = if out.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let mut body =
-        json!({ "success": true, "conversation": events::conversation_json(&out.conversation) });
+    let status = if out.created { StatusCode::CREATED } else { StatusCode::OK };
+    let mut body = json!({ "success": true, "conversation": events::conversation_json(&out.conversation) });
     if let Some(m) = &out.message {
         body["message"] = message_json(m);
     }
@@ -180,8 +151,7 @@ pub async fn context(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    let mut body =
-        conversations::context(&app.db, &app.presence, &who, ConversationId::parse(&id)?).await?;
+    let mut body = conversations::context(&app.db, &app.presence, &who, ConversationId::parse(&id)?).await?;
     body["success"] = json!(true);
     Ok(Json(body))
 }

@@ -1,9 +1,12 @@
 //! The REST API: axum routers, one file per resource, thin handlers.
 
+mod collaborations;
 mod dev;
 pub mod extract;
+mod flow;
 mod health;
 mod messages;
+mod payments;
 
 use std::time::Instant;
 
@@ -25,34 +28,36 @@ use crate::{error::AppError, metrics::HttpLabels, state::AppState};
 
 pub fn router(app: AppState) -> Router {
     let mut api = Router::new()
-        .route(
-            "/api/messages/conversations",
-            get(messages::list_conversations),
-        )
-        .route(
-            "/api/messages/conversations/{id}/messages",
-            get(messages::history),
-        )
-        .route(
-            "/api/messages/conversations/{id}/seen",
-            post(messages::mark_seen),
-        )
-        .route(
-            "/api/messages/conversations/{id}/context",
-            get(messages::context),
-        )
+        .route("/api/messages/conversations", get(messages::list_conversations))
+        .route("/api/messages/conversations/{id}/messages", get(messages::history))
+        .route("/api/messages/conversations/{id}/seen", post(messages::mark_seen))
+        .route("/api/messages/conversations/{id}/context", get(messages::context))
         .route("/api/messages/send", post(messages::send))
         .route("/api/messages/unread-count", get(messages::unread_count))
-        .route(
-            "/api/messages/direct-connect",
-            post(messages::direct_connect),
-        )
-        .route(
-            "/api/messages/direct-connections",
-            get(messages::direct_connections),
-        );
+        .route("/api/messages/direct-connect", post(messages::direct_connect))
+        .route("/api/messages/direct-connections", get(messages::direct_connections))
+        .route("/api/messages/conversations/{id}/button-click", post(flow::button_click))
+        .route("/api/messages/conversations/{id}/text-input", post(flow::text_input))
+        .route("/api/campaigns", post(collaborations::create_campaign))
+        .route("/api/campaigns/{id}", get(collaborations::get_campaign))
+        .route("/api/campaigns/{id}/requests", get(collaborations::campaign_requests))
+        .route("/api/campaigns/automated/initialize", post(collaborations::initialize_campaign))
+        .route("/api/campaigns/automated/verify-payment", post(payments::verify))
+        .route("/api/bids", post(collaborations::create_bid))
+        .route("/api/bids/{id}", get(collaborations::get_bid))
+        .route("/api/bids/{id}/requests", get(collaborations::bid_requests))
+        .route("/api/bids/automated/initialize", post(collaborations::initialize_bid))
+        .route("/api/bids/automated/verify-payment", post(payments::verify))
+        .route("/api/requests", post(collaborations::apply))
+        .route("/api/payments/config", get(payments::config))
+        .route("/api/payments/verify", post(payments::verify))
+        .route("/api/webhooks/razorpay", post(payments::webhook))
+        .route("/webhook/razorpay", post(payments::webhook));
     if !app.settings.is_production() {
         api = api.route("/api/dev/token", post(dev::token));
+    }
+    if app.payments.gateway.is_sandbox() {
+        api = api.route("/api/payments/sandbox/pay", post(payments::sandbox_pay));
     }
     // Unknown API paths answer in the envelope instead of reaching the static files.
     let api = api.route("/api/{*rest}", any(api_not_found));
@@ -92,18 +97,8 @@ async fn record_request(State(app): State<AppState>, req: Request, next: Next) -
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
-    app.metrics
-        .http_requests
-        .get_or_create(&HttpLabels {
-            route,
-            method,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request finished"
-    );
+    app.metrics.http_requests.get_or_create(&HttpLabels { route, method, status: response.status().as_u16() }).inc();
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "request finished");
     response
 }
 
@@ -111,12 +106,7 @@ fn cors(app: &AppState) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
-    let origins: Vec<HeaderValue> = app
-        .settings
-        .cors_origins
-        .iter()
-        .filter_map(|o| o.parse().ok())
-        .collect();
+    let origins: Vec<HeaderValue> = app.settings.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
     if !origins.is_empty() {
         layer.allow_origin(AllowOrigin::list(origins))
     } else if app.settings.is_production() {

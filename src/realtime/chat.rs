@@ -45,12 +45,8 @@ pub async fn send_message<A: Adapter>(
     reply: Reply<A>,
     TryData(data): TryData<Value>,
 ) {
-    let client_message_id = data
-        .as_ref()
-        .ok()
-        .and_then(|v| v.get("clientMessageId"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let client_message_id =
+        data.as_ref().ok().and_then(|v| v.get("clientMessageId")).and_then(Value::as_str).map(str::to_owned);
     let result: AppResult<_> = async {
         let p: SendMessage = payload(data)?;
         must_be_self(&who, &[p.sender_id.as_ref(), p.user_id.as_ref()])?;
@@ -71,14 +67,7 @@ pub async fn send_message<A: Adapter>(
         Ok((json!({ "message": message_json(&out.message) }), out.events))
     }
     .await;
-    finish(
-        &app,
-        reply,
-        "send_message",
-        result,
-        client_message_id.as_deref(),
-    )
-    .await;
+    finish(&app, reply, "send_message", result, client_message_id.as_deref()).await;
 }
 
 #[derive(Deserialize)]
@@ -102,13 +91,8 @@ pub async fn mark_seen<A: Adapter>(
         let p: MarkSeen = payload(data)?;
         must_be_self(&who, &[p.user_id.as_ref()])?;
         let message_id = MessageId::parse(&p.message_id)?;
-        let out = messages::mark_seen(
-            &app.db,
-            &who,
-            ConversationId::parse(&p.conversation_id)?,
-            Some(message_id),
-        )
-        .await?;
+        let out =
+            messages::mark_seen(&app.db, &who, ConversationId::parse(&p.conversation_id)?, Some(message_id)).await?;
         Ok((json!({ "seen_count": out.seen_count }), out.events))
     }
     .await;
@@ -137,14 +121,10 @@ pub async fn sync_messages<A: Adapter>(
         let limit = p.limit.map(|l| l.to_string());
         let page = Page::parse(None, limit.as_deref(), 100)?;
         let window = Window::parse(page, None, p.after.as_deref())?;
-        let c = conversations::readable(&app.db, ConversationId::parse(&p.conversation_id)?, &who)
-            .await?;
+        let c = conversations::readable(&app.db, ConversationId::parse(&p.conversation_id)?, &who).await?;
         let (rows, pagination) = messages::history(&app.db, &c, &who, window).await?;
         let items: Vec<Value> = rows.iter().map(message_json).collect();
-        Ok((
-            json!({ "messages": items, "has_more": pagination["has_more"] }),
-            vec![],
-        ))
+        Ok((json!({ "messages": items, "has_more": pagination["has_more"] }), vec![]))
     }
     .await;
     finish(&app, reply, "sync_messages", result, None).await;

@@ -40,9 +40,7 @@ pub async fn authenticate<A: Adapter>(
     State(app): State<AppState>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Refused> {
-    let from_auth = auth
-        .ok()
-        .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
+    let from_auth = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
     let parts = s.req_parts();
     let token = from_auth
         .or_else(|| bearer_token(&parts.headers).map(str::to_owned))
@@ -50,10 +48,7 @@ pub async fn authenticate<A: Adapter>(
     let Some(token) = token else {
         return Err(Refused::Unauthorized);
     };
-    let who = app
-        .verifier
-        .verify(&token)
-        .map_err(|_| Refused::Unauthorized)?;
+    let who = app.verifier.verify(&token).map_err(|_| Refused::Unauthorized)?;
     if let Err(e) = app.users.observe(&app.db, &who).await {
         e.envelope();
         return Err(Refused::Internal);
@@ -70,11 +65,7 @@ fn query_token(query: Option<&str>) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-pub async fn on_connect<A: Adapter>(
-    s: SocketRef<A>,
-    State(app): State<AppState>,
-    Extension(who): Extension<Identity>,
-) {
+pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>, Extension(who): Extension<Identity>) {
     s.join(user_room(&who.user_id));
     super::register_events(&s);
     s.on_disconnect(on_disconnect::<A>);
@@ -92,10 +83,7 @@ async fn on_disconnect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>)
     let Some(who) = s.extensions.get::<Identity>() else {
         return;
     };
-    let gone = app
-        .presence
-        .disconnect(&who.user_id, &s.id.to_string())
-        .await;
+    let gone = app.presence.disconnect(&who.user_id, &s.id.to_string()).await;
     let mut events = Vec::new();
     for (conv, meta) in gone.left {
         events.push(Outbound::new(

@@ -4,6 +4,7 @@
 mod chat;
 pub mod connect;
 pub mod emitter;
+mod flow;
 pub mod reply;
 mod rooms;
 mod status;
@@ -14,10 +15,7 @@ use socketioxide_core::adapter::DefinedAdapter;
 
 /// Registers the default namespace: authentication first, then handlers.
 pub fn namespace<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
-    io.ns(
-        "/",
-        connect::on_connect::<A>.with(connect::authenticate::<A>),
-    )
+    io.ns("/", connect::on_connect::<A>.with(connect::authenticate::<A>))
 }
 
 fn register_events<A: Adapter>(s: &SocketRef<A>) {
@@ -30,4 +28,10 @@ fn register_events<A: Adapter>(s: &SocketRef<A>) {
     s.on("typing_start", typing::typing_start::<A>);
     s.on("typing_stop", typing::typing_stop::<A>);
     s.on("user_status", status::user_status::<A>);
+    s.on("join_bid_room", rooms::join_bid_room::<A>);
+    s.on("leave_bid_room", rooms::leave_bid_room::<A>);
+    s.on("join_campaign_room", rooms::join_campaign_room::<A>);
+    s.on("leave_campaign_room", rooms::leave_campaign_room::<A>);
+    s.on("button_action", flow::button_action::<A>);
+    s.on("text_input", flow::text_input::<A>);
 }

@@ -28,19 +28,12 @@ pub struct Reply<A: Adapter> {
 impl<A: Adapter> FromMessageParts<A> for Reply<A> {
     type Error = Infallible;
 
-    fn from_message_parts(
-        s: &Arc<Socket<A>>,
-        v: &mut RawValue,
-        ack_id: &Option<i64>,
-    ) -> Result<Self, Infallible> {
+    fn from_message_parts(s: &Arc<Socket<A>>, v: &mut RawValue, ack_id: &Option<i64>) -> Result<Self, Infallible> {
         let ack = match ack_id {
             Some(_) => Some(AckSender::from_message_parts(s, v, ack_id)?),
             None => None,
         };
-        Ok(Self {
-            ack,
-            socket: SocketRef::from_message_parts(s, v, ack_id)?,
-        })
+        Ok(Self { ack, socket: SocketRef::from_message_parts(s, v, ack_id)? })
     }
 }
 
@@ -101,10 +94,7 @@ pub async fn finish<A: Adapter>(
         Err(err) => {
             app.metrics
                 .event_errors
-                .get_or_create(&EventLabels {
-                    event: event.to_string(),
-                    error_code: err.code.as_str().to_string(),
-                })
+                .get_or_create(&EventLabels { event: event.to_string(), error_code: err.code.as_str().to_string() })
                 .inc();
             reply.fail(&err, client_message_id);
         }
@@ -114,20 +104,14 @@ pub async fn finish<A: Adapter>(
 /// Reads an event payload into `T`, naming the offending field on failure.
 pub fn payload<T: DeserializeOwned>(data: Result<Value, impl std::fmt::Display>) -> AppResult<T> {
     let value = data.map_err(|e| {
-        AppError::validation(
-            "Missing or unreadable event payload",
-            json!({ "payload": e.to_string() }),
-        )
+        AppError::validation("Missing or unreadable event payload", json!({ "payload": e.to_string() }))
     })?;
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| field_error(&e.path().to_string(), &e.inner().to_string()))
+    serde_path_to_error::deserialize(value).map_err(|e| field_error(&e.path().to_string(), &e.inner().to_string()))
 }
 
 /// An id given either bare (`"abc"`, `42`) or inside an object under one of `keys`.
 pub fn id_arg(data: Result<Value, impl std::fmt::Display>, keys: &[&str]) -> AppResult<String> {
-    let value = data.map_err(|e| {
-        AppError::validation("Missing event payload", json!({ "payload": e.to_string() }))
-    })?;
+    let value = data.map_err(|e| AppError::validation("Missing event payload", json!({ "payload": e.to_string() })))?;
     let found = match &value {
         Value::Object(map) => keys.iter().find_map(|k| map.get(*k)).cloned(),
         other => Some(other.clone()),

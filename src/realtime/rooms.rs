@@ -9,6 +9,7 @@ use socketioxide::{
 use super::reply::{Reply, finish, id_arg, must_be_self};
 use crate::{
     domain::{
+        collaborations::{self, Source},
         conversations,
         events::{self, Outbound, conversation_room},
         ids::ConversationId,
@@ -54,16 +55,9 @@ pub async fn join_conversation<A: Adapter>(
         }
         let mut out = vec![];
         if let Some(meta) = joined {
-            out.push(Outbound::new(
-                "presence_diff",
-                vec![room],
-                presence::diff(&who.user_id, meta, true),
-            ));
+            out.push(Outbound::new("presence_diff", vec![room], presence::diff(&who.user_id, meta, true)));
         }
-        Ok((
-            json!({ "conversation_context": events::conversation_context(&c), "presence": state }),
-            out,
-        ))
+        Ok((json!({ "conversation_context": events::conversation_context(&c), "presence": state }), out))
     }
     .await;
     finish(&app, reply, "join_conversation", result, None).await;
@@ -81,20 +75,82 @@ pub async fn leave_conversation<A: Adapter>(
         let room = conversation_room(id);
         s.leave(room.clone());
         let mut out = vec![];
-        if let Some(meta) = app
-            .presence
-            .leave(id.0, &who.user_id, &s.id.to_string())
-            .await
-        {
-            out.push(Outbound::new(
-                "presence_diff",
-                vec![room],
-                presence::diff(&who.user_id, meta, false),
-            ));
+        if let Some(meta) = app.presence.leave(id.0, &who.user_id, &s.id.to_string()).await {
+            out.push(Outbound::new("presence_diff", vec![room], presence::diff(&who.user_id, meta, false)));
             out.extend(app.typing.stop(id.0, &who.user_id));
         }
         Ok((json!({}), out))
     }
     .await;
     finish(&app, reply, "leave_conversation", result, None).await;
+}
+
+/// Joining or leaving a campaign or bid room.
+struct Follow {
+    kind: &'static str,
+    event: &'static str,
+    join: bool,
+}
+
+async fn follow<A: Adapter>(
+    s: SocketRef<A>,
+    app: AppState,
+    who: Identity,
+    reply: Reply<A>,
+    data: Result<Value, impl std::fmt::Display>,
+    Follow { kind, event, join }: Follow,
+) {
+    let keys: &[&str] = if kind == "bid" { &["bidId", "bid_id"] } else { &["campaignId", "campaign_id"] };
+    let result: AppResult<_> = async {
+        let source = Source::parse(kind, &id_arg(data, keys)?)?;
+        if join {
+            collaborations::may_follow(&app.db, &who, source).await?;
+            s.join(source.room());
+        } else {
+            s.leave(source.room());
+        }
+        Ok((json!({}), vec![]))
+    }
+    .await;
+    finish(&app, reply, event, result, None).await;
+}
+
+pub async fn join_bid_room<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    reply: Reply<A>,
+    TryData(data): TryData<Value>,
+) {
+    follow(s, app, who, reply, data, Follow { kind: "bid", event: "join_bid_room", join: true }).await;
+}
+
+pub async fn leave_bid_room<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    reply: Reply<A>,
+    TryData(data): TryData<Value>,
+) {
+    follow(s, app, who, reply, data, Follow { kind: "bid", event: "leave_bid_room", join: false }).await;
+}
+
+pub async fn join_campaign_room<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    reply: Reply<A>,
+    TryData(data): TryData<Value>,
+) {
+    follow(s, app, who, reply, data, Follow { kind: "campaign", event: "join_campaign_room", join: true }).await;
+}
+
+pub async fn leave_campaign_room<A: Adapter>(
+    s: SocketRef<A>,
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    reply: Reply<A>,
+    TryData(data): TryData<Value>,
+) {
+    follow(s, app, who, reply, data, Follow { kind: "campaign", event: "leave_campaign_room", join: false }).await;
 }

@@ -36,10 +36,7 @@ pub async fn user_status<A: Adapter>(
         must_be_self(&who, &[p.user_id.as_ref()])?;
         let status = p.status.trim();
         if !STATUSES.contains(&status) {
-            return Err(AppError::invalid_field(
-                "status",
-                "must be online, away, busy or offline",
-            ));
+            return Err(AppError::invalid_field("status", "must be online, away, busy or offline"));
         }
         app.presence.set_status(&who.user_id, status).await;
         Ok((json!({}), status_change(&app, &who.user_id, status).await))

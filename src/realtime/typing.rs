@@ -33,9 +33,7 @@ fn joined_conversation<A: Adapter>(
     let id = ConversationId::parse(&p.conversation_id)?;
     let room = conversation_room(id);
     if !s.rooms().iter().any(|r| *r == room) {
-        return Err(AppError::forbidden(
-            "Join the conversation before sending typing indicators",
-        ));
+        return Err(AppError::forbidden("Join the conversation before sending typing indicators"));
     }
     Ok(id)
 }
@@ -69,11 +67,7 @@ pub async fn typing_stop<A: Adapter>(
     reply: Reply<A>,
     TryData(data): TryData<Value>,
 ) {
-    let result = joined_conversation(&s, &who, data).map(|id| {
-        (
-            json!({}),
-            app.typing.stop(id.0, &who.user_id).into_iter().collect(),
-        )
-    });
+    let result = joined_conversation(&s, &who, data)
+        .map(|id| (json!({}), app.typing.stop(id.0, &who.user_id).into_iter().collect()));
     finish(&app, reply, "typing_stop", result, None).await;
 }

@@ -5,12 +5,7 @@ use crate::support::*;
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let app = spawn().await;
-    let health: serde_json::Value = reqwest::get(format!("{}/healthz", app.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", app.base)).await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     let ready = reqwest::get(format!("{}/readyz", app.base)).await.unwrap();
     assert_eq!(ready.status(), 200);
@@ -19,33 +14,18 @@ async fn health_readiness_and_metrics() {
 
     let p = pair(&app).await;
     let s = app.socket(&p.a_token).await;
-    let ack = s
-        .ack(
-            "send_message",
-            json!({"conversationId": p.conversation, "message": "count me"}),
-        )
-        .await
-        .unwrap();
+    let ack = s.ack("send_message", json!({"conversationId": p.conversation, "message": "count me"})).await.unwrap();
     assert_eq!(ack["success"], true);
-    let bad = s
-        .ack(
-            "send_message",
-            json!({"conversationId": p.conversation, "message": ""}),
-        )
-        .await
-        .unwrap();
+    let bad = s.ack("send_message", json!({"conversationId": p.conversation, "message": ""})).await.unwrap();
     assert_error(&bad, "VALIDATION_FAILED");
 
-    let text = reqwest::get(format!("{}/metrics", app.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap();
     assert!(text.contains("parley_connected_sockets 1"), "{text}");
     assert!(text.contains("parley_messages_sent_total 1"), "{text}");
     assert!(
-        text.contains(r#"parley_http_requests_total{route="/api/messages/direct-connect",method="POST",status="201"} 1"#),
+        text.contains(
+            r#"parley_http_requests_total{route="/api/messages/direct-connect",method="POST",status="201"} 1"#
+        ),
         "{text}"
     );
     assert!(
@@ -72,13 +52,7 @@ async fn unknown_api_routes_and_malformed_json_get_the_envelope() {
         .unwrap();
     assert_eq!(res.status(), 400);
     assert_error(&res.json().await.unwrap(), "VALIDATION_FAILED");
-    let (status, body) = app
-        .post(
-            "/api/messages/send",
-            &t,
-            json!({"message": "no conversation"}),
-        )
-        .await;
+    let (status, body) = app.post("/api/messages/send", &t, json!({"message": "no conversation"})).await;
     assert_eq!(status, 400);
     assert_error(&body, "VALIDATION_FAILED");
     assert!(body["details"]["conversation_id"].is_string(), "{body}");

@@ -13,13 +13,7 @@ async fn a_socket_message_reaches_the_other_participant_once_with_notification_a
     let b = app.joined(&p.b, "influencer", &p.conversation).await;
     let b_elsewhere = app.socket(&p.b_token).await;
 
-    let ack = a
-        .ack(
-            "send_message",
-            json!({"conversationId": p.conversation, "message": "  hello  "}),
-        )
-        .await
-        .unwrap();
+    let ack = a.ack("send_message", json!({"conversationId": p.conversation, "message": "  hello  "})).await.unwrap();
     assert_eq!(ack["success"], true);
     let sent = &ack["message"];
     assert_eq!(sent["message"], "hello", "stored trimmed");
@@ -27,12 +21,7 @@ async fn a_socket_message_reaches_the_other_participant_once_with_notification_a
     assert_eq!(sent["receiver_id"], p.b.as_str());
     assert_eq!(sent["message_type"], "user_input");
     assert_eq!(sent["seen"], false);
-    assert!(
-        uuid::Uuid::parse_str(sent["id"].as_str().unwrap())
-            .unwrap()
-            .get_version_num()
-            == 7
-    );
+    assert!(uuid::Uuid::parse_str(sent["id"].as_str().unwrap()).unwrap().get_version_num() == 7);
 
     let got = b.wait_for("new_message").await.unwrap();
     assert_eq!(got["conversation_id"], p.conversation.as_str());
@@ -52,23 +41,12 @@ async fn a_socket_message_reaches_the_other_participant_once_with_notification_a
     a.wait_for("new_message").await.unwrap();
 
     // A second message proves nothing else was queued in between.
-    a.ack(
-        "send_message",
-        json!({"conversationId": p.conversation, "message": "second"}),
-    )
-    .await
-    .unwrap();
+    a.ack("send_message", json!({"conversationId": p.conversation, "message": "second"})).await.unwrap();
     let second = b.wait_for("new_message").await.unwrap();
     assert_eq!(second["message"]["message"], "second");
-    assert!(
-        b.take("new_message").is_empty(),
-        "first message delivered twice"
-    );
+    assert!(b.take("new_message").is_empty(), "first message delivered twice");
     a.wait_for("new_message").await.unwrap();
-    assert!(
-        a.peek("notification").is_empty(),
-        "sender notified of own message"
-    );
+    assert!(a.peek("notification").is_empty(), "sender notified of own message");
 }
 
 #[tokio::test]
@@ -77,10 +55,7 @@ async fn spoofed_sender_is_forbidden_by_ack_or_message_error_and_receiver_id_is_
     let p = pair(&app).await;
     let a = app.socket(&p.a_token).await;
     let ack = a
-        .ack(
-            "send_message",
-            json!({"conversationId": p.conversation, "senderId": p.b, "message": "spoof"}),
-        )
+        .ack("send_message", json!({"conversationId": p.conversation, "senderId": p.b, "message": "spoof"}))
         .await
         .unwrap();
     assert_error(&ack, "FORBIDDEN");
@@ -104,37 +79,19 @@ async fn spoofed_sender_is_forbidden_by_ack_or_message_error_and_receiver_id_is_
         )
         .await
         .unwrap();
-    assert_eq!(
-        ok["message"]["receiver_id"],
-        p.b.as_str(),
-        "receiver is the other participant"
-    );
+    assert_eq!(ok["message"]["receiver_id"], p.b.as_str(), "receiver is the other participant");
     b.wait_for("new_message").await.unwrap();
     // Eve then gets a message of her own; nothing of the pair's conversation may precede it.
     let eve_conv = app.direct(&p.a_token, &eve).await;
-    a.ack(
-        "send_message",
-        json!({"conversationId": eve_conv, "message": "hi eve"}),
-    )
-    .await
-    .unwrap();
+    a.ack("send_message", json!({"conversationId": eve_conv, "message": "hi eve"})).await.unwrap();
     let got = eve_socket.wait_for("new_message").await.unwrap();
     assert_eq!(got["conversation_id"], eve_conv.as_str());
     assert!(eve_socket.take("new_message").is_empty());
 
     // Nothing was stored for the refused sends.
-    let (_, history) = app
-        .get(
-            &format!("/api/messages/conversations/{}/messages", p.conversation),
-            &p.b_token,
-        )
-        .await;
-    let texts: Vec<&str> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["message"].as_str().unwrap())
-        .collect();
+    let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", p.conversation), &p.b_token).await;
+    let texts: Vec<&str> =
+        history["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap()).collect();
     assert_eq!(texts, vec!["to b"]);
 }
 
@@ -148,45 +105,21 @@ async fn message_validation_limits() {
         body["conversationId"] = json!(p.conversation);
         a.ack("send_message", body)
     };
-    assert_error(
-        &send(json!({"message": ""})).await.unwrap(),
-        "VALIDATION_FAILED",
-    );
-    assert_error(
-        &send(json!({"message": "   "})).await.unwrap(),
-        "VALIDATION_FAILED",
-    );
+    assert_error(&send(json!({"message": ""})).await.unwrap(), "VALIDATION_FAILED");
+    assert_error(&send(json!({"message": "   "})).await.unwrap(), "VALIDATION_FAILED");
     let too_long = send(json!({"message": "x".repeat(5001)})).await.unwrap();
     assert_error(&too_long, "VALIDATION_FAILED");
     assert!(too_long["details"]["message"].is_string());
-    assert_eq!(
-        send(json!({"message": "é".repeat(5000)})).await.unwrap()["success"],
-        true
-    );
-    for url in [
-        "javascript:alert(1)",
-        "ftp://example.com/a.png",
-        &format!("https://x.io/{}", "a".repeat(2048)),
-    ] {
-        let r = send(json!({"message": "pic", "mediaUrl": url}))
-            .await
-            .unwrap();
+    assert_eq!(send(json!({"message": "é".repeat(5000)})).await.unwrap()["success"], true);
+    for url in ["javascript:alert(1)", "ftp://example.com/a.png", &format!("https://x.io/{}", "a".repeat(2048))] {
+        let r = send(json!({"message": "pic", "mediaUrl": url})).await.unwrap();
         assert_error(&r, "VALIDATION_FAILED");
     }
-    let media_only = send(json!({"message": "", "mediaUrl": "https://cdn.example.com/a.png"}))
-        .await
-        .unwrap();
+    let media_only = send(json!({"message": "", "mediaUrl": "https://cdn.example.com/a.png"})).await.unwrap();
     assert_eq!(media_only["success"], true);
-    assert_eq!(
-        media_only["message"]["media_url"],
-        "https://cdn.example.com/a.png"
-    );
+    assert_eq!(media_only["message"]["media_url"], "https://cdn.example.com/a.png");
     let (status, body) = app
-        .post(
-            "/api/messages/send",
-            &p.a_token,
-            json!({"conversation_id": p.conversation, "message": "y".repeat(5001)}),
-        )
+        .post("/api/messages/send", &p.a_token, json!({"conversation_id": p.conversation, "message": "y".repeat(5001)}))
         .await;
     assert_eq!(status, 400);
     assert_error(&body, "VALIDATION_FAILED");
@@ -198,8 +131,7 @@ async fn a_repeated_client_message_id_returns_the_stored_message_and_emits_nothi
     let p = pair(&app).await;
     let a = app.socket(&p.a_token).await;
     let b = app.socket(&p.b_token).await;
-    let body =
-        json!({"conversationId": p.conversation, "message": "once", "clientMessageId": "cm-42"});
+    let body = json!({"conversationId": p.conversation, "message": "once", "clientMessageId": "cm-42"});
     let first = a.ack("send_message", body.clone()).await.unwrap();
     let second = a.ack("send_message", body.clone()).await.unwrap();
     assert_eq!(first["message"]["id"], second["message"]["id"]);
@@ -222,54 +154,16 @@ async fn a_repeated_client_message_id_returns_the_stored_message_and_emits_nothi
         )
     });
     let acks = futures::future::join_all(sends).await;
-    let ids: std::collections::HashSet<String> = acks
-        .iter()
-        .map(|r| {
-            r.as_ref().unwrap()["message"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let ids: std::collections::HashSet<String> =
+        acks.iter().map(|r| r.as_ref().unwrap()["message"]["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids.len(), 1);
 
-    b.wait_for_match(
-        "new_message",
-        |m| m["message"]["message"] == "once",
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    b.wait_for_match(
-        "new_message",
-        |m| m["message"]["message"] == "race",
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    a.ack(
-        "send_message",
-        json!({"conversationId": p.conversation, "message": "end"}),
-    )
-    .await
-    .unwrap();
-    b.wait_for_match(
-        "new_message",
-        |m| m["message"]["message"] == "end",
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    assert!(
-        b.take("new_message").is_empty(),
-        "a replay emitted a second new_message"
-    );
-    let (_, history) = app
-        .get(
-            &format!("/api/messages/conversations/{}/messages", p.conversation),
-            &p.b_token,
-        )
-        .await;
+    b.wait_for_match("new_message", |m| m["message"]["message"] == "once", Duration::from_secs(5)).await.unwrap();
+    b.wait_for_match("new_message", |m| m["message"]["message"] == "race", Duration::from_secs(5)).await.unwrap();
+    a.ack("send_message", json!({"conversationId": p.conversation, "message": "end"})).await.unwrap();
+    b.wait_for_match("new_message", |m| m["message"]["message"] == "end", Duration::from_secs(5)).await.unwrap();
+    assert!(b.take("new_message").is_empty(), "a replay emitted a second new_message");
+    let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", p.conversation), &p.b_token).await;
     assert_eq!(history["pagination"]["total"], 3);
 }
 
@@ -279,34 +173,16 @@ async fn rest_and_socket_sends_reach_each_other() {
     let p = pair(&app).await;
     let b = app.joined(&p.b, "influencer", &p.conversation).await;
     let (status, body) = app
-        .post(
-            "/api/messages/send",
-            &p.a_token,
-            json!({"conversation_id": p.conversation, "message": "via rest"}),
-        )
+        .post("/api/messages/send", &p.a_token, json!({"conversation_id": p.conversation, "message": "via rest"}))
         .await;
     assert_eq!(status, 201);
     let live = b.wait_for("new_message").await.unwrap();
     assert_eq!(live["message"], body["message"]);
 
-    b.ack(
-        "send_message",
-        json!({"conversationId": p.conversation, "message": "via socket"}),
-    )
-    .await
-    .unwrap();
-    let (_, history) = app
-        .get(
-            &format!("/api/messages/conversations/{}/messages", p.conversation),
-            &p.a_token,
-        )
-        .await;
-    let texts: Vec<&str> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["message"].as_str().unwrap())
-        .collect();
+    b.ack("send_message", json!({"conversationId": p.conversation, "message": "via socket"})).await.unwrap();
+    let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", p.conversation), &p.a_token).await;
+    let texts: Vec<&str> =
+        history["messages"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap()).collect();
     assert_eq!(texts, vec!["via rest", "via socket"]);
 }
 
@@ -316,42 +192,20 @@ async fn direct_connect_makes_one_conversation_per_pair_even_when_raced() {
     let (a, b) = (uid("a"), uid("b"));
     let a_token = token(&a, "brand_owner");
     let b_token = token(&b, "influencer");
-    let (status, first) = app
-        .post(
-            "/api/messages/direct-connect",
-            &a_token,
-            json!({"target_user_id": b, "initial_message": "hi"}),
-        )
-        .await;
+    let (status, first) =
+        app.post("/api/messages/direct-connect", &a_token, json!({"target_user_id": b, "initial_message": "hi"})).await;
     assert_eq!(status, 201);
     assert_eq!(first["message"]["message"], "hi");
-    let (status, again) = app
-        .post(
-            "/api/messages/direct-connect",
-            &b_token,
-            json!({"target_user_id": a}),
-        )
-        .await;
-    assert_eq!(
-        status, 200,
-        "the reverse direction finds the same conversation"
-    );
+    let (status, again) = app.post("/api/messages/direct-connect", &b_token, json!({"target_user_id": a})).await;
+    assert_eq!(status, 200, "the reverse direction finds the same conversation");
     assert_eq!(again["conversation"]["id"], first["conversation"]["id"]);
 
     let (c, d) = (uid("c"), uid("d"));
     let c_token = token(&c, "influencer");
     let d_token = token(&d, "brand_owner");
     let calls = (0..12).map(|i| {
-        let (t, target) = if i % 2 == 0 {
-            (&c_token, &d)
-        } else {
-            (&d_token, &c)
-        };
-        app.post(
-            "/api/messages/direct-connect",
-            t,
-            json!({"target_user_id": target}),
-        )
+        let (t, target) = if i % 2 == 0 { (&c_token, &d) } else { (&d_token, &c) };
+        app.post("/api/messages/direct-connect", t, json!({"target_user_id": target}))
     });
     let results = futures::future::join_all(calls).await;
     let ids: std::collections::HashSet<String> = results
@@ -362,28 +216,12 @@ async fn direct_connect_makes_one_conversation_per_pair_even_when_raced() {
         })
         .collect();
     assert_eq!(ids.len(), 1);
-    assert_eq!(
-        results.iter().filter(|(s, _)| s.as_u16() == 201).count(),
-        1,
-        "exactly one creation"
-    );
+    assert_eq!(results.iter().filter(|(s, _)| s.as_u16() == 201).count(), 1, "exactly one creation");
 
-    let (status, body) = app
-        .post(
-            "/api/messages/direct-connect",
-            &a_token,
-            json!({"target_user_id": a}),
-        )
-        .await;
+    let (status, body) = app.post("/api/messages/direct-connect", &a_token, json!({"target_user_id": a})).await;
     assert_eq!(status, 400);
     assert_error(&body, "VALIDATION_FAILED");
-    let (status, _) = app
-        .post(
-            "/api/messages/direct-connect",
-            &a_token,
-            json!({"target_user_id": "bad id!"}),
-        )
-        .await;
+    let (status, _) = app.post("/api/messages/direct-connect", &a_token, json!({"target_user_id": "bad id!"})).await;
     assert_eq!(status, 400);
 
     let (_, list) = app.get("/api/messages/direct-connections", &a_token).await;
@@ -401,24 +239,13 @@ async fn conversation_list_orders_by_activity_with_last_message_and_unread() {
         let other = uid("other");
         let other_token = token(&other, "brand_owner");
         let conv = app.direct(&other_token, &me).await;
-        app.post(
-            "/api/messages/send",
-            &other_token,
-            json!({"conversation_id": conv, "message": format!("msg {i}")}),
-        )
-        .await;
+        app.post("/api/messages/send", &other_token, json!({"conversation_id": conv, "message": format!("msg {i}")}))
+            .await;
         convs.push((conv, other, other_token));
     }
     // Activity in the first conversation moves it to the top.
-    app.post(
-        "/api/messages/send",
-        &convs[0].2,
-        json!({"conversation_id": convs[0].0, "message": "bump"}),
-    )
-    .await;
-    let (_, list) = app
-        .get("/api/messages/conversations?limit=2", &me_token)
-        .await;
+    app.post("/api/messages/send", &convs[0].2, json!({"conversation_id": convs[0].0, "message": "bump"})).await;
+    let (_, list) = app.get("/api/messages/conversations?limit=2", &me_token).await;
     let items = list["conversations"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["id"], convs[0].0.as_str());
@@ -426,21 +253,12 @@ async fn conversation_list_orders_by_activity_with_last_message_and_unread() {
     assert_eq!(items[0]["unread_count"], 2);
     assert_eq!(items[0]["other_user"]["id"], convs[0].1.as_str());
     assert_eq!(items[1]["id"], convs[2].0.as_str());
-    assert_eq!(
-        list["pagination"],
-        json!({"page": 1, "limit": 2, "total": 3, "has_more": true})
-    );
-    let (_, page2) = app
-        .get("/api/messages/conversations?limit=2&page=2", &me_token)
-        .await;
+    assert_eq!(list["pagination"], json!({"page": 1, "limit": 2, "total": 3, "has_more": true}));
+    let (_, page2) = app.get("/api/messages/conversations?limit=2&page=2", &me_token).await;
     assert_eq!(page2["conversations"][0]["id"], convs[1].0.as_str());
-    let (status, body) = app
-        .get("/api/messages/conversations?type=group", &me_token)
-        .await;
+    let (status, body) = app.get("/api/messages/conversations?type=group", &me_token).await;
     assert_eq!(status, 400);
     assert_error(&body, "VALIDATION_FAILED");
-    let (_, campaigns) = app
-        .get("/api/messages/conversations?type=campaign", &me_token)
-        .await;
+    let (_, campaigns) = app.get("/api/messages/conversations?type=campaign", &me_token).await;
     assert_eq!(campaigns["pagination"]["total"], 0);
 }

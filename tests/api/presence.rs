@@ -16,29 +16,14 @@ async fn presence_state_and_diffs_follow_joins_and_leaves() {
 
     let b = app.joined(&p.b, "influencer", &p.conversation).await;
     let b_state = b.wait_for("presence_state").await.unwrap();
-    assert!(
-        b_state.get(&p.a).is_some() && b_state.get(&p.b).is_some(),
-        "{b_state}"
-    );
-    let diff = a
-        .wait_for_match(
-            "presence_diff",
-            |d| d["joins"].get(&p.b).is_some(),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    assert!(b_state.get(&p.a).is_some() && b_state.get(&p.b).is_some(), "{b_state}");
+    let diff =
+        a.wait_for_match("presence_diff", |d| d["joins"].get(&p.b).is_some(), Duration::from_secs(5)).await.unwrap();
     assert_eq!(diff["leaves"], json!({}));
 
     b.disconnect();
-    let left = a
-        .wait_for_match(
-            "presence_diff",
-            |d| d["leaves"].get(&p.b).is_some(),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let left =
+        a.wait_for_match("presence_diff", |d| d["leaves"].get(&p.b).is_some(), Duration::from_secs(5)).await.unwrap();
     assert_eq!(left["joins"], json!({}));
 }
 
@@ -49,49 +34,27 @@ async fn user_offline_only_when_the_last_socket_closes() {
     let a = app.socket(&p.a_token).await;
     let b1 = app.socket(&p.b_token).await;
     let b2 = app.socket(&p.b_token).await;
-    let (_, ctx) = app
-        .get(
-            &format!("/api/messages/conversations/{}/context", p.conversation),
-            &p.a_token,
-        )
-        .await;
+    let (_, ctx) = app.get(&format!("/api/messages/conversations/{}/context", p.conversation), &p.a_token).await;
     assert_eq!(ctx["other_user"]["is_online"], true);
 
     b1.disconnect();
     b1.wait_closed(Duration::from_secs(5)).await.unwrap();
     // A status change from b's remaining socket is the marker: no user_offline may precede it.
-    b2.ack("user_status", json!({"status": "away"}))
-        .await
-        .unwrap();
+    b2.ack("user_status", json!({"status": "away"})).await.unwrap();
     let change = a.wait_for("user_status_change").await;
     // The first user_status_change may be b coming online; find the "away" one.
     let change = match change {
         Ok(c) if c["status"] == "away" => c,
-        _ => a
-            .wait_for_match(
-                "user_status_change",
-                |c| c["status"] == "away",
-                Duration::from_secs(5),
-            )
-            .await
-            .unwrap(),
+        _ => a.wait_for_match("user_status_change", |c| c["status"] == "away", Duration::from_secs(5)).await.unwrap(),
     };
     assert_eq!(change["userId"], p.b.as_str());
-    assert!(
-        a.peek("user_offline").is_empty(),
-        "user_offline while a socket remained"
-    );
+    assert!(a.peek("user_offline").is_empty(), "user_offline while a socket remained");
 
     b2.disconnect();
     let offline = a.wait_for("user_offline").await.unwrap();
     assert_eq!(offline["userId"], p.b.as_str());
     assert!(offline["last_seen"].is_string());
-    let (_, ctx) = app
-        .get(
-            &format!("/api/messages/conversations/{}/context", p.conversation),
-            &p.a_token,
-        )
-        .await;
+    let (_, ctx) = app.get(&format!("/api/messages/conversations/{}/context", p.conversation), &p.a_token).await;
     assert_eq!(ctx["other_user"]["is_online"], false);
     assert_eq!(ctx["other_user"]["last_seen"], offline["last_seen"]);
 }
@@ -102,13 +65,7 @@ async fn contacts_hear_when_a_user_comes_online() {
     let p = pair(&app).await;
     let a = app.socket(&p.a_token).await;
     let _b = app.socket(&p.b_token).await;
-    let change = a
-        .wait_for_match(
-            "user_status_change",
-            |c| c["userId"] == p.b.as_str(),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let change =
+        a.wait_for_match("user_status_change", |c| c["userId"] == p.b.as_str(), Duration::from_secs(5)).await.unwrap();
     assert_eq!(change["status"], "online");
 }

@@ -18,57 +18,27 @@ async fn join_conversation_is_for_participants_and_admins() {
     let app = spawn().await;
     let p = pair(&app).await;
     let outsider = app.socket(&token(&uid("eve"), "influencer")).await;
-    let denied = outsider
-        .ack("join_conversation", json!(p.conversation))
-        .await
-        .unwrap();
+    let denied = outsider.ack("join_conversation", json!(p.conversation)).await.unwrap();
     assert_error(&denied, "FORBIDDEN");
-    let unknown = outsider
-        .ack("join_conversation", json!(uuid::Uuid::now_v7().to_string()))
-        .await
-        .unwrap();
+    let unknown = outsider.ack("join_conversation", json!(uuid::Uuid::now_v7().to_string())).await.unwrap();
     assert_error(&unknown, "NOT_FOUND");
-    let garbage = outsider
-        .ack("join_conversation", json!("not-a-uuid"))
-        .await
-        .unwrap();
+    let garbage = outsider.ack("join_conversation", json!("not-a-uuid")).await.unwrap();
     assert_error(&garbage, "NOT_FOUND");
 
     let a = app.socket(&p.a_token).await;
-    let ok = a
-        .ack("join_conversation", json!(p.conversation))
-        .await
-        .unwrap();
+    let ok = a.ack("join_conversation", json!(p.conversation)).await.unwrap();
     assert_eq!(ok["success"], true);
     assert_eq!(ok["conversation_context"]["id"], p.conversation.as_str());
     assert_eq!(ok["conversation_context"]["chat_status"], "real_time");
     assert_eq!(ok["presence"][&p.a]["metas"].as_array().unwrap().len(), 1);
-    let again = a
-        .ack(
-            "join_conversation",
-            json!({"conversationId": p.conversation}),
-        )
-        .await
-        .unwrap();
+    let again = a.ack("join_conversation", json!({"conversationId": p.conversation})).await.unwrap();
     assert_eq!(again["success"], true, "joining twice is idempotent");
-    assert_eq!(
-        again["presence"][&p.a]["metas"].as_array().unwrap().len(),
-        1
-    );
+    assert_eq!(again["presence"][&p.a]["metas"].as_array().unwrap().len(), 1);
 
     let admin = app.socket(&token(&uid("admin"), "admin")).await;
-    let read = admin
-        .ack("join_conversation", json!(p.conversation))
-        .await
-        .unwrap();
+    let read = admin.ack("join_conversation", json!(p.conversation)).await.unwrap();
     assert_eq!(read["success"], true, "admins may read");
-    let act = admin
-        .ack(
-            "send_message",
-            json!({"conversationId": p.conversation, "message": "hi"}),
-        )
-        .await
-        .unwrap();
+    let act = admin.ack("send_message", json!({"conversationId": p.conversation, "message": "hi"})).await.unwrap();
     assert_error(&act, "FORBIDDEN");
 }
 
@@ -87,24 +57,11 @@ async fn outsiders_cannot_read_history_or_context_but_admins_can() {
         let (status, _) = app.get(&path, &token(&uid("admin"), "admin")).await;
         assert_eq!(status, 200, "{path}");
     }
-    let (status, body) = app
-        .get(
-            &format!(
-                "/api/messages/conversations/{}/messages",
-                uuid::Uuid::now_v7()
-            ),
-            &eve,
-        )
-        .await;
+    let (status, body) = app.get(&format!("/api/messages/conversations/{}/messages", uuid::Uuid::now_v7()), &eve).await;
     assert_eq!(status, 404);
     assert_error(&body, "NOT_FOUND");
-    let (status, body) = app
-        .post(
-            "/api/messages/send",
-            &eve,
-            json!({"conversation_id": p.conversation, "message": "intrude"}),
-        )
-        .await;
+    let (status, body) =
+        app.post("/api/messages/send", &eve, json!({"conversation_id": p.conversation, "message": "intrude"})).await;
     assert_eq!(status, 403);
     assert_error(&body, "FORBIDDEN");
 }
@@ -115,27 +72,14 @@ async fn a_left_conversation_no_longer_delivers_room_events() {
     let p = pair(&app).await;
     let a = app.joined(&p.a, "brand_owner", &p.conversation).await;
     let b = app.joined(&p.b, "influencer", &p.conversation).await;
-    let left = b
-        .ack("leave_conversation", json!(p.conversation))
-        .await
-        .unwrap();
+    let left = b.ack("leave_conversation", json!(p.conversation)).await.unwrap();
     assert_eq!(left, json!({"success": true}));
     // Typing goes to the conversation room only: b left, so b must not see it.
-    a.ack("typing_start", json!({"conversationId": p.conversation}))
-        .await
-        .unwrap();
+    a.ack("typing_start", json!({"conversationId": p.conversation})).await.unwrap();
     // A message reaches b through the user room, and it is sent after the typing event.
-    a.ack(
-        "send_message",
-        json!({"conversationId": p.conversation, "message": "marker"}),
-    )
-    .await
-    .unwrap();
+    a.ack("send_message", json!({"conversationId": p.conversation, "message": "marker"})).await.unwrap();
     b.wait_for("new_message").await.unwrap();
-    assert!(
-        b.peek("user_typing").is_empty(),
-        "left the room but still got typing"
-    );
+    assert!(b.peek("user_typing").is_empty(), "left the room but still got typing");
 }
 
 #[tokio::test]
@@ -156,9 +100,6 @@ async fn malformed_payloads_get_validation_errors_and_the_socket_stays_open() {
         assert_error(&ack, "VALIDATION_FAILED");
         assert!(ack["details"].is_object(), "{event} {payload}: {ack}");
     }
-    let ok = s
-        .ack("join_conversation", json!(p.conversation))
-        .await
-        .unwrap();
+    let ok = s.ack("join_conversation", json!(p.conversation)).await.unwrap();
     assert_eq!(ok["success"], true);
 }

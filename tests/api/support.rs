@@ -34,12 +34,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        base,
-        state,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    TestApp { base, state, http: reqwest::Client::new(), _dir: dir }
 }
 
 pub async fn spawn() -> TestApp {
@@ -47,20 +42,14 @@ pub async fn spawn() -> TestApp {
 }
 
 async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
-    match std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
+    match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         Some(admin_url) => {
             use sea_orm::{ConnectionTrait, Database};
             let name = format!("parley_test_{}", uuid::Uuid::now_v7().simple());
             let admin = Database::connect(admin_url.as_str())
                 .await
                 .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL server");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create test database");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
             admin.close().await.ok();
             let (prefix, _) = admin_url.rsplit_once('/').expect("database url has a path");
             (format!("{prefix}/{name}"), None)
@@ -88,29 +77,17 @@ pub fn exp_in(secs: i64) -> i64 {
 
 /// A valid token for `user` with `role`.
 pub fn token(user: &str, role: &str) -> String {
-    sign(
-        json!({ "id": user, "role": role, "name": format!("{user} name"), "exp": exp_in(3600) }),
-        SECRET,
-    )
+    sign(json!({ "id": user, "role": role, "name": format!("{user} name"), "exp": exp_in(3600) }), SECRET)
 }
 
 /// A fresh user id, so tests never collide.
 pub fn uid(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::now_v7().simple().to_string()[20..]
-    )
+    format!("{prefix}-{}", &uuid::Uuid::now_v7().simple().to_string()[20..])
 }
 
 impl TestApp {
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
+        let res = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.expect("request");
         let status = res.status();
         (status, res.json().await.unwrap_or(Value::Null))
     }
@@ -129,9 +106,7 @@ impl TestApp {
     }
 
     pub async fn socket(&self, token: &str) -> Client {
-        parley_client::connect(&self.base, Options::token(token))
-            .await
-            .expect("socket connects")
+        parley_client::connect(&self.base, Options::token(token)).await.expect("socket connects")
     }
 
     pub async fn socket_with(&self, opts: Options) -> Result<Client, parley_client::Error> {
@@ -140,30 +115,15 @@ impl TestApp {
 
     /// Opens (or finds) the direct conversation between two users; returns its id.
     pub async fn direct(&self, a_token: &str, b: &str) -> String {
-        let (status, body) = self
-            .post(
-                "/api/messages/direct-connect",
-                a_token,
-                json!({ "target_user_id": b }),
-            )
-            .await;
-        assert!(
-            status.is_success(),
-            "direct-connect failed: {status} {body}"
-        );
-        body["conversation"]["id"]
-            .as_str()
-            .expect("conversation id")
-            .to_string()
+        let (status, body) = self.post("/api/messages/direct-connect", a_token, json!({ "target_user_id": b })).await;
+        assert!(status.is_success(), "direct-connect failed: {status} {body}");
+        body["conversation"]["id"].as_str().expect("conversation id").to_string()
     }
 
     /// A connected socket for `user` that has joined `conversation`.
     pub async fn joined(&self, user: &str, role: &str, conversation: &str) -> Client {
         let s = self.socket(&token(user, role)).await;
-        let ack = s
-            .ack("join_conversation", json!(conversation))
-            .await
-            .expect("join ack");
+        let ack = s.ack("join_conversation", json!(conversation)).await.expect("join ack");
         assert_eq!(ack["success"], true, "join_conversation failed: {ack}");
         s
     }
@@ -186,20 +146,11 @@ pub async fn pair(app: &TestApp) -> Pair {
     // Both users present a token once, as real clients do.
     app.get("/api/messages/unread-count", &b_token).await;
     let conversation = app.direct(&a_token, &b).await;
-    Pair {
-        a,
-        b,
-        a_token,
-        b_token,
-        conversation,
-    }
+    Pair { a, b, a_token, b_token, conversation }
 }
 
 pub fn assert_error(body: &Value, code: &str) {
-    assert_eq!(
-        body["success"], false,
-        "expected failure {code}, got {body}"
-    );
+    assert_eq!(body["success"], false, "expected failure {code}, got {body}");
     assert_eq!(body["error_code"], code, "expected {code}, got {body}");
     assert!(body["message"].is_string(), "error without message: {body}");
 }

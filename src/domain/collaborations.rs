@@ -1,0 +1,403 @@
+//! Campaigns and bids that brand owners publish, and the applications
+//! (requests) influencers send them.
+
+use entity::{bid, campaign, conversation, request};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::OnConflict,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    clock,
+    events::{self, Outbound},
+    money::Paise,
+    pagination::Page,
+    users::{self, Identity, Role},
+    validate,
+};
+use crate::error::{AppError, AppResult};
+
+/// A campaign or a bid, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Campaign(Uuid),
+    Bid(Uuid),
+}
+
+impl Source {
+    pub fn id(self) -> Uuid {
+        match self {
+            Source::Campaign(id) | Source::Bid(id) => id,
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Source::Campaign(_) => "campaign",
+            Source::Bid(_) => "bid",
+        }
+    }
+
+    pub fn room(self) -> String {
+        match self {
+            Source::Campaign(id) => events::campaign_room(id),
+            Source::Bid(id) => events::bid_room(id),
+        }
+    }
+
+    /// The key that makes a (source, influencer) pair unique.
+    pub fn pair_key(self, influencer_id: &str) -> String {
+        format!("{}:{}:{influencer_id}", self.kind(), self.id())
+    }
+
+    pub fn parse(kind: &str, raw: &str) -> AppResult<Self> {
+        let id = Uuid::parse_str(raw.trim())
+            .map_err(|_| AppError::not_found(if kind == "bid" { "Bid" } else { "Campaign" }))?;
+        Ok(if kind == "bid" { Source::Bid(id) } else { Source::Campaign(id) })
+    }
+}
+
+/// What a campaign or bid says about itself, for flows and context.
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub source: Source,
+    pub brand_owner_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub requirements: Option<String>,
+    pub budget: Option<Paise>,
+    pub json: Value,
+}
+
+pub struct NewCampaign {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub requirements: Option<String>,
+    pub budget: Option<Value>,
+}
+
+pub struct NewBid {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub requirements: Option<String>,
+    pub min_budget: Option<Value>,
+    pub max_budget: Option<Value>,
+}
+
+fn must_be_brand_owner(who: &Identity, what: &str) -> AppResult<()> {
+    if who.role == Role::BrandOwner {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!("Only brand owners may {what}")))
+    }
+}
+
+fn money_json(p: Option<i64>) -> Value {
+    p.map(|p| Paise(p).rupees_json()).unwrap_or(Value::Null)
+}
+
+pub fn campaign_json(c: &campaign::Model) -> Value {
+    json!({
+        "id": c.id,
+        "type": "campaign",
+        "brand_owner_id": c.brand_owner_id,
+        "title": c.title,
+        "description": c.description,
+        "requirements": c.requirements,
+        "budget": Paise(c.budget_paise).rupees_json(),
+        "budget_paise": c.budget_paise,
+        "status": c.status,
+        "created_at": clock::rfc3339(&c.created_at),
+        "updated_at": clock::rfc3339(&c.updated_at),
+    })
+}
+
+pub fn bid_json(b: &bid::Model) -> Value {
+    json!({
+        "id": b.id,
+        "type": "bid",
+        "brand_owner_id": b.brand_owner_id,
+        "title": b.title,
+        "description": b.description,
+        "requirements": b.requirements,
+        "min_budget": money_json(b.min_budget_paise),
+        "min_budget_paise": b.min_budget_paise,
+        "max_budget": money_json(b.max_budget_paise),
+        "max_budget_paise": b.max_budget_paise,
+        "status": b.status,
+        "created_at": clock::rfc3339(&b.created_at),
+        "updated_at": clock::rfc3339(&b.updated_at),
+    })
+}
+
+pub fn request_json(r: &request::Model) -> Value {
+    json!({
+        "id": r.id,
+        "campaign_id": r.campaign_id,
+        "bid_id": r.bid_id,
+        "influencer_id": r.influencer_id,
+        "proposed_amount": money_json(r.proposed_amount_paise),
+        "proposed_amount_paise": r.proposed_amount_paise,
+        "message": r.message,
+        "status": r.status,
+        "created_at": clock::rfc3339(&r.created_at),
+        "updated_at": clock::rfc3339(&r.updated_at),
+    })
+}
+
+fn title(raw: Option<&str>) -> AppResult<String> {
+    validate::required_text("title", raw, 200)
+}
+
+pub async fn create_campaign(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    input: NewCampaign,
+) -> AppResult<campaign::Model> {
+    must_be_brand_owner(who, "create campaigns")?;
+    let title = title(input.title.as_deref())?;
+    let budget = match &input.budget {
+        Some(v) => Paise::parse("budget", v)?,
+        None => return Err(AppError::invalid_field("budget", "is required")),
+    };
+    let now = clock::now();
+    let row = campaign::Model {
+        id: Uuid::now_v7(),
+        brand_owner_id: who.user_id.clone(),
+        title,
+        description: validate::optional_text("description", input.description.as_deref(), 10_000)?,
+        requirements: validate::optional_text("requirements", input.requirements.as_deref(), 10_000)?,
+        budget_paise: budget.0,
+        status: "open".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    campaign::Entity::insert(campaign::ActiveModel::from(row.clone())).exec_without_returning(db).await?;
+    Ok(row)
+}
+
+pub async fn create_bid(db: &impl ConnectionTrait, who: &Identity, input: NewBid) -> AppResult<bid::Model> {
+    must_be_brand_owner(who, "create bids")?;
+    let title = title(input.title.as_deref())?;
+    let parse = |field: &str, v: &Option<Value>| -> AppResult<Option<Paise>> {
+        match v {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => Paise::parse(field, v).map(Some),
+        }
+    };
+    let min = parse("min_budget", &input.min_budget)?;
+    let max = parse("max_budget", &input.max_budget)?;
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        return Err(AppError::invalid_field("max_budget", "must not be below min_budget"));
+    }
+    let now = clock::now();
+    let row = bid::Model {
+        id: Uuid::now_v7(),
+        brand_owner_id: who.user_id.clone(),
+        title,
+        description: validate::optional_text("description", input.description.as_deref(), 10_000)?,
+        requirements: validate::optional_text("requirements", input.requirements.as_deref(), 10_000)?,
+        min_budget_paise: min.map(|p| p.0),
+        max_budget_paise: max.map(|p| p.0),
+        status: "open".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    bid::Entity::insert(bid::ActiveModel::from(row.clone())).exec_without_returning(db).await?;
+    Ok(row)
+}
+
+/// A campaign or bid by id (`NOT_FOUND` when there is none).
+pub async fn published(db: &impl ConnectionTrait, source: Source) -> AppResult<Published> {
+    match source {
+        Source::Campaign(id) => {
+            let c = campaign::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("Campaign"))?;
+            Ok(Published {
+                source,
+                json: campaign_json(&c),
+                brand_owner_id: c.brand_owner_id,
+                title: c.title,
+                description: c.description,
+                requirements: c.requirements,
+                budget: Some(Paise(c.budget_paise)),
+            })
+        }
+        Source::Bid(id) => {
+            let b = bid::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("Bid"))?;
+            Ok(Published {
+                source,
+                json: bid_json(&b),
+                brand_owner_id: b.brand_owner_id,
+                title: b.title,
+                description: b.description,
+                requirements: b.requirements,
+                budget: b.max_budget_paise.map(Paise),
+            })
+        }
+    }
+}
+
+pub struct Application {
+    pub request: request::Model,
+    pub created: bool,
+    pub events: Vec<Outbound>,
+}
+
+/// An influencer applies to a campaign or bid; applying twice returns the
+/// first application.
+#[tracing::instrument(skip_all, fields(user_id = %who.user_id))]
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    source: Source,
+    proposed_amount: Option<&Value>,
+    message: Option<&str>,
+) -> AppResult<Application> {
+    if who.role != Role::Influencer {
+        return Err(AppError::forbidden("Only influencers may apply"));
+    }
+    let target = published(db, source).await?;
+    let proposed = match proposed_amount {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(Paise::parse("proposed_amount", v)?),
+    };
+    let message = validate::optional_text("message", message, 5000)?;
+    let key = source.pair_key(&who.user_id);
+    let now = clock::now();
+    let row = request::Model {
+        id: Uuid::now_v7(),
+        campaign_id: matches!(source, Source::Campaign(_)).then_some(source.id()),
+        bid_id: matches!(source, Source::Bid(_)).then_some(source.id()),
+        influencer_id: who.user_id.clone(),
+        proposed_amount_paise: proposed.map(|p| p.0),
+        message,
+        status: "pending".into(),
+        source_key: key.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let inserted = request::Entity::insert(request::ActiveModel::from(row.clone()))
+        .on_conflict(OnConflict::column(request::Column::SourceKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    if inserted == 0 {
+        let existing = request::Entity::find()
+            .filter(request::Column::SourceKey.eq(key))
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("application vanished after conflict")))?;
+        return Ok(Application { request: existing, created: false, events: vec![] });
+    }
+    let id_key = format!("{}_id", source.kind());
+    let mut payload = json!({
+        "influencer_id": who.user_id,
+        "request_id": row.id,
+        "proposed_amount": proposed.map(|p| p.rupees_json()),
+    });
+    payload[&id_key] = json!(source.id());
+    let events = vec![
+        Outbound::new("new_application", vec![source.room()], payload.clone()),
+        events::notification(&target.brand_owner_id, "new_application", payload),
+    ];
+    Ok(Application { request: row, created: true, events })
+}
+
+/// Applications to a campaign or bid, for its owner and admins.
+pub async fn requests(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    source: Source,
+    page: Page,
+) -> AppResult<(Vec<Value>, u64)> {
+    let target = published(db, source).await?;
+    if target.brand_owner_id != who.user_id && !who.is_admin() {
+        return Err(AppError::forbidden("Only the owner may list applications"));
+    }
+    let filter = match source {
+        Source::Campaign(id) => request::Column::CampaignId.eq(id),
+        Source::Bid(id) => request::Column::BidId.eq(id),
+    };
+    let query = request::Entity::find().filter(filter);
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_asc(request::Column::CreatedAt)
+        .order_by_asc(request::Column::Id)
+        .offset(page.offset())
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok((rows.iter().map(request_json).collect(), total))
+}
+
+/// Who may follow a campaign's or bid's room: its owner, applicants,
+/// participants of its conversations, and admins.
+pub async fn may_follow(db: &impl ConnectionTrait, who: &Identity, source: Source) -> AppResult<()> {
+    let target = published(db, source).await?;
+    if who.is_admin() || target.brand_owner_id == who.user_id {
+        return Ok(());
+    }
+    let applied =
+        request::Entity::find().filter(request::Column::SourceKey.eq(source.pair_key(&who.user_id))).count(db).await?;
+    if applied > 0 {
+        return Ok(());
+    }
+    let column = match source {
+        Source::Campaign(_) => conversation::Column::CampaignId,
+        Source::Bid(_) => conversation::Column::BidId,
+    };
+    let participant = conversation::Entity::find()
+        .filter(column.eq(source.id()))
+        .filter(
+            Condition::any()
+                .add(conversation::Column::User1Id.eq(who.user_id.as_str()))
+                .add(conversation::Column::User2Id.eq(who.user_id.as_str())),
+        )
+        .count(db)
+        .await?;
+    if participant > 0 {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!("You do not take part in this {}", source.kind())))
+    }
+}
+
+/// An influencer a brand owner wants to open a conversation with: known or
+/// created as a reference, and never someone known to hold another role.
+pub async fn influencer(db: &impl ConnectionTrait, owner: &Identity, influencer_id: &str) -> AppResult<String> {
+    let id = validate::user_id("influencer_id", influencer_id.trim())?;
+    if id == owner.user_id {
+        return Err(AppError::invalid_field("influencer_id", "cannot be yourself"));
+    }
+    users::ensure_exists(db, &id).await?;
+    match users::find(db, &id).await?.and_then(|u| u.role) {
+        Some(role) if role != "influencer" => Err(AppError::invalid_field("influencer_id", "is not an influencer")),
+        _ => Ok(id),
+    }
+}
+
+/// The application an influencer sent to a source, if any.
+pub async fn application_of(
+    db: &impl ConnectionTrait,
+    source: Source,
+    influencer_id: &str,
+) -> AppResult<Option<request::Model>> {
+    Ok(request::Entity::find().filter(request::Column::SourceKey.eq(source.pair_key(influencer_id))).one(db).await?)
+}
+
+/// Marks an application as connected to its conversation.
+pub async fn mark_connected(db: &impl ConnectionTrait, request_id: Uuid) -> AppResult<()> {
+    request::Entity::update_many()
+        .set(request::ActiveModel {
+            status: Set("connected".into()),
+            updated_at: Set(clock::now()),
+            ..Default::default()
+        })
+        .filter(request::Column::Id.eq(request_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The cards each state shows, rendered from the flow data alone, so a
+//! client that draws `action_data` generically needs no flow knowledge.
+
+use serde_json::{Value, json};
+
+use super::{
+    Action, Kind, Role, State,
+    rules::{Draft, View, stored_price},
+};
+use crate::domain::money::Paise;
+
+fn button(action: Action, text: &str, style: &str, data: Value) -> Value {
+    json!({ "id": action.as_str(), "text": text, "style": style, "action": action.as_str(), "data": data })
+}
+
+fn price_field(placeholder: &str, value: Option<Paise>) -> Value {
+    let mut field = json!({
+        "id": "price", "type": "number", "placeholder": placeholder,
+        "required": true, "min": 1, "maxLength": 12,
+    });
+    if let Some(v) = value {
+        field["value"] = v.rupees_json();
+    }
+    field
+}
+
+fn text_field(id: &str, kind: &str, placeholder: &str, required: bool, max: u32) -> Value {
+    json!({ "id": id, "type": kind, "placeholder": placeholder, "required": required, "maxLength": max })
+}
+
+/// `{total, commission_percent, commission, net_to_influencer}` in rupees.
+pub fn breakdown(price: Paise, commission_bps: u32) -> Value {
+    let commission = price.percent_bps(commission_bps);
+    let percent = if commission_bps.is_multiple_of(100) {
+        json!(commission_bps / 100)
+    } else {
+        serde_json::from_str(&format!("{}.{:02}", commission_bps / 100, commission_bps % 100)).unwrap_or(Value::Null)
+    };
+    json!({
+        "total": price.rupees_json(),
+        "commission_percent": percent,
+        "commission": commission.rupees_json(),
+        "net_to_influencer": Paise(price.0 - commission.0).rupees_json(),
+        "total_paise": price.0,
+        "commission_paise": commission.0,
+        "net_to_influencer_paise": price.0 - commission.0,
+        "currency": "INR",
+    })
+}
+
+/// The price a state is about.
+fn price_of(view: &View) -> Option<Paise> {
+    let d = view.data;
+    match view.state {
+        State::InfluencerPriceResponse | State::NegotiationInput => stored_price(d, "price_offer"),
+        State::BrandOwnerNegotiation => stored_price(d, "counter_offer"),
+        State::InfluencerFinalResponse => stored_price(d, "final_offer"),
+        _ => stored_price(d, "agreed_price")
+            .or_else(|| stored_price(d, "final_offer"))
+            .or_else(|| stored_price(d, "counter_offer"))
+            .or_else(|| stored_price(d, "price_offer")),
+    }
+}
+
+fn source<'a>(view: &'a View, key: &str) -> Option<&'a Value> {
+    view.data.get("source").and_then(|s| s.get(key)).filter(|v| !v.is_null())
+}
+
+fn source_text(view: &View, key: &str) -> String {
+    source(view, key).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn base(view: &View, title: &str, subtitle: String, to: Role) -> Value {
+    let mut card = json!({
+        "title": title,
+        "subtitle": subtitle,
+        "flow_state": view.state.as_str(),
+        "message_type": "automated",
+        "visible_to": to.as_str(),
+    });
+    if let Some(price) = price_of(view) {
+        card["payment_breakdown"] = breakdown(price, view.commission_bps);
+    }
+    card
+}
+
+fn money(p: Option<Paise>) -> String {
+    p.map(|p| p.to_string()).unwrap_or_else(|| "—".into())
+}
+
+/// The card for the role awaited in `view.state`, if that state has one.
+pub fn card(view: &View) -> Option<Value> {
+    use Action::*;
+    let to = view.state.awaiting()?;
+    let d = view.data;
+    let card = match view.state {
+        State::InfluencerResponding => {
+            let subtitle = match view.kind {
+                Kind::Campaign => {
+                    format!("{} · Budget {}", source_text(view, "title"), money(stored_price(d, "budget")))
+                }
+                Kind::Bid => {
+                    format!("{} · Proposed {}", source_text(view, "title"), money(stored_price(d, "proposed_amount")))
+                }
+            };
+            let mut c = base(view, "Collaboration request", subtitle, to);
+            c["buttons"] = json!([
+                button(AcceptConnection, "Accept", "success", json!({})),
+                button(RejectConnection, "Decline", "danger", json!({})),
+            ]);
+            c
+        }
+        State::BrandOwnerDetails => {
+            let mut c = base(view, "Share project details", "Deliverables, timeline and guidelines".into(), to);
+            c["input_field"] =
+                text_field("details", "textarea", "Describe the deliverables, timeline and guidelines", true, 5000);
+            c["submit_action"] = json!(SendProjectDetails.as_str());
+            c["submit_button"] = json!({ "text": "Send details", "style": "primary" });
+            c
+        }
+        State::InfluencerReviewing => {
+            let details = d["project_details"]["details"].as_str().unwrap_or_default();
+            let mut c = base(view, "Review project details", details.to_string(), to);
+            c["buttons"] = json!([
+                button(AcceptProject, "Accept project", "success", json!({})),
+                button(RejectProject, "Decline", "danger", json!({})),
+            ]);
+            c
+        }
+        State::BrandOwnerPricing => {
+            let (prefill, subtitle) = match view.kind {
+                Kind::Bid => {
+                    let p = stored_price(d, "proposed_amount");
+                    (p, format!("The creator proposed {}", money(p)))
+                }
+                Kind::Campaign => (None, format!("Campaign budget {}", money(stored_price(d, "budget")))),
+            };
+            let mut c = base(view, "Send your price offer", subtitle, to);
+            c["input_field"] = price_field("Price in ₹", prefill);
+            c["submit_action"] = json!(SendPriceOffer.as_str());
+            c["submit_button"] = json!({ "text": "Send offer", "style": "success" });
+            if let Some(p) = prefill {
+                c["buttons"] = json!([button(
+                    SendPriceOffer,
+                    &format!("Offer {p}"),
+                    "success",
+                    json!({ "price": p.rupees_json() })
+                )]);
+            }
+            c
+        }
+        State::InfluencerPriceResponse => {
+            let p = stored_price(d, "price_offer");
+            let mut c = base(view, "Respond to price offer", format!("Offered: {}", money(p)), to);
+            let data = p.map(|p| json!({ "price": p.rupees_json() })).unwrap_or(json!({}));
+            c["buttons"] = json!([
+                button(AcceptPrice, "Accept", "success", data),
+                button(NegotiatePrice, "Negotiate", "warning", json!({})),
+                button(RejectPrice, "Reject", "danger", json!({})),
+            ]);
+            c
+        }
+        State::NegotiationInput => {
+            let p = stored_price(d, "price_offer");
+            let mut c = base(view, "Make a counter-offer", format!("Current offer: {}", money(p)), to);
+            c["input_field"] = price_field("Your price in ₹", None);
+            c["submit_action"] = json!(SendCounterOffer.as_str());
+            c["submit_button"] = json!({ "text": "Send counter-offer", "style": "primary" });
+            c
+        }
+        State::BrandOwnerNegotiation => {
+            let p = stored_price(d, "counter_offer");
+            let mut c = base(view, "Respond to counter-offer", format!("Counter-offer: {}", money(p)), to);
+            let data = p.map(|p| json!({ "price": p.rupees_json() })).unwrap_or(json!({}));
+            c["buttons"] = json!([
+                button(AcceptCounterOffer, "Accept", "success", data),
+                button(RejectCounterOffer, "Keep my offer", "danger", json!({})),
+            ]);
+            c["input_field"] = price_field("Final offer in ₹", None);
+            c["submit_action"] = json!(MakeFinalOffer.as_str());
+            c["submit_button"] = json!({ "text": "Make final offer", "style": "warning" });
+            c
+        }
+        State::InfluencerFinalResponse => {
+            let p = stored_price(d, "final_offer");
+            let mut c = base(view, "Final offer", format!("Final offer: {}", money(p)), to);
+            let data = p.map(|p| json!({ "price": p.rupees_json() })).unwrap_or(json!({}));
+            c["buttons"] = json!([
+                button(AcceptFinalOffer, "Accept", "success", data),
+                button(RejectFinalOffer, "Reject", "danger", json!({})),
+            ]);
+            c
+        }
+        State::PaymentPending => {
+            let p = stored_price(d, "agreed_price");
+            let mut c = base(view, "Proceed to payment", format!("Agreed price: {}", money(p)), to);
+            c["buttons"] = json!([button(ProceedToPayment, &format!("Pay {}", money(p)), "success", json!({}))]);
+            c
+        }
+        State::PaymentCompleted => {
+            let mut c =
+                base(view, "Payment received", format!("{} is held for this collaboration", money(price_of(view))), to);
+            c["buttons"] = json!([button(StartWork, "Start work", "success", json!({}))]);
+            c
+        }
+        State::WorkInProgress => {
+            let subtitle = match d["revision_history"].as_array().and_then(|h| h.last()) {
+                Some(last) => format!("Revision requested: {}", last["feedback"].as_str().unwrap_or_default()),
+                None => "Submit your deliverables when they are ready".into(),
+            };
+            let mut c = base(view, "Submit your work", subtitle, to);
+            c["input_fields"] = json!([
+                text_field("deliverables", "textarea", "Links to the deliverables", true, 5000),
+                text_field("description", "textarea", "What you delivered", true, 5000),
+                text_field("submission_notes", "textarea", "Notes for the brand (optional)", false, 5000),
+            ]);
+            c["submit_action"] = json!(SubmitWork.as_str());
+            c["submit_button"] = json!({ "text": "Submit work", "style": "success" });
+            c
+        }
+        State::WorkSubmitted => {
+            let left = (view.max_revisions - view.revision_count).max(0);
+            let subtitle = format!(
+                "{} · {} revision{} left",
+                d["work_submission"]["description"].as_str().unwrap_or_default(),
+                left,
+                if left == 1 { "" } else { "s" }
+            );
+            let mut c = base(view, "Review the submitted work", subtitle, to);
+            c["work_submission"] = d["work_submission"].clone();
+            c["buttons"] = json!([button(ApproveWork, "Approve", "success", json!({}))]);
+            if left > 0 {
+                c["input_field"] = text_field("feedback", "textarea", "What should change?", true, 2000);
+                c["submit_action"] = json!(RequestRevision.as_str());
+                c["submit_button"] = json!({ "text": "Request revision", "style": "warning" });
+            }
+            c
+        }
+        State::WorkApproved | State::RealTime | State::ChatClosed => return None,
+    };
+    Some(card)
+}
+
+/// The payment card shown after `proceed_to_payment`; the engine adds
+/// `payment_order` once the gateway has issued an order.
+pub fn payment_card(view: &View) -> Value {
+    let p = stored_price(view.data, "agreed_price");
+    let mut c =
+        base(view, "Complete the payment", format!("Pay {} to start the collaboration", money(p)), Role::BrandOwner);
+    c["buttons"] = json!([button(Action::ProceedToPayment, &format!("Pay {}", money(p)), "success", json!({}))]);
+    c
+}
+
+/// What the card message says, for the state a card belongs to.
+fn card_text(view: &View, action: Action) -> String {
+    let d = view.data;
+    match view.state {
+        State::InfluencerResponding => opening_text(view),
+        State::BrandOwnerDetails => "The creator accepted your request. Share the project details.".into(),
+        State::InfluencerReviewing => {
+            format!("Project details: {}", d["project_details"]["details"].as_str().unwrap_or_default())
+        }
+        State::BrandOwnerPricing => "The creator accepted the project. Send your price offer.".into(),
+        State::InfluencerPriceResponse => format!("Price offer: {}", money(stored_price(d, "price_offer"))),
+        State::NegotiationInput => "Enter your counter-offer.".into(),
+        State::BrandOwnerNegotiation => format!("Counter-offer: {}", money(stored_price(d, "counter_offer"))),
+        State::InfluencerFinalResponse if action == Action::RejectCounterOffer => {
+            format!("The brand keeps its offer of {} as final.", money(stored_price(d, "final_offer")))
+        }
+        State::InfluencerFinalResponse => format!("Final offer: {}", money(stored_price(d, "final_offer"))),
+        State::PaymentPending if action == Action::ProceedToPayment => {
+            format!("Pay {} to start the collaboration.", money(stored_price(d, "agreed_price")))
+        }
+        State::PaymentPending => {
+            format!("Price agreed at {}. Proceed to payment.", money(stored_price(d, "agreed_price")))
+        }
+        State::PaymentCompleted => "Payment received. Start work when ready.".into(),
+        State::WorkInProgress if action == Action::RequestRevision => format!(
+            "Revision requested: {}",
+            d["revision_history"]
+                .as_array()
+                .and_then(|h| h.last())
+                .and_then(|l| l["feedback"].as_str())
+                .unwrap_or_default()
+        ),
+        State::WorkInProgress => "Work started. Submit your deliverables when they are ready.".into(),
+        State::WorkSubmitted => {
+            format!("Work submitted: {}", d["work_submission"]["description"].as_str().unwrap_or_default())
+        }
+        State::WorkApproved | State::RealTime | State::ChatClosed => String::new(),
+    }
+}
+
+fn opening_text(view: &View) -> String {
+    let title = source_text(view, "title");
+    match view.kind {
+        Kind::Campaign => {
+            let description = source_text(view, "description");
+            let mut text =
+                format!("New campaign collaboration: “{title}”. Budget {}.", money(stored_price(view.data, "budget")));
+            if !description.is_empty() {
+                text.push(' ');
+                text.push_str(&description);
+            }
+            text
+        }
+        Kind::Bid => format!(
+            "Collaboration request for “{title}” at your proposed {}.",
+            money(stored_price(view.data, "proposed_amount"))
+        ),
+    }
+}
+
+/// The messages (besides the actor's audit) that follow an action into
+/// `view.state`: the next card, or the closing and approval notices.
+pub fn messages_after(view: &View, actor: Role, action: Action, card: Option<Value>) -> Vec<Draft> {
+    match view.state {
+        State::ChatClosed => {
+            let reason = view.data["closure"]["reason"].as_str().map(|r| format!(" Reason: {r}")).unwrap_or_default();
+            let what = match action {
+                Action::RejectConnection => "declined the collaboration request",
+                Action::RejectProject => "declined the project",
+                Action::RejectPrice => "rejected the price",
+                Action::RejectFinalOffer => "rejected the final offer",
+                Action::CloseChat => "closed the conversation",
+                _ => "cancelled the collaboration",
+            };
+            let who = match actor {
+                Role::BrandOwner => "The brand",
+                Role::Influencer => "The creator",
+            };
+            vec![Draft::Notice {
+                to: actor.other(),
+                text: format!("{who} {what}. This conversation is now closed.{reason}"),
+                action_data: None,
+            }]
+        }
+        State::RealTime => vec![Draft::Card {
+            to: Role::Influencer,
+            text: "The brand approved your work. Real-time chat is now open.".into(),
+            action_data: None,
+        }],
+        state => match (state.awaiting(), card) {
+            (Some(to), Some(card)) => vec![Draft::Card { to, text: card_text(view, action), action_data: Some(card) }],
+            _ => vec![],
+        },
+    }
+}
+
+/// The opening messages of a new flow conversation: the invitation card to
+/// the influencer (the brand owner's own confirmation is an audit).
+pub fn opening(view: &View) -> Vec<Draft> {
+    let audit = match view.kind {
+        Kind::Campaign => format!("You invited the creator to “{}”", source_text(view, "title")),
+        Kind::Bid => format!("You invited the creator to “{}”", source_text(view, "title")),
+    };
+    let mut drafts = vec![Draft::Audit { text: audit }];
+    if let Some(card) = card(view) {
+        drafts.push(Draft::Card { to: Role::Influencer, text: opening_text(view), action_data: Some(card) });
+    }
+    drafts
+}

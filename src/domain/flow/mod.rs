@@ -1,0 +1,173 @@
+//! The collaboration flow of campaign and bid conversations.
+//!
+//! [`rules::decide`] is a pure function from (conversation, actor, action,
+//! input) to a [`rules::Transition`] or a contract error; [`cards`] renders
+//! the card each state shows; [`engine`] runs a transition in one
+//! transaction and returns the events to publish after commit.
+
+pub mod cards;
+pub mod engine;
+pub mod rules;
+
+use std::fmt;
+
+macro_rules! names {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        $vis enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                match raw { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+names! {
+    /// Where a flow conversation stands.
+    pub enum State {
+        InfluencerResponding => "influencer_responding",
+        BrandOwnerDetails => "brand_owner_details",
+        InfluencerReviewing => "influencer_reviewing",
+        BrandOwnerPricing => "brand_owner_pricing",
+        InfluencerPriceResponse => "influencer_price_response",
+        NegotiationInput => "negotiation_input",
+        BrandOwnerNegotiation => "brand_owner_negotiation",
+        InfluencerFinalResponse => "influencer_final_response",
+        PaymentPending => "payment_pending",
+        PaymentCompleted => "payment_completed",
+        WorkInProgress => "work_in_progress",
+        WorkSubmitted => "work_submitted",
+        WorkApproved => "work_approved",
+        RealTime => "real_time",
+        ChatClosed => "chat_closed",
+    }
+}
+
+names! {
+    /// The two sides of a flow conversation.
+    pub enum Role {
+        BrandOwner => "brand_owner",
+        Influencer => "influencer",
+    }
+}
+
+names! {
+    /// Everything a participant can do in a flow.
+    pub enum Action {
+        AcceptConnection => "accept_connection",
+        RejectConnection => "reject_connection",
+        SendProjectDetails => "send_project_details",
+        AcceptProject => "accept_project",
+        RejectProject => "reject_project",
+        SendPriceOffer => "send_price_offer",
+        AcceptPrice => "accept_price",
+        NegotiatePrice => "negotiate_price",
+        RejectPrice => "reject_price",
+        SendCounterOffer => "send_counter_offer",
+        AcceptCounterOffer => "accept_counter_offer",
+        RejectCounterOffer => "reject_counter_offer",
+        MakeFinalOffer => "make_final_offer",
+        AcceptFinalOffer => "accept_final_offer",
+        RejectFinalOffer => "reject_final_offer",
+        ProceedToPayment => "proceed_to_payment",
+        StartWork => "start_work",
+        SubmitWork => "submit_work",
+        ApproveWork => "approve_work",
+        RequestRevision => "request_revision",
+        CloseChat => "close_chat",
+        Cancel => "cancel",
+    }
+}
+
+/// Campaign or bid: they differ in their opening message and in the price
+/// pre-filled on the pricing card.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Campaign,
+    Bid,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Campaign => "campaign",
+            Kind::Bid => "bid",
+        }
+    }
+}
+
+impl State {
+    /// The role whose move it is.
+    pub fn awaiting(self) -> Option<Role> {
+        use State::*;
+        match self {
+            InfluencerResponding
+            | InfluencerReviewing
+            | InfluencerPriceResponse
+            | NegotiationInput
+            | InfluencerFinalResponse
+            | PaymentCompleted
+            | WorkInProgress => Some(Role::Influencer),
+            BrandOwnerDetails | BrandOwnerPricing | BrandOwnerNegotiation | PaymentPending | WorkSubmitted => {
+                Some(Role::BrandOwner)
+            }
+            WorkApproved | RealTime | ChatClosed => None,
+        }
+    }
+
+    /// `automated` until `real_time`, then `real_time`; `closed` at the end.
+    pub fn chat_status(self) -> &'static str {
+        match self {
+            State::RealTime => "real_time",
+            State::ChatClosed => "closed",
+            _ => "automated",
+        }
+    }
+
+    /// States before payment, where either party may still cancel.
+    pub fn before_payment(self) -> bool {
+        use State::*;
+        matches!(
+            self,
+            InfluencerResponding
+                | BrandOwnerDetails
+                | InfluencerReviewing
+                | BrandOwnerPricing
+                | InfluencerPriceResponse
+                | NegotiationInput
+                | BrandOwnerNegotiation
+                | InfluencerFinalResponse
+        )
+    }
+}
+
+impl Role {
+    pub fn other(self) -> Role {
+        match self {
+            Role::BrandOwner => Role::Influencer,
+            Role::Influencer => Role::BrandOwner,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::BrandOwner => "the brand",
+            Role::Influencer => "the creator",
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Flow actions over the socket: the same engine as the REST routes.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use socketioxide::{
+    adapter::Adapter,
+    extract::{Extension, State, TryData},
+};
+
+use super::reply::{Reply, finish, payload};
+use crate::{
+    domain::{
+        flow::engine::{self, Via},
+        ids::ConversationId,
+        users::Identity,
+        validate::scalar_text,
+    },
+    error::AppResult,
+    state::AppState,
+};
+
+/// `{conversationId, button_id, additional_data?}` (camelCase spellings accepted too).
+#[derive(Deserialize)]
+struct ButtonAction {
+    #[serde(rename = "conversationId", alias = "conversation_id")]
+    conversation_id: String,
+    #[serde(alias = "buttonId")]
+    button_id: String,
+    #[serde(default, alias = "additionalData")]
+    additional_data: Option<Map<String, Value>>,
+}
+
+pub async fn button_action<A: Adapter>(
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    reply: Reply<A>,
+    TryData(data): TryData<Value>,
+) {
+    let result: AppResult<_> = async {
+        let p: ButtonAction = payload(data)?;
+        let id = ConversationId::parse(&p.conversation_id)?;
+        let out = engine::act(&app.deps(), &who, id, &p.button_id, p.additional_data.unwrap_or_default(), Via::Button)
+            .await?;
+        Ok((out.body(), out.events))
+    }
+    .await;
+    finish(&app, reply, "button_action", result, None).await;
+}
+
+/// `{conversationId, input_type, text}` (camelCase spellings accepted too).
+#[derive(Deserialize)]
+struct TextInput {
+    #[serde(rename = "conversationId", alias = "conversation_id")]
+    conversation_id: String,
+    #[serde(alias = "inputType")]
+    input_type: String,
+    text: Value,
+}
+
+pub async fn text_input<A: Adapter>(
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    reply: Reply<A>,
+    TryData(data): TryData<Value>,
+) {
+    let result: AppResult<_> = async {
+        let p: TextInput = payload(data)?;
+        let id = ConversationId::parse(&p.conversation_id)?;
+        let out = engine::text_input(&app.deps(), &who, id, &p.input_type, &scalar_text(&p.text)?).await?;
+        Ok((out.body(), out.events))
+    }
+    .await;
+    finish(&app, reply, "text_input", result, None).await;
+}
