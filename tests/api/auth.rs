@@ -117,7 +117,7 @@ async fn dev_token_route_mints_tokens_in_development_only() {
     let res = prod
         .http
         .post(format!("{}/api/payments/sandbox/pay", prod.base))
-        .bearer_auth(token("u1", "brand_owner"))
+        .bearer_auth(crate::support::token("u1", "brand_owner"))
         .json(&json!({"conversation_id": uuid::Uuid::now_v7()}))
         .send()
         .await
