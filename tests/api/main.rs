@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod flow;
 mod health;
 mod messages;
 mod pagination;

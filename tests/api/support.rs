@@ -154,3 +154,92 @@ pub fn assert_error(body: &Value, code: &str) {
     assert_eq!(body["error_code"], code, "expected {code}, got {body}");
     assert!(body["message"].is_string(), "error without message: {body}");
 }
+
+/// A participant of a flow conversation: token, socket joined to it.
+pub struct Party {
+    pub id: String,
+    pub token: String,
+    pub socket: parley_client::Client,
+}
+
+/// A brand owner's bid (or campaign) conversation with an influencer, both
+/// connected and joined.
+pub struct Flow {
+    pub conversation: String,
+    pub source_id: String,
+    pub brand: Party,
+    pub creator: Party,
+}
+
+impl TestApp {
+    pub async fn create_bid(&self, owner_token: &str) -> String {
+        let (status, body) = self
+            .post("/api/bids", owner_token, json!({"title": "Summer reels", "description": "Three reels", "max_budget": 9000}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["bid"]["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_campaign(&self, owner_token: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/campaigns",
+                owner_token,
+                json!({"title": "Diwali launch", "description": "Two posts and a story", "budget": 8000}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["campaign"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Opens a bid (or campaign) conversation and connects both sides.
+    pub async fn flow(&self, kind: &str) -> Flow {
+        let (brand_id, creator_id) = (uid("brand"), uid("creator"));
+        let brand_token = token(&brand_id, "brand_owner");
+        let creator_token = token(&creator_id, "influencer");
+        self.get("/api/messages/unread-count", &creator_token).await;
+        let (source_id, path, body) = if kind == "bid" {
+            let id = self.create_bid(&brand_token).await;
+            let body = json!({"bid_id": id, "influencer_id": creator_id, "proposed_amount": 4000});
+            (id, "/api/bids/automated/initialize", body)
+        } else {
+            let id = self.create_campaign(&brand_token).await;
+            let body = json!({"campaign_id": id, "influencer_id": creator_id});
+            (id, "/api/campaigns/automated/initialize", body)
+        };
+        let (status, init) = self.post(path, &brand_token, body).await;
+        assert_eq!(status, 201, "{init}");
+        let conversation = init["conversation"]["id"].as_str().unwrap().to_string();
+        let brand = Party {
+            socket: self.joined(&brand_id, "brand_owner", &conversation).await,
+            id: brand_id,
+            token: brand_token,
+        };
+        let creator = Party {
+            socket: self.joined(&creator_id, "influencer", &conversation).await,
+            id: creator_id,
+            token: creator_token,
+        };
+        Flow { conversation, source_id, brand, creator }
+    }
+}
+
+impl Flow {
+    /// A button action over the socket, returning the ack.
+    pub async fn click(&self, who: &Party, button: &str, data: Value) -> Value {
+        who.socket
+            .ack(
+                "button_action",
+                json!({"conversationId": self.conversation, "button_id": button, "additional_data": data}),
+            )
+            .await
+            .expect("button_action ack")
+    }
+
+    /// A button action that must succeed; returns the new flow state.
+    pub async fn step(&self, who: &Party, button: &str, data: Value) -> String {
+        let ack = self.click(who, button, data).await;
+        assert_eq!(ack["success"], true, "{button}: {ack}");
+        ack["conversation"]["flow_state"].as_str().unwrap().to_string()
+    }
+}
