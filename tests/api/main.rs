@@ -7,6 +7,8 @@ mod support;
 
 mod auth;
 mod flow;
+mod gateway;
+mod payments;
 mod health;
 mod messages;
 mod pagination;
