@@ -1,0 +1,367 @@
+// Campaigns and bids: brand owners create them, see who applied and open a
+// conversation with an applicant; creators open one by id or link and apply.
+
+import { api, emit, explain } from "./api.js";
+import { $, field, fill, h, rupees } from "./dom.js";
+
+export function createMarket(app) {
+  const panel = $("#panel-market");
+  /** `${kind}:${id}` → {kind, data, node} for the brand owner's own items. */
+  const own = new Map();
+  let ownList = null;
+  let detail = null;
+
+  const me = () => app.me();
+  const storageKey = () => `parley.sources.${me().id}`;
+
+  function budgetText(kind, d) {
+    if (kind === "campaign") return `Budget ${rupees(d.budget)}`;
+    if (d.min_budget != null && d.max_budget != null) return `Budget ${rupees(d.min_budget)} – ${rupees(d.max_budget)}`;
+    if (d.max_budget != null) return `Budget up to ${rupees(d.max_budget)}`;
+    if (d.min_budget != null) return `Budget from ${rupees(d.min_budget)}`;
+    return "Budget open";
+  }
+
+  function linkFor(kind, id) {
+    return `${location.origin}${location.pathname}#/${kind}/${id}`;
+  }
+
+  function amount(value) {
+    const s = String(value ?? "").trim();
+    return s === "" ? undefined : Number(s);
+  }
+
+  // ---- layout per role --------------------------------------------------------
+  function init() {
+    own.clear();
+    fill(panel, h("h2", { class: "panel-title", text: "Marketplace" }));
+    if (me().role === "brand_owner") {
+      panel.append(createForm("campaign"), createForm("bid"));
+      ownList = h("ul", { class: "source-list", "aria-label": "Your campaigns and bids" });
+      panel.append(h("h3", { class: "section-title", text: "Your campaigns and bids" }), ownList);
+      restoreOwn();
+    } else if (me().role === "influencer") {
+      panel.append(browseSection());
+    }
+    panel.append(lookupForm());
+    detail = h("div", { class: "detail", "aria-live": "polite" });
+    panel.append(detail);
+  }
+
+  // ---- brand owner: create -------------------------------------------------------
+  function createForm(kind) {
+    const title = field("Title", h("input", { maxlength: 200, required: true }));
+    const description = field("Description", h("textarea", { rows: 2, maxlength: 5000 }));
+    const money = (label) => field(label, h("input", { type: "number", min: "1", step: "0.01", inputmode: "decimal" }));
+    const budgets = kind === "campaign" ? [money("Budget (₹)")] : [money("Minimum budget (₹)"), money("Maximum budget (₹)")];
+    const error = h("p", { class: "error", role: "alert" });
+    const submit = h("button", { type: "submit", class: "btn btn-primary", text: `Create ${kind}` });
+    const form = h("form", { class: "stack", novalidate: true }, title, description, budgets, submit, error);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      const body = { title: title.control.value.trim(), description: description.control.value.trim() || undefined };
+      if (kind === "campaign") body.budget = amount(budgets[0].control.value);
+      else {
+        body.min_budget = amount(budgets[0].control.value);
+        body.max_budget = amount(budgets[1].control.value);
+      }
+      submit.disabled = true;
+      try {
+        const res = await api("POST", `/api/${kind}s`, body);
+        form.reset();
+        addOwn(kind, res[kind], true);
+        app.toast(`${kind === "campaign" ? "Campaign" : "Bid"} “${res[kind].title}” created. Share its id with creators.`);
+      } catch (err) {
+        error.textContent = explain(err);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return h(
+      "details",
+      { class: "panel", open: kind === "bid" ? null : true },
+      h("summary", { text: kind === "campaign" ? "Create a campaign" : "Create a bid" }),
+      form,
+    );
+  }
+
+  // ---- brand owner: own items and applicants -------------------------------------
+  function saveOwn() {
+    const list = [...own.values()].map(({ kind, data }) => ({ kind, id: data.id }));
+    localStorage.setItem(storageKey(), JSON.stringify(list));
+  }
+
+  async function restoreOwn() {
+    let saved = [];
+    try {
+      saved = JSON.parse(localStorage.getItem(storageKey()) || "[]");
+    } catch {
+      saved = [];
+    }
+    // A server with list routes knows the owner's items; older ones don't.
+    for (const kind of ["campaign", "bid"]) {
+      try {
+        const res = await api("GET", `/api/${kind}s?mine=true&limit=50`);
+        for (const item of res[`${kind}s`] || []) {
+          if (item.brand_owner_id === me().id) addOwn(kind, item, false);
+        }
+      } catch {
+        // No list route: localStorage is all we have.
+      }
+    }
+    for (const { kind, id } of saved) {
+      if (own.has(`${kind}:${id}`)) continue;
+      try {
+        const res = await api("GET", `/api/${kind}s/${id}`);
+        addOwn(kind, res[kind], false);
+      } catch {
+        // Gone, or from another server.
+      }
+    }
+  }
+
+  function addOwn(kind, data, fresh) {
+    const key = `${kind}:${data.id}`;
+    if (own.has(key)) return own.get(key);
+    const applicants = h("ul", { class: "applicants", "aria-label": `Applicants for ${data.title}` });
+    const showButton = h("button", { type: "button", class: "btn btn-small btn-secondary", text: "Show applicants" });
+    const copyButton = h("button", { type: "button", class: "btn btn-small btn-secondary", text: "Copy link" });
+    const node = h(
+      "li",
+      { class: "source", dataset: { kind, id: data.id } },
+      h("h4", { class: "source-title", text: data.title }),
+      h("p", { class: "source-meta" }, h("span", { class: "badge", text: kind }), " ", budgetText(kind, data)),
+      h("p", { class: "source-id" }, "Id ", h("code", { class: "source-id-value", text: data.id })),
+      h("div", { class: "row" }, showButton, copyButton),
+      applicants,
+    );
+    const entry = { kind, data, node, applicants, loaded: false };
+    showButton.addEventListener("click", () => loadApplicants(entry));
+    copyButton.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(linkFor(kind, data.id));
+        copyButton.textContent = "Link copied";
+      } catch {
+        copyButton.textContent = "Copy failed: select the id";
+      }
+    });
+    own.set(key, entry);
+    if (fresh) ownList.prepend(node);
+    else ownList.append(node);
+    saveOwn();
+    follow(kind, data.id);
+    return entry;
+  }
+
+  function follow(kind, id) {
+    const socket = app.socket();
+    if (socket?.connected) emit(socket, `join_${kind}_room`, id).catch(() => {});
+  }
+
+  async function loadApplicants(entry) {
+    const { kind, data, applicants } = entry;
+    fill(applicants, h("li", { class: "hint", text: "Loading applicants…" }));
+    try {
+      const res = await api("GET", `/api/${kind}s/${data.id}/requests?limit=100`);
+      entry.loaded = true;
+      if (!res.requests.length) {
+        fill(applicants, h("li", { class: "hint", text: "No applications yet. They appear here live." }));
+        return;
+      }
+      fill(applicants, res.requests.map((r) => applicantRow(kind, data, r)));
+    } catch (err) {
+      fill(applicants, h("li", { class: "error", text: explain(err) }));
+    }
+  }
+
+  function applicantRow(kind, source, request) {
+    const error = h("p", { class: "error", role: "alert" });
+    const children = [
+      h("p", { class: "applicant-who" }, h("strong", { text: request.influencer_id })),
+      request.proposed_amount != null ? h("p", { text: `Proposes ${rupees(request.proposed_amount)}` }) : null,
+      request.message ? h("p", { class: "applicant-message", text: request.message }) : null,
+    ];
+    let amountInput = null;
+    if (kind === "bid") {
+      const wrap = field(
+        "Proposed amount (₹)",
+        h("input", { type: "number", min: "1", step: "0.01", value: request.proposed_amount ?? "" }),
+      );
+      amountInput = wrap.control;
+      children.push(wrap);
+    }
+    const open = h("button", {
+      type: "button",
+      class: "btn btn-primary btn-small",
+      text: "Open conversation",
+      "aria-label": `Open conversation with ${request.influencer_id}`,
+    });
+    open.addEventListener("click", async () => {
+      error.textContent = "";
+      open.disabled = true;
+      try {
+        const body =
+          kind === "bid"
+            ? { bid_id: source.id, influencer_id: request.influencer_id, proposed_amount: amount(amountInput.value) }
+            : { campaign_id: source.id, influencer_id: request.influencer_id };
+        const res = await api("POST", `/api/${kind}s/automated/initialize`, body);
+        await app.openConversation(res.conversation.id);
+      } catch (err) {
+        error.textContent = explain(err);
+      } finally {
+        open.disabled = false;
+      }
+    });
+    children.push(open, error);
+    return h("li", { class: "applicant", dataset: { influencer: request.influencer_id } }, children);
+  }
+
+  // ---- creators: browse, look up, apply --------------------------------------------
+  function browseSection() {
+    const list = h("ul", { class: "source-list", "aria-label": "Open campaigns and bids" });
+    const note = h("p", { class: "hint" });
+    const section = h("section", { class: "panel" }, h("h3", { class: "section-title", text: "Open campaigns and bids" }), note, list);
+    (async () => {
+      let found = 0;
+      for (const kind of ["campaign", "bid"]) {
+        try {
+          const res = await api("GET", `/api/${kind}s?limit=20`);
+          for (const item of res[`${kind}s`] || []) {
+            found++;
+            const b = h("button", { type: "button", class: "btn btn-small btn-secondary", text: "View" });
+            b.addEventListener("click", () => show(kind, item));
+            list.append(
+              h("li", { class: "source" }, h("h4", { class: "source-title", text: item.title }), h("p", { class: "source-meta", text: `${kind} · ${budgetText(kind, item)}` }), b),
+            );
+          }
+        } catch {
+          // This server has no list route.
+        }
+      }
+      note.textContent = found
+        ? ""
+        : "Ask a brand for the id or link of a campaign or bid, and paste it below.";
+    })();
+    return section;
+  }
+
+  function lookupForm() {
+    const input = field("Campaign or bid id (or link)", h("input", { autocomplete: "off", spellcheck: "false" }));
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h(
+      "form",
+      { class: "panel stack", novalidate: true },
+      h("h3", { class: "section-title", text: "Open a campaign or bid" }),
+      input,
+      h("button", { type: "submit", class: "btn btn-secondary", text: "Open" }),
+      error,
+    );
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      const raw = input.control.value.trim();
+      const link = raw.match(/#\/(campaign|bid)\/([^/?#\s]+)/);
+      try {
+        if (link) await openSource(link[1], link[2]);
+        else if (raw) await openSource(null, raw);
+      } catch (err) {
+        error.textContent = err.code === "NOT_FOUND" ? "No campaign or bid has that id." : explain(err);
+      }
+    });
+    return form;
+  }
+
+  /** Finds a campaign or bid (either kind when `kind` is null) and shows it. */
+  async function openSource(kind, id) {
+    const kinds = kind ? [kind] : ["campaign", "bid"];
+    let last;
+    for (const k of kinds) {
+      try {
+        const res = await api("GET", `/api/${k}s/${encodeURIComponent(id)}`);
+        show(k, res[k]);
+        return;
+      } catch (err) {
+        last = err;
+        if (err.code !== "NOT_FOUND" && err.code !== "VALIDATION_FAILED") throw err;
+      }
+    }
+    throw last;
+  }
+
+  function show(kind, data) {
+    if (data.brand_owner_id === me().id) {
+      const entry = addOwn(kind, data, true);
+      entry.node.scrollIntoView({ block: "nearest" });
+      loadApplicants(entry);
+      fill(detail);
+      return;
+    }
+    const parts = [
+      h("h3", { class: "section-title", text: data.title }),
+      h("p", { class: "source-meta" }, h("span", { class: "badge", text: kind }), " ", budgetText(kind, data)),
+      data.description ? h("p", { class: "source-description", text: data.description }) : null,
+      data.requirements ? h("p", { class: "source-description", text: `Requirements: ${data.requirements}` }) : null,
+    ];
+    if (me().role === "influencer") parts.push(applyForm(kind, data));
+    fill(detail, h("article", { class: "panel", "aria-label": data.title, dataset: { kind, id: data.id } }, parts));
+  }
+
+  function applyForm(kind, data) {
+    const proposed = field(
+      "Your price (₹)",
+      h("input", { type: "number", min: "1", step: "0.01", inputmode: "decimal", required: kind === "bid" }),
+    );
+    const message = field("Message to the brand", h("textarea", { rows: 3, maxlength: 5000 }));
+    const status = h("p", { class: "status", role: "status" });
+    const submit = h("button", { type: "submit", class: "btn btn-primary", text: "Apply" });
+    const form = h("form", { class: "stack", novalidate: true }, proposed, message, submit, status);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      status.textContent = "";
+      status.classList.remove("error");
+      const body = {
+        [`${kind}_id`]: data.id,
+        proposed_amount: amount(proposed.control.value),
+        message: message.control.value.trim() || undefined,
+      };
+      submit.disabled = true;
+      try {
+        await api("POST", "/api/requests", body);
+        status.textContent = "Applied. The brand will open a conversation with you; it appears under Chats.";
+        follow(kind, data.id);
+      } catch (err) {
+        status.classList.add("error");
+        status.textContent = explain(err);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  return {
+    init,
+    openSource: (kind, id) => openSource(kind, id).catch((err) => app.toast(explain(err))),
+    /** A `new_application` event or notification. */
+    async onApplication(data) {
+      const kind = data.bid_id ? "bid" : "campaign";
+      const id = data.bid_id || data.campaign_id;
+      if (me().role !== "brand_owner" || !id) return;
+      let entry = own.get(`${kind}:${id}`);
+      if (!entry) {
+        try {
+          const res = await api("GET", `/api/${kind}s/${id}`);
+          entry = addOwn(kind, res[kind], true);
+        } catch {
+          return;
+        }
+      }
+      await loadApplicants(entry);
+    },
+    /** Rejoins the rooms of the owner's items after a reconnect. */
+    rejoin() {
+      for (const { kind, data } of own.values()) follow(kind, data.id);
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// Starts a Parley server (the built binary, a fresh SQLite file, the repo's
+// static/ directory) and Debian's headless Chromium, and gives the tests
+// small helpers that wait for what the page shows, never for a fixed time.
+
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const artifacts = join(root, "tests/artifacts");
+const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+
+export function uid(prefix) {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Starts the server on a free port; resolves to {base, stop, logs}. */
+export async function startServer(extraEnv = {}) {
+  const bin = process.env.PARLEY_BIN || join(root, "target/debug/parley");
+  if (!existsSync(bin)) throw new Error(`Parley binary not found at ${bin}: run 'cargo build' first (or set PARLEY_BIN)`);
+  if (!existsSync(join(root, "static/node_modules/socket.io-client/dist/socket.io.esm.min.js"))) {
+    throw new Error("static/node_modules is missing: run 'npm ci --prefix static' first");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "parley-browser-"));
+  const env = {
+    ...process.env,
+    APP_ENV: "development",
+    HOST: "127.0.0.1",
+    PORT: "0",
+    DATABASE_URL: `sqlite://${join(dir, "parley.db")}?mode=rwc`,
+    STATIC_DIR: join(root, "static"),
+    LOG_FORMAT: "json",
+    RUST_LOG: "info",
+    ...extraEnv,
+  };
+  for (const name of ["REDIS_URL", "JWT_SECRET", "JWT_PUBLIC_KEY", "RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET"]) {
+    if (!(name in extraEnv)) delete env[name];
+  }
+  const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const base = await new Promise((resolveBase, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30000);
+    const onData = (chunk) => {
+      output += chunk.toString();
+      const match = output.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolveBase(match[1]);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    base,
+    logs: () => output,
+    stop: () =>
+      new Promise((done) => {
+        const finish = () => {
+          rmSync(dir, { recursive: true, force: true });
+          done();
+        };
+        if (child.exitCode !== null) return finish();
+        child.once("exit", finish);
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Debian's Chromium, headless; Playwright gives it a fresh profile directory. */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install chromium (apt-get install chromium)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/**
+ * A browser context with one page, failing the test on page errors and
+ * recording every dialog (an XSS payload that runs would open one).
+ */
+export async function openPage(browser, base, label) {
+  const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 820 } });
+  const page = await context.newPage();
+  page.dialogs = [];
+  page.errors = [];
+  page.on("dialog", (d) => {
+    page.dialogs.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  page.on("pageerror", (e) => page.errors.push(`${label}: ${e.message}`));
+  page.on("console", (msg) => {
+    if (process.env.BROWSER_LOG) console.log(`[${label}] ${msg.type()}: ${msg.text()}`);
+  });
+  await page.goto("/");
+  return { context, page };
+}
+
+/** Signs in through the demo form and waits for the socket to connect. */
+export async function signIn(page, { name, id, role }) {
+  const form = page.locator("#demo-signin");
+  await form.getByLabel("Display name").fill(name);
+  await form.getByLabel("User id").fill(id);
+  await form.getByLabel(role === "brand_owner" ? "Brand owner" : role === "influencer" ? "Creator (influencer)" : "Admin (read only)").check();
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await connected(page);
+}
+
+export async function connected(page) {
+  await page.locator('#connection[data-state="connected"]').waitFor();
+}
+
+/** Waits until `locator` (or the page) shows `text`. */
+export async function seeText(scope, text, timeout = 15000) {
+  await scope.getByText(text, { exact: false }).first().waitFor({ state: "visible", timeout });
+}
+
+/** The live card titled `title` in the open conversation. */
+export function liveCard(page, title) {
+  return page.locator('.card[data-live="true"]').filter({ has: page.getByRole("heading", { name: title, exact: true }) });
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`) });
+}
+
+/** A signed demo token, for seeding data through the API. */
+export async function devToken(base, userId, role, name) {
+  const res = await fetch(`${base}/api/dev/token`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ user_id: userId, role, name }),
+  });
+  return (await res.json()).token;
+}
+
+export async function apiCall(base, token, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return res.json();
+}
