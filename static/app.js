@@ -444,8 +444,10 @@ function toast(text, conversationId) {
     node.insertBefore(open, close);
   }
   close.addEventListener("click", () => node.remove());
-  $("#toasts").append(node);
-  setTimeout(() => node.remove(), 8000);
+  const shelf = $("#toasts");
+  shelf.append(node);
+  while (shelf.children.length > 3) shelf.firstElementChild.remove();
+  setTimeout(() => node.remove(), 6000);
 }
 
 // ---- routes: #/c/<conversation>, #/campaign/<id>, #/bid/<id> ------------------------

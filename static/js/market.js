@@ -9,6 +9,7 @@ export function createMarket(app) {
   /** `${kind}:${id}` → {kind, data, node} for the brand owner's own items. */
   const own = new Map();
   let ownList = null;
+  let ownEmpty = null;
   let detail = null;
 
   const me = () => app.me();
@@ -36,9 +37,10 @@ export function createMarket(app) {
     own.clear();
     fill(panel, h("h2", { class: "panel-title", text: "Marketplace" }));
     if (me().role === "brand_owner") {
-      panel.append(createForm("campaign"), createForm("bid"));
       ownList = h("ul", { class: "source-list", "aria-label": "Your campaigns and bids" });
-      panel.append(h("h3", { class: "section-title", text: "Your campaigns and bids" }), ownList);
+      ownEmpty = h("p", { class: "hint", text: "Nothing yet: create a bid or a campaign below." });
+      panel.append(h("h3", { class: "section-title", text: "Your campaigns and bids" }), ownEmpty, ownList);
+      panel.append(createForm("campaign"), createForm("bid"));
       restoreOwn();
     } else if (me().role === "influencer") {
       panel.append(browseSection());
@@ -70,6 +72,7 @@ export function createMarket(app) {
       try {
         const res = await api("POST", `/api/${kind}s`, body);
         form.reset();
+        form.closest("details").open = false;
         addOwn(kind, res[kind], true);
         app.toast(`${kind === "campaign" ? "Campaign" : "Bid"} “${res[kind].title}” created. Share its id with creators.`);
       } catch (err) {
@@ -80,7 +83,7 @@ export function createMarket(app) {
     });
     return h(
       "details",
-      { class: "panel", open: kind === "bid" ? null : true },
+      { class: "panel" },
       h("summary", { text: kind === "campaign" ? "Create a campaign" : "Create a bid" }),
       form,
     );
@@ -147,6 +150,7 @@ export function createMarket(app) {
       }
     });
     own.set(key, entry);
+    ownEmpty.hidden = true;
     if (fresh) ownList.prepend(node);
     else ownList.append(node);
     saveOwn();

@@ -44,7 +44,7 @@ test("a bid collaboration from application to free chat, in two browsers", async
 
   // The brand owner publishes a bid.
   await brand.getByRole("tab", { name: "Marketplace" }).click();
-  await brand.getByText("Create a bid").click();
+  await brand.getByText("Create a bid", { exact: true }).click();
   const bidForm = brand.locator("details", { hasText: "Create a bid" });
   await bidForm.getByLabel("Title").fill("Summer glow reel");
   await bidForm.getByLabel("Description").fill("Two reels about the summer range");
@@ -147,6 +147,9 @@ test("a bid collaboration from application to free chat, in two browsers", async
   await brand.locator(".msg-mine", { hasText: "Great work, talk soon" }).locator('[data-status="seen"]').waitFor();
   await seeText(brand.locator("#presence-text"), "In this conversation");
 
+  for (const page of [brand, creator]) {
+    await page.locator(".toast-close").evaluateAll((buttons) => buttons.forEach((b) => b.click()));
+  }
   await screenshot(creator, "06-creator-chat");
   await screenshot(brand, "07-brand-chat");
   if (process.env.UPDATE_README_SCREENSHOT) {
