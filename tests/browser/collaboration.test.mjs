@@ -37,6 +37,13 @@ test("a bid collaboration from application to free chat, in two browsers", async
   const creatorId = uid("creator");
   const { page: brand } = await openPage(browser, server.base, "brand");
   const { page: creator } = await openPage(browser, server.base, "creator");
+  // Nothing may come from outside the server (the sandbox needs no checkout.js).
+  const outside = [];
+  for (const page of [brand, creator]) {
+    page.on("request", (r) => {
+      if (!r.url().startsWith(server.base)) outside.push(r.url());
+    });
+  }
   await screenshot(brand, "01-sign-in");
 
   await signIn(brand, { name: "Bloom Cosmetics", id: brandId, role: "brand_owner" });
@@ -156,6 +163,7 @@ test("a bid collaboration from application to free chat, in two browsers", async
     mkdirSync(join(root, "docs"), { recursive: true });
     copyFileSync(join(artifacts, "07-brand-chat.png"), join(root, "docs/screenshot.png"));
   }
+  assert.deepEqual(outside, []);
   assert.deepEqual([...brand.dialogs, ...creator.dialogs], []);
   assert.deepEqual([...brand.errors, ...creator.errors], []);
 });
