@@ -11,6 +11,7 @@ import { h, rupees, roleName } from "./dom.js";
  * @param {object} opts
  *   role      the viewer's role
  *   live      whether the card can still be answered
+ *   doneText  what a card that can no longer be answered says
  *   sandbox   whether payments go through the development sandbox
  *   onButton(button)             -> Promise (a button_action)
  *   onSubmit(card, values)       -> Promise (an input card's submit)
@@ -32,7 +33,7 @@ export function renderCard(message, opts) {
 
   const mine = !card.visible_to || card.visible_to === opts.role;
   if (!opts.live) {
-    el.append(h("p", { class: "card-status", text: message.action_completed ? "Answered" : "No longer active" }));
+    el.append(h("p", { class: "card-status", text: opts.doneText || "Answered" }));
     return el;
   }
   if (!mine) {

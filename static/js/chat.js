@@ -291,6 +291,7 @@ export function createChat(app) {
         renderCard(m, {
           role: me().role,
           live,
+          doneText: m.action_completed || cur.context?.chat_status !== "closed" ? "Answered" : "Closed before an answer",
           sandbox: app.config()?.sandbox,
           onButton: (b) => act(b.id, b.data || {}),
           onSubmit: submitCard,

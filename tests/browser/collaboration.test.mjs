@@ -132,9 +132,22 @@ test("a bid collaboration from application to free chat, in two browsers", async
   await submit.getByLabel("What you delivered").fill("Two reels, 30 s each");
   await submit.getByRole("button", { name: "Submit work" }).click();
 
+  // One revision round, then approval.
   const review = liveCard(brand, "Review the submitted work");
   await seeText(review, "https://example.com/reels");
-  await review.getByRole("button", { name: "Approve" }).click();
+  await seeText(review, "3 revisions left");
+  await review.getByLabel("What should change?").fill("Brighter colours, please");
+  await review.getByRole("button", { name: "Request revision" }).click();
+  const resubmit = liveCard(creator, "Submit your work");
+  await seeText(resubmit, "Revision requested: Brighter colours, please");
+  await resubmit.getByLabel("Links to the deliverables").fill("https://example.com/reels-v2");
+  await resubmit.getByLabel("What you delivered").fill("Two brighter reels");
+  await resubmit.getByLabel("Notes for the brand (optional)").fill("Colours graded warmer");
+  await resubmit.getByRole("button", { name: "Submit work" }).click();
+  const review2 = liveCard(brand, "Review the submitted work");
+  await seeText(review2, "2 revisions left");
+  await seeText(review2, "Colours graded warmer");
+  await review2.getByRole("button", { name: "Approve" }).click();
   await seeText(creator.locator(".message-list"), "Real-time chat is now open");
 
   // Free chat: typing shows on the other side, then the message, then the seen tick.
@@ -163,6 +176,13 @@ test("a bid collaboration from application to free chat, in two browsers", async
     mkdirSync(join(root, "docs"), { recursive: true });
     copyFileSync(join(artifacts, "07-brand-chat.png"), join(root, "docs/screenshot.png"));
   }
+  // Either side may close the chat; the other side sees it closed.
+  await brand.getByRole("button", { name: "Close chat" }).click();
+  await brand.getByRole("button", { name: "Confirm: close chat" }).click();
+  await seeText(creator.locator(".message-list"), "This conversation is now closed");
+  await creator.locator('#chat-main[data-chat-status="closed"]').waitFor();
+  assert.equal(await creator.getByLabel("Message", { exact: true }).isDisabled(), true);
+
   assert.deepEqual(outside, []);
   assert.deepEqual([...brand.dialogs, ...creator.dialogs], []);
   assert.deepEqual([...brand.errors, ...creator.errors], []);
