@@ -39,6 +39,12 @@ pub enum Error {
 /// Called for every event as it arrives (before it is buffered).
 pub type Hook = Arc<dyn Fn(&str, &Value) + Send + Sync>;
 
+/// Called with the raw JSON array of every event packet (`["name", ...]`)
+/// before it is parsed; returning `true` consumes the event, so it is
+/// neither parsed, passed to [`Hook`] nor buffered. Lets a load generator
+/// look at thousands of events per second without building JSON values.
+pub type RawHook = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 #[derive(Clone, Default)]
 pub struct Options {
     /// The `auth` payload of the namespace connect, e.g. `{"token": "..."}`.
@@ -50,13 +56,33 @@ pub struct Options {
     /// Local address to connect from (the load generator spreads these).
     pub local_ip: Option<IpAddr>,
     pub hook: Option<Hook>,
+    /// Sees events before they are parsed; see [`RawHook`].
+    pub raw_hook: Option<RawHook>,
     /// Keep received events for `wait_for` (tests); off for load generation.
     pub buffer: bool,
+    /// WebSocket read buffer per connection; `None` keeps the library's
+    /// default (128 KiB, allocated up front). A load generator holding tens
+    /// of thousands of connections wants a few KiB.
+    pub read_buffer_size: Option<usize>,
+    /// Gives up on the TCP connect, WebSocket upgrade and namespace connect
+    /// after this long; `None` waits as long as the OS does.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl Options {
     pub fn token(token: &str) -> Self {
         Self { auth: Some(serde_json::json!({ "token": token })), buffer: true, ..Self::default() }
+    }
+
+    /// For load generation: the token, no buffering, a 4 KiB read buffer
+    /// and no write batching.
+    pub fn lean(token: &str) -> Self {
+        Self {
+            auth: Some(serde_json::json!({ "token": token })),
+            buffer: false,
+            read_buffer_size: Some(4096),
+            ..Self::default()
+        }
     }
 }
 
@@ -76,6 +102,15 @@ pub struct Client {
 
 /// Connects to `base` (`http://host:port`) on the default namespace.
 pub async fn connect(base: &str, opts: Options) -> Result<Client, Error> {
+    match opts.connect_timeout {
+        Some(limit) => tokio::time::timeout(limit, connect_inner(base, opts))
+            .await
+            .unwrap_or_else(|_| Err(Error::Timeout("connect".into()))),
+        None => connect_inner(base, opts).await,
+    }
+}
+
+async fn connect_inner(base: &str, opts: Options) -> Result<Client, Error> {
     let ws_base = base.replacen("http://", "ws://", 1).replacen("https://", "wss://", 1);
     let mut url = format!("{}/socket.io/?EIO=4&transport=websocket", ws_base.trim_end_matches('/'));
     if let Some(q) = &opts.query {
@@ -108,7 +143,12 @@ pub async fn connect(base: &str, opts: Options) -> Result<Client, Error> {
         let value = v.parse().map_err(|_| Error::Protocol(format!("bad header value for {k}")))?;
         request.headers_mut().insert(name, value);
     }
-    let (ws, _) = tokio_tungstenite::client_async(request, stream).await.map_err(|e| Error::Io(e.to_string()))?;
+    let config = opts.read_buffer_size.map(|size| {
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(size).write_buffer_size(0)
+    });
+    let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, config)
+        .await
+        .map_err(|e| Error::Io(e.to_string()))?;
     let (mut sink, mut stream) = ws.split();
 
     // Engine.IO open packet, then the Socket.IO namespace connect.
@@ -155,12 +195,11 @@ pub async fn connect(base: &str, opts: Options) -> Result<Client, Error> {
     });
     let reader_shared = shared.clone();
     let pong = out_tx.clone();
-    let hook = opts.hook.clone();
-    let buffer = opts.buffer;
+    let hooks = Hooks { hook: opts.hook.clone(), raw: opts.raw_hook.clone(), buffer: opts.buffer };
     tokio::spawn(async move {
         while let Some(Ok(msg)) = stream.next().await {
             let Message::Text(text) = msg else { continue };
-            dispatch(text.as_str(), &reader_shared, &pong, hook.as_ref(), buffer);
+            dispatch(text.as_str(), &reader_shared, &pong, &hooks);
         }
         *reader_shared.closed.lock().unwrap_or_else(|e| e.into_inner()) = true;
         reader_shared.acks.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -188,7 +227,13 @@ where
     }
 }
 
-fn dispatch(text: &str, shared: &Shared, out: &mpsc::UnboundedSender<Message>, hook: Option<&Hook>, buffer: bool) {
+struct Hooks {
+    hook: Option<Hook>,
+    raw: Option<RawHook>,
+    buffer: bool,
+}
+
+fn dispatch(text: &str, shared: &Shared, out: &mpsc::UnboundedSender<Message>, hooks: &Hooks) {
     match text.as_bytes().first() {
         Some(b'2') => {
             let _ = out.send(Message::text("3"));
@@ -201,6 +246,9 @@ fn dispatch(text: &str, shared: &Shared, out: &mpsc::UnboundedSender<Message>, h
             let body = &rest[digits..];
             match kind {
                 "2" => {
+                    if ack_id.is_none() && hooks.raw.as_ref().is_some_and(|raw| raw(body)) {
+                        return;
+                    }
                     let Ok(Value::Array(mut args)) = serde_json::from_str::<Value>(body) else {
                         return;
                     };
@@ -209,10 +257,10 @@ fn dispatch(text: &str, shared: &Shared, out: &mpsc::UnboundedSender<Message>, h
                     }
                     let name = args.remove(0).as_str().unwrap_or_default().to_string();
                     let data = if args.len() == 1 { args.remove(0) } else { Value::Array(args) };
-                    if let Some(hook) = hook {
+                    if let Some(hook) = &hooks.hook {
                         hook(&name, &data);
                     }
-                    if buffer {
+                    if hooks.buffer {
                         shared.inbox.lock().unwrap_or_else(|e| e.into_inner()).push_back((name, data));
                         shared.arrived.notify_waiters();
                     }
