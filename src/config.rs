@@ -150,6 +150,16 @@ impl Settings {
             });
         }
 
+        let redis_url = var("REDIS_URL");
+        if redis_url.is_some() && !database_url.starts_with("postgres") {
+            return Err(ConfigError::Invalid {
+                name: "REDIS_URL".into(),
+                why: "several nodes need a shared PostgreSQL database: set DATABASE_URL to postgres://... \
+                      (an embedded SQLite file cannot be shared), or unset REDIS_URL to run one node"
+                    .into(),
+            });
+        }
+
         let public_key_pem = var("JWT_PUBLIC_KEY").map(|pem| Secret::new(pem.replace("\\n", "\n")));
         let (secret, secret_generated) = match var("JWT_SECRET") {
             Some(secret) => (Secret::new(secret), false),
@@ -237,7 +247,7 @@ impl Settings {
             database_url,
             database_max_connections: parse(&var, "DATABASE_MAX_CONNECTIONS", "16")?,
             jwt: JwtSettings { secret, secret_generated, public_key_pem },
-            redis_url: var("REDIS_URL"),
+            redis_url,
             razorpay,
             commission_bps: (commission * 100.0).round() as u32,
             cors_origins: var("CORS_ORIGIN")
@@ -331,6 +341,15 @@ mod tests {
         assert_eq!(settings.port, 5000);
         assert_eq!(settings.commission_bps, 1000);
         assert_eq!(settings.database_url, "sqlite://parley.db?mode=rwc");
+    }
+
+    #[test]
+    fn redis_requires_postgres() {
+        let vars = HashMap::from([("REDIS_URL", "redis://127.0.0.1:6379")]);
+        let err = Settings::from_map(&vars).unwrap_err().to_string();
+        assert!(err.contains("REDIS_URL") && err.contains("PostgreSQL"), "{err}");
+        let vars = HashMap::from([("REDIS_URL", "redis://127.0.0.1:6379"), ("DATABASE_URL", "postgres://u@h/db")]);
+        assert!(Settings::from_map(&vars).is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait};
 
 use crate::config::Settings;
 
@@ -30,8 +30,18 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .with_context(|| format!("could not connect to the database ({})", redact(&settings.database_url)))
 }
 
+/// Applies pending migrations. On PostgreSQL an advisory lock makes nodes
+/// that start together take turns.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("database migrations failed")
+    if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7202611221)").await?;
+        Migrator::up(&txn, None).await.context("database migrations failed")?;
+        txn.commit().await?;
+        Ok(())
+    } else {
+        Migrator::up(db, None).await.context("database migrations failed")
+    }
 }
 
 /// A database URL without its password, for messages.

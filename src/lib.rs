@@ -5,6 +5,7 @@
 //! shutdown signal.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -15,26 +16,38 @@ pub mod realtime;
 pub mod state;
 pub mod telemetry;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+};
 
 use anyhow::Context;
 use axum::Router;
 use socketioxide::SocketIo;
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
 
 use crate::{
     auth::Verifier,
     config::Settings,
-    domain::{flow::engine::FlowConfig, payments::Payments},
-    realtime::emitter::SocketSink,
+    domain::{
+        flow::engine::FlowConfig,
+        limits::Limiter,
+        payments::Payments,
+        presence::{Presence, SharedPresence},
+    },
+    realtime::{emitter::SocketSink, redis_driver::ResilientDriver},
     state::{AppState, BoxFuture, Emitter, Inner},
 };
+
+type CloseSockets = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    close_sockets: Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>,
+    close_sockets: CloseSockets,
 }
 
 impl Application {
@@ -53,27 +66,55 @@ impl Application {
         if payments.gateway.is_sandbox() {
             tracing::warn!("no Razorpay keys: payments use the development sandbox (POST /api/payments/sandbox/pay)");
         }
+        let redis = match &settings.redis_url {
+            Some(url) => Some(cluster::Redis::connect(url).await?),
+            None => None,
+        };
+        let presence = match &redis {
+            Some(r) => Presence::Shared(Box::new(SharedPresence::new(r.clone(), settings.presence_ttl))),
+            None => Presence::default(),
+        };
         let addr = SocketAddr::new(settings.host, settings.port);
         let state = AppState(Arc::new(Inner {
             db,
             verifier,
             flow: FlowConfig::from(&settings),
             payments,
+            limiter: Limiter::new(settings.rate_limits.clone(), redis.clone()),
+            redis: redis.clone(),
             settings,
             users: Default::default(),
-            presence: Default::default(),
+            presence,
             typing: Default::default(),
             metrics: Default::default(),
             emitter: Emitter::default(),
+            draining: Default::default(),
+            inflight: Default::default(),
         }));
 
-        let (layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
-        realtime::namespace(&io);
-        state.emitter.install(SocketSink::new(io.clone()));
-        let close_sockets: Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send> =
-            Box::new(move || Box::pin(async move { io.close().await }));
-
-        let router = http::router(state.clone()).layer(layer);
+        // The adapter decides how room emits travel: in memory, or through
+        // Redis to every node.
+        let (router, close_sockets): (Router, CloseSockets) = match &redis {
+            None => {
+                let (layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
+                realtime::namespace(&io);
+                state.emitter.install(SocketSink::new(io.clone()));
+                (http::router(state.clone()).layer(layer), Box::new(move || Box::pin(async move { io.close().await })))
+            }
+            Some(r) => {
+                let driver = ResilientDriver::connect(r).await.context("could not subscribe to Redis")?;
+                let config = RedisAdapterConfig { prefix: "parley".into(), ..RedisAdapterConfig::default() };
+                let ctr = RedisAdapterCtr::new_with_driver(driver, config);
+                let (layer, io) = SocketIo::builder()
+                    .with_state(state.clone())
+                    .with_adapter::<CustomRedisAdapter<_, ResilientDriver>>(ctr)
+                    .build_layer();
+                realtime::namespace(&io).await.context("could not set up the Redis adapter")?;
+                state.emitter.install(SocketSink::new(io.clone()));
+                tracing::info!(node_id = %r.node_id, "several nodes: rooms and presence shared through Redis");
+                (http::router(state.clone()).layer(layer), Box::new(move || Box::pin(async move { io.close().await })))
+            }
+        };
         let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
         Ok(Self { listener, router, state, close_sockets })
     }
@@ -102,13 +143,26 @@ impl Application {
         let grace = self.state.settings.shutdown_grace;
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "listening on http://{addr}");
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(realtime::cluster::maintain(state.clone()));
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let close_sockets = self.close_sockets;
         let signal = async move {
             shutdown.await;
-            tracing::info!("shutting down: closing sockets and draining requests");
+            tracing::info!(
+                grace_ms = grace.as_millis() as u64,
+                "shutting down: finishing in-flight events, then closing sockets"
+            );
+            state.draining.store(true, Ordering::Relaxed);
             let _ = stopped_tx.send(());
+            if !state.drained(grace / 2).await {
+                tracing::warn!("some socket events were still running when sockets closed");
+            }
             close_sockets().await;
+            sweeper.abort();
+            if let Presence::Shared(shared) = &state.presence {
+                shared.leave_cluster().await;
+            }
         };
         let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal);

@@ -4,17 +4,25 @@ use std::{
     future::Future,
     ops::Deref,
     pin::Pin,
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
+
+use tokio::sync::Notify;
 
 use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::Verifier,
+    cluster::Redis,
     config::Settings,
     domain::{
         events::Outbound,
         flow::engine::{Deps, FlowConfig},
+        limits::Limiter,
         payments::Payments,
         presence::Presence,
         typing::Typing,
@@ -67,6 +75,56 @@ pub struct Inner {
     pub emitter: Emitter,
     pub flow: FlowConfig,
     pub payments: Payments,
+    pub limiter: Limiter,
+    pub redis: Option<Redis>,
+    /// Set once shutdown begins: new sockets are refused, readiness fails.
+    pub draining: AtomicBool,
+    pub inflight: InFlight,
+}
+
+/// Socket events being handled right now, so shutdown can let them finish.
+#[derive(Default)]
+pub struct InFlight {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+/// Counts one event in flight until dropped.
+pub struct InFlightGuard(Arc<Inner>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.inflight.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.inflight.idle.notify_waiters();
+        }
+    }
+}
+
+impl AppState {
+    pub fn enter(&self) -> InFlightGuard {
+        self.inflight.count.fetch_add(1, Ordering::AcqRel);
+        InFlightGuard(self.0.clone())
+    }
+
+    /// Waits until no socket event is being handled, or `limit` passes.
+    pub async fn drained(&self, limit: Duration) -> bool {
+        let wait = async {
+            loop {
+                let idle = self.inflight.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if self.inflight.count.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
 }
 
 impl Inner {

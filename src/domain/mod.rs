@@ -9,6 +9,7 @@ pub mod conversations;
 pub mod events;
 pub mod flow;
 pub mod ids;
+pub mod limits;
 pub mod messages;
 pub mod money;
 pub mod pagination;

@@ -9,6 +9,7 @@ use axum::{
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::domain::limits::Kind;
 use crate::{auth::bearer_token, domain::users::Identity, error::AppError, state::AppState};
 
 /// The authenticated caller. Verifies the bearer token and keeps the user
@@ -25,6 +26,9 @@ where
         let app = AppState::from_ref(state);
         let token = bearer_token(&parts.headers).ok_or_else(AppError::unauthorized)?;
         let who = app.verifier.verify(token)?;
+        if !matches!(parts.method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS) {
+            app.limiter.check(Kind::RestWrites, &who.user_id).await?;
+        }
         app.users.observe(&app.db, &who).await?;
         Ok(Caller(who))
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::extract::{ApiJson, Caller};
+use crate::domain::limits::Kind;
 use crate::{
     domain::{
         flow::engine::{self, Via},
@@ -31,6 +32,7 @@ pub async fn button_click(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ButtonBody>,
 ) -> AppResult<Json<Value>> {
+    app.limiter.check(Kind::Actions, &who.user_id).await?;
     let id = ConversationId::parse(&id)?;
     let out =
         engine::act(&app.deps(), &who, id, &b.button_id, b.additional_data.unwrap_or_default(), Via::Button).await?;
@@ -51,6 +53,7 @@ pub async fn text_input(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<TextBody>,
 ) -> AppResult<Json<Value>> {
+    app.limiter.check(Kind::Actions, &who.user_id).await?;
     let id = ConversationId::parse(&id)?;
     let text = validate::scalar_text(&b.text)?;
     let out = engine::text_input(&app.deps(), &who, id, &b.input_type, &text).await?;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{ApiJson, ApiQuery, Caller};
+use crate::domain::limits::Kind;
 use crate::{
     domain::{
         conversations::{self, DIRECT},
@@ -89,6 +90,7 @@ pub async fn send(
     Caller(who): Caller,
     ApiJson(body): ApiJson<SendBody>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
+    app.limiter.check(Kind::Messages, &who.user_id).await?;
     let input = SendInput {
         conversation_id: ConversationId::parse(&body.conversation_id)?,
         text: body.message,

@@ -9,6 +9,7 @@ use socketioxide::{
 };
 
 use super::reply::{Reply, finish, must_be_self, payload};
+use crate::domain::limits::Kind;
 use crate::{
     domain::{
         conversations,
@@ -48,6 +49,7 @@ pub async fn send_message<A: Adapter>(
     let client_message_id =
         data.as_ref().ok().and_then(|v| v.get("clientMessageId")).and_then(Value::as_str).map(str::to_owned);
     let result: AppResult<_> = async {
+        app.limiter.check(Kind::Messages, &who.user_id).await?;
         let p: SendMessage = payload(data)?;
         must_be_self(&who, &[p.sender_id.as_ref(), p.user_id.as_ref()])?;
         let out = messages::send(

@@ -7,6 +7,7 @@ use socketioxide::{
     extract::{Extension, SocketRef, State, TryData},
 };
 
+use crate::domain::limits::Kind;
 use crate::{
     auth::bearer_token,
     domain::{
@@ -21,6 +22,8 @@ use crate::{
 #[derive(Debug)]
 pub enum Refused {
     Unauthorized,
+    RateLimited,
+    ShuttingDown,
     Internal,
 }
 
@@ -28,6 +31,8 @@ impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Unauthorized => "unauthorized",
+            Self::RateLimited => "rate_limited",
+            Self::ShuttingDown => "server_shutting_down",
             Self::Internal => "Internal error",
         })
     }
@@ -45,10 +50,27 @@ pub async fn authenticate<A: Adapter>(
     let token = from_auth
         .or_else(|| bearer_token(&parts.headers).map(str::to_owned))
         .or_else(|| query_token(parts.uri.query()));
-    let Some(token) = token else {
-        return Err(Refused::Unauthorized);
+    if app.is_draining() {
+        return Err(Refused::ShuttingDown);
+    }
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let who = match token.as_deref().map(|t| app.verifier.verify(t)) {
+        Some(Ok(who)) => who,
+        _ => {
+            // Failed attempts count against the address they come from.
+            if app.limiter.check(Kind::Connections, &format!("ip:{peer}")).await.is_err() {
+                return Err(Refused::RateLimited);
+            }
+            return Err(Refused::Unauthorized);
+        }
     };
-    let who = app.verifier.verify(&token).map_err(|_| Refused::Unauthorized)?;
+    if app.limiter.check(Kind::Connections, &who.user_id).await.is_err() {
+        return Err(Refused::RateLimited);
+    }
     if let Err(e) = app.users.observe(&app.db, &who).await {
         e.envelope();
         return Err(Refused::Internal);
@@ -80,37 +102,42 @@ pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>
 
 async fn on_disconnect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>) {
     app.metrics.connected_sockets.dec();
-    let Some(who) = s.extensions.get::<Identity>() else {
-        return;
-    };
+    let Some(who) = s.extensions.get::<Identity>() else { return };
     let gone = app.presence.disconnect(&who.user_id, &s.id.to_string()).await;
     let mut events = Vec::new();
     for (conv, meta) in gone.left {
-        events.push(Outbound::new(
-            "presence_diff",
-            vec![conversation_room(conv)],
-            presence::diff(&who.user_id, meta, false),
-        ));
+        events.push(presence_left(conv, &who.user_id, meta));
         events.extend(app.typing.stop(conv, &who.user_id));
     }
     if gone.last {
-        let now = clock::now();
-        if let Err(e) = users::touch_last_seen(&app.db, &who.user_id, now).await {
-            e.envelope();
-        }
-        match conversations::contacts(&app.db, &who.user_id).await {
-            Ok(contacts) if !contacts.is_empty() => events.push(Outbound::new(
-                "user_offline",
-                contacts.iter().map(|c| user_room(c)).collect(),
-                json!({ "userId": who.user_id, "last_seen": clock::rfc3339(&now) }),
-            )),
-            Ok(_) => {}
-            Err(e) => {
-                e.envelope();
-            }
-        }
+        events.extend(went_offline(&app, &who.user_id).await);
     }
     app.emitter.publish(events).await;
+}
+
+/// `presence_diff` for a socket that left a conversation.
+pub fn presence_left(conv: uuid::Uuid, user_id: &str, meta: Value) -> Outbound {
+    Outbound::new("presence_diff", vec![conversation_room(conv)], presence::diff(user_id, meta, false))
+}
+
+/// A user's last socket is gone: remember when, and tell their contacts.
+pub async fn went_offline(app: &AppState, user_id: &str) -> Vec<Outbound> {
+    let now = clock::now();
+    if let Err(e) = users::touch_last_seen(&app.db, user_id, now).await {
+        e.envelope();
+    }
+    match conversations::contacts(&app.db, user_id).await {
+        Ok(contacts) if !contacts.is_empty() => vec![Outbound::new(
+            "user_offline",
+            contacts.iter().map(|c| user_room(c)).collect(),
+            json!({ "userId": user_id, "last_seen": clock::rfc3339(&now) }),
+        )],
+        Ok(_) => vec![],
+        Err(e) => {
+            e.envelope();
+            vec![]
+        }
+    }
 }
 
 /// `user_status_change` to everyone who shares a conversation with the user.

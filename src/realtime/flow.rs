@@ -8,6 +8,7 @@ use socketioxide::{
 };
 
 use super::reply::{Reply, finish, payload};
+use crate::domain::limits::Kind;
 use crate::{
     domain::{
         flow::engine::{self, Via},
@@ -37,6 +38,7 @@ pub async fn button_action<A: Adapter>(
     TryData(data): TryData<Value>,
 ) {
     let result: AppResult<_> = async {
+        app.limiter.check(Kind::Actions, &who.user_id).await?;
         let p: ButtonAction = payload(data)?;
         let id = ConversationId::parse(&p.conversation_id)?;
         let out = engine::act(&app.deps(), &who, id, &p.button_id, p.additional_data.unwrap_or_default(), Via::Button)
@@ -64,6 +66,7 @@ pub async fn text_input<A: Adapter>(
     TryData(data): TryData<Value>,
 ) {
     let result: AppResult<_> = async {
+        app.limiter.check(Kind::Actions, &who.user_id).await?;
         let p: TextInput = payload(data)?;
         let id = ConversationId::parse(&p.conversation_id)?;
         let out = engine::text_input(&app.deps(), &who, id, &p.input_type, &scalar_text(&p.text)?).await?;

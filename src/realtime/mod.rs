@@ -2,9 +2,11 @@
 //! handlers that call the domain and publish through the one emitter.
 
 mod chat;
+pub mod cluster;
 pub mod connect;
 pub mod emitter;
 mod flow;
+pub mod redis_driver;
 pub mod reply;
 mod rooms;
 mod status;

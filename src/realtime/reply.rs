@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use socketioxide::{
     adapter::Adapter,
-    extract::{AckSender, SocketRef},
+    extract::{AckSender, SocketRef, State},
     handler::{FromMessageParts, Value as RawValue},
     socket::Socket,
 };
@@ -17,12 +17,14 @@ use crate::{
     error::{AppError, AppResult},
     http::extract::field_error,
     metrics::EventLabels,
-    state::AppState,
+    state::{AppState, InFlightGuard},
 };
 
 pub struct Reply<A: Adapter> {
     ack: Option<AckSender<A>>,
     socket: SocketRef<A>,
+    /// Counts the event as in flight until it is answered (or dropped).
+    _inflight: Option<InFlightGuard>,
 }
 
 impl<A: Adapter> FromMessageParts<A> for Reply<A> {
@@ -33,7 +35,8 @@ impl<A: Adapter> FromMessageParts<A> for Reply<A> {
             Some(_) => Some(AckSender::from_message_parts(s, v, ack_id)?),
             None => None,
         };
-        Ok(Self { ack, socket: SocketRef::from_message_parts(s, v, ack_id)? })
+        let inflight = State::<AppState>::from_message_parts(s, v, ack_id).ok().map(|State(app)| app.enter());
+        Ok(Self { ack, socket: SocketRef::from_message_parts(s, v, ack_id)?, _inflight: inflight })
     }
 }
 

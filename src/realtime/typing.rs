@@ -8,6 +8,7 @@ use socketioxide::{
 };
 
 use super::reply::{Reply, finish, must_be_self, payload};
+use crate::domain::limits::Kind;
 use crate::{
     domain::{events::conversation_room, ids::ConversationId, users::Identity},
     error::{AppError, AppResult},
@@ -23,11 +24,13 @@ struct TypingPayload {
     user_id: Option<Value>,
 }
 
-fn joined_conversation<A: Adapter>(
+async fn joined_conversation<A: Adapter>(
+    app: &AppState,
     s: &SocketRef<A>,
     who: &Identity,
     data: Result<Value, impl std::fmt::Display>,
 ) -> AppResult<ConversationId> {
+    app.limiter.check(Kind::Typing, &who.user_id).await?;
     let p: TypingPayload = payload(data)?;
     must_be_self(who, &[p.user_id.as_ref()])?;
     let id = ConversationId::parse(&p.conversation_id)?;
@@ -45,7 +48,7 @@ pub async fn typing_start<A: Adapter>(
     reply: Reply<A>,
     TryData(data): TryData<Value>,
 ) {
-    let result = joined_conversation(&s, &who, data).map(|id| {
+    let result = joined_conversation(&app, &s, &who, data).await.map(|id| {
         let started = app.typing.start(id.0, &who.user_id);
         let timer = app.clone();
         let user_id = who.user_id.clone();
@@ -67,7 +70,8 @@ pub async fn typing_stop<A: Adapter>(
     reply: Reply<A>,
     TryData(data): TryData<Value>,
 ) {
-    let result = joined_conversation(&s, &who, data)
+    let result = joined_conversation(&app, &s, &who, data)
+        .await
         .map(|id| (json!({}), app.typing.stop(id.0, &who.user_id).into_iter().collect()));
     finish(&app, reply, "typing_stop", result, None).await;
 }

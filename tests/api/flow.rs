@@ -29,12 +29,8 @@ async fn a_bid_runs_to_payment_pending_with_cards_events_and_private_audits() {
     assert_eq!(ids, ["accept_connection", "reject_connection"]);
 
     // Free text is not allowed yet.
-    let early = f
-        .creator
-        .socket
-        .ack("send_message", json!({"conversationId": f.conversation, "message": "hi"}))
-        .await
-        .unwrap();
+    let early =
+        f.creator.socket.ack("send_message", json!({"conversationId": f.conversation, "message": "hi"})).await.unwrap();
     assert_error(&early, "CHAT_NOT_ENABLED");
     assert_eq!(early["details"], json!({"flow_state": "influencer_responding", "awaiting_role": "influencer"}));
 
@@ -67,12 +63,7 @@ async fn a_bid_runs_to_payment_pending_with_cards_events_and_private_audits() {
     assert_eq!(echo["button_id"], "accept_connection");
     assert_eq!(echo["flow_update"]["new_state"], "brand_owner_details");
     assert!(!is_audit(&echo["message"]), "the echo never carries the audit");
-    let note = f
-        .brand
-        .socket
-        .wait_for_match("notification", |n| n["type"] == "action_required", WAIT)
-        .await
-        .unwrap();
+    let note = f.brand.socket.wait_for_match("notification", |n| n["type"] == "action_required", WAIT).await.unwrap();
     assert_eq!(note["data"]["conversation_id"], f.conversation.as_str());
 
     // Project details by text input, then acceptance and a price typed with a rupee sign.
@@ -91,11 +82,7 @@ async fn a_bid_runs_to_payment_pending_with_cards_events_and_private_audits() {
     let pricing = f
         .brand
         .socket
-        .wait_for_match(
-            "new_message",
-            |m| m["message"]["action_data"]["flow_state"] == "brand_owner_pricing",
-            WAIT,
-        )
+        .wait_for_match("new_message", |m| m["message"]["action_data"]["flow_state"] == "brand_owner_pricing", WAIT)
         .await
         .unwrap();
     assert_eq!(pricing["message"]["action_data"]["input_field"]["value"], 4000, "the proposed amount is pre-filled");
@@ -108,10 +95,13 @@ async fn a_bid_runs_to_payment_pending_with_cards_events_and_private_audits() {
     assert_eq!(priced["conversation"]["flow_state"], "influencer_price_response");
     assert_eq!(priced["conversation"]["flow_data"]["price_offer"]["amount_paise"], 500_000);
     let offer_card = &priced["messages"][1]["action_data"];
-    assert_eq!(offer_card["payment_breakdown"], json!({
-        "total": 5000, "commission_percent": 10, "commission": 500, "net_to_influencer": 4500,
-        "total_paise": 500000, "commission_paise": 50000, "net_to_influencer_paise": 450000, "currency": "INR"
-    }));
+    assert_eq!(
+        offer_card["payment_breakdown"],
+        json!({
+            "total": 5000, "commission_percent": 10, "commission": 500, "net_to_influencer": 4500,
+            "total_paise": 500000, "commission_paise": 50000, "net_to_influencer_paise": 450000, "currency": "INR"
+        })
+    );
     let text_echo = f.creator.socket.wait_for("text_input").await.unwrap();
     assert_eq!(text_echo["input_type"], "send_project_details");
 
@@ -174,7 +164,8 @@ async fn a_bid_runs_to_payment_pending_with_cards_events_and_private_audits() {
 async fn a_campaign_opens_with_its_budget_and_runs_to_payment_pending_over_rest() {
     let app = spawn().await;
     let f = app.flow("campaign").await;
-    let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", f.conversation), &f.creator.token).await;
+    let (_, history) =
+        app.get(&format!("/api/messages/conversations/{}/messages", f.conversation), &f.creator.token).await;
     let opening = history["messages"].as_array().unwrap().last().unwrap().clone();
     assert!(opening["message"].as_str().unwrap().contains("₹8,000"), "{opening}");
     assert!(opening["message"].as_str().unwrap().contains("Two posts and a story"));
@@ -182,9 +173,17 @@ async fn a_campaign_opens_with_its_budget_and_runs_to_payment_pending_over_rest(
     let text = format!("/api/messages/conversations/{}/text-input", f.conversation);
     for (token, body, expect) in [
         (&f.creator.token, json!({"button_id": "accept_connection"}), "brand_owner_details"),
-        (&f.brand.token, json!({"button_id": "send_project_details", "additional_data": {"details": "Two posts"}}), "influencer_reviewing"),
+        (
+            &f.brand.token,
+            json!({"button_id": "send_project_details", "additional_data": {"details": "Two posts"}}),
+            "influencer_reviewing",
+        ),
         (&f.creator.token, json!({"button_id": "accept_project"}), "brand_owner_pricing"),
-        (&f.brand.token, json!({"button_id": "send_price_offer", "additional_data": {"price": "7,500"}}), "influencer_price_response"),
+        (
+            &f.brand.token,
+            json!({"button_id": "send_price_offer", "additional_data": {"price": "7,500"}}),
+            "influencer_price_response",
+        ),
         (&f.creator.token, json!({"button_id": "negotiate_price"}), "negotiation_input"),
     ] {
         let (status, body) = app.post(&path, token, body).await;
@@ -213,7 +212,8 @@ async fn a_campaign_opens_with_its_budget_and_runs_to_payment_pending_over_rest(
     let (status, body) = app.post(&path, &f.brand.token, json!({})).await;
     assert_eq!(status, 400);
     assert_error(&body, "VALIDATION_FAILED");
-    let (status, body) = app.post(&path, &token(&uid("admin"), "admin"), json!({"button_id": "proceed_to_payment"})).await;
+    let (status, body) =
+        app.post(&path, &token(&uid("admin"), "admin"), json!({"button_id": "proceed_to_payment"})).await;
     assert_eq!(status, 403);
     assert_error(&body, "FORBIDDEN");
     let (status, body) = app.post(&path, &token(&uid("eve"), "brand_owner"), json!({"button_id": "cancel"})).await;
@@ -224,9 +224,9 @@ async fn a_campaign_opens_with_its_budget_and_runs_to_payment_pending_over_rest(
 #[tokio::test]
 async fn racing_identical_actions_let_exactly_one_win_and_write_one_card() {
     let app = spawn().await;
-    let f = app.flow("bid").await;
-    let second_socket = app.joined(&f.creator.id, "influencer", &f.conversation).await;
     for _ in 0..3 {
+        let f = app.flow("bid").await;
+        let second_socket = app.joined(&f.creator.id, "influencer", &f.conversation).await;
         let body = json!({"conversationId": f.conversation, "button_id": "accept_connection", "additional_data": {}});
         let (a, b) = tokio::join!(
             f.creator.socket.ack("button_action", body.clone()),
@@ -234,22 +234,20 @@ async fn racing_identical_actions_let_exactly_one_win_and_write_one_card() {
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         let wins = [&a, &b].iter().filter(|r| r["success"] == true).count();
-        if wins == 1 {
-            let loser = if a["success"] == true { &b } else { &a };
-            assert_error(loser, "FLOW_STATE_INVALID");
-            assert_eq!(loser["details"]["current_state"], "brand_owner_details");
-            break;
-        }
-        panic!("expected exactly one winner, got {a} and {b}");
+        assert_eq!(wins, 1, "expected exactly one winner, got {a} and {b}");
+        let loser = if a["success"] == true { &b } else { &a };
+        assert_error(loser, "FLOW_STATE_INVALID");
+        assert_eq!(loser["details"]["current_state"], "brand_owner_details");
+        let (_, history) =
+            app.get(&format!("/api/messages/conversations/{}/messages", f.conversation), &f.brand.token).await;
+        let cards = history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["action_data"]["flow_state"] == "brand_owner_details")
+            .count();
+        assert_eq!(cards, 1);
     }
-    let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", f.conversation), &f.brand.token).await;
-    let cards = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["action_data"]["flow_state"] == "brand_owner_details")
-        .count();
-    assert_eq!(cards, 1);
 }
 
 #[tokio::test]
@@ -261,19 +259,11 @@ async fn cancel_and_rejections_close_the_conversation_for_good() {
     assert_eq!(ack["conversation"]["flow_state"], "chat_closed");
     assert_eq!(ack["conversation"]["chat_status"], "closed");
     assert_eq!(ack["conversation"]["awaiting_role"], Value::Null);
-    let note = f
-        .brand
-        .socket
-        .wait_for_match("notification", |n| n["type"] == "conversation_closed", WAIT)
-        .await
-        .unwrap();
+    let note =
+        f.brand.socket.wait_for_match("notification", |n| n["type"] == "conversation_closed", WAIT).await.unwrap();
     assert_eq!(note["data"]["reason"], "Busy this month");
-    let notice = f
-        .brand
-        .socket
-        .wait_for_match("new_message", |m| m["message"]["message_type"] == "system", WAIT)
-        .await
-        .unwrap();
+    let notice =
+        f.brand.socket.wait_for_match("new_message", |m| m["message"]["message_type"] == "system", WAIT).await.unwrap();
     assert_eq!(notice["message"]["sender_id"], "00000000-0000-0000-0000-000000000000");
     for (who, event, body) in [
         (&f.creator, "send_message", json!({"conversationId": f.conversation, "message": "wait"})),
@@ -351,10 +341,7 @@ async fn rest_and_socket_entry_points_give_identical_results() {
                 .collect()
         };
         assert_eq!(texts(&socket_ack), texts(&rest), "{button}");
-        assert_eq!(
-            a["current_action_data"]["buttons"], b["current_action_data"]["buttons"],
-            "{button}: the same card"
-        );
+        assert_eq!(a["current_action_data"]["buttons"], b["current_action_data"]["buttons"], "{button}: the same card");
     }
 }
 
@@ -369,7 +356,13 @@ async fn campaigns_bids_and_applications() {
     let (status, body) = app.post("/api/campaigns", &creator_token, json!({"title": "x", "budget": 100})).await;
     assert_eq!(status, 403);
     assert_error(&body, "FORBIDDEN");
-    for bad in [json!({"title": "x"}), json!({"title": "", "budget": 10}), json!({"title": "x", "budget": 1.234}), json!({"title": "x", "budget": -5}), json!({"title": "x", "budget": 20_000_000})] {
+    for bad in [
+        json!({"title": "x"}),
+        json!({"title": "", "budget": 10}),
+        json!({"title": "x", "budget": 1.234}),
+        json!({"title": "x", "budget": -5}),
+        json!({"title": "x", "budget": 20_000_000}),
+    ] {
         let (status, body) = app.post("/api/campaigns", &owner_token, bad.clone()).await;
         assert_eq!(status, 400, "{bad}");
         assert_error(&body, "VALIDATION_FAILED");
@@ -384,7 +377,8 @@ async fn campaigns_bids_and_applications() {
     assert_eq!(got["campaign"]["title"], "Launch");
     let (status, _) = app.get(&format!("/api/campaigns/{}", uuid::Uuid::now_v7()), &creator_token).await;
     assert_eq!(status, 404);
-    let (status, body) = app.post("/api/bids", &owner_token, json!({"title": "Bid", "min_budget": 5000, "max_budget": 100})).await;
+    let (status, body) =
+        app.post("/api/bids", &owner_token, json!({"title": "Bid", "min_budget": 5000, "max_budget": 100})).await;
     assert_eq!(status, 400);
     assert_error(&body, "VALIDATION_FAILED");
 
@@ -398,8 +392,13 @@ async fn campaigns_bids_and_applications() {
 
     let (status, body) = app.post("/api/requests", &owner_token, json!({"campaign_id": campaign})).await;
     assert_eq!(status, 403, "brand owners do not apply: {body}");
-    let (status, applied) =
-        app.post("/api/requests", &creator_token, json!({"campaign_id": campaign, "proposed_amount": 1000, "message": "Hi"})).await;
+    let (status, applied) = app
+        .post(
+            "/api/requests",
+            &creator_token,
+            json!({"campaign_id": campaign, "proposed_amount": 1000, "message": "Hi"}),
+        )
+        .await;
     assert_eq!(status, 201);
     let (status, again) = app.post("/api/requests", &creator_token, json!({"campaign_id": campaign})).await;
     assert_eq!(status, 200, "one application per influencer");
@@ -414,7 +413,10 @@ async fn campaigns_bids_and_applications() {
 
     // The applicant may follow the room too.
     let creator_socket = app.socket(&creator_token).await;
-    assert_eq!(creator_socket.ack("join_campaign_room", json!({"campaignId": campaign})).await.unwrap()["success"], true);
+    assert_eq!(
+        creator_socket.ack("join_campaign_room", json!({"campaignId": campaign})).await.unwrap()["success"],
+        true
+    );
     assert_eq!(creator_socket.ack("leave_campaign_room", json!(campaign)).await.unwrap()["success"], true);
 
     let (status, list) = app.get(&format!("/api/campaigns/{campaign}/requests"), &owner_token).await;
@@ -439,12 +441,18 @@ async fn campaigns_bids_and_applications() {
     let (_, list) = app.get(&format!("/api/campaigns/{campaign}/requests"), &owner_token).await;
     assert_eq!(list["requests"][0]["status"], "connected");
     let (status, body) = app
-        .post("/api/campaigns/automated/initialize", &owner_token, json!({"campaign_id": campaign, "influencer_id": other_owner}))
+        .post(
+            "/api/campaigns/automated/initialize",
+            &owner_token,
+            json!({"campaign_id": campaign, "influencer_id": other_owner}),
+        )
         .await;
     assert_eq!(status, 400, "a known brand owner is not an influencer: {body}");
 
     let bid = app.create_bid(&owner_token).await;
-    let (status, body) = app.post("/api/bids/automated/initialize", &owner_token, json!({"bid_id": bid, "influencer_id": creator})).await;
+    let (status, body) = app
+        .post("/api/bids/automated/initialize", &owner_token, json!({"bid_id": bid, "influencer_id": creator}))
+        .await;
     assert_eq!(status, 400, "bids need the proposed amount");
     assert_eq!(body["details"]["proposed_amount"], "is required");
     let (_, list) = app.get("/api/messages/conversations?type=campaign", &creator_token).await;

@@ -81,11 +81,16 @@ impl StandIn {
 }
 
 fn authorised(headers: &HeaderMap) -> bool {
-    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{KEY_ID}:{KEY_SECRET}")));
+    let expected =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{KEY_ID}:{KEY_SECRET}")));
     headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
 }
 
-async fn create_order(State(s): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
+async fn create_order(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
     let mode = *s.mode.lock().unwrap();
     match mode {
         Mode::Hang => tokio::time::sleep(Duration::from_secs(30)).await,

@@ -49,14 +49,21 @@ async fn webhook(app: &TestApp, body: &[u8], event_id: Option<&str>, signature: 
 }
 
 async fn state_of(app: &TestApp, f: &Flow) -> (String, usize) {
-    let (_, h) = app.get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.brand.token).await;
+    let (_, h) =
+        app.get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.brand.token).await;
     let (_, ctx) = app.get(&format!("/api/messages/conversations/{}/context", f.conversation), &f.brand.token).await;
     (ctx["conversation"]["flow_state"].as_str().unwrap().to_string(), h["messages"].as_array().unwrap().len())
 }
 
 async fn paid_notices(app: &TestApp, f: &Flow) -> usize {
-    let (_, h) = app.get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.creator.token).await;
-    h["messages"].as_array().unwrap().iter().filter(|m| m["message"].as_str().unwrap().starts_with("Payment of")).count()
+    let (_, h) =
+        app.get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.creator.token).await;
+    h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["message"].as_str().unwrap().starts_with("Payment of"))
+        .count()
 }
 
 async fn paying_setup() -> (StandIn, TestApp, Flow) {
@@ -82,11 +89,15 @@ async fn proceed_to_payment_opens_one_order_for_the_agreed_amount_and_reuses_it(
     let receipt = sent["receipt"].as_str().unwrap();
     assert_eq!(receipt, format!("conv_{}", &f.conversation[..35]));
     assert!(receipt.len() <= 40);
-    assert_eq!(sent["notes"], json!({
-        "conversation_id": f.conversation, "brand_owner_id": f.brand.id,
-        "influencer_id": f.creator.id, "conversation_type": "bid",
-    }));
-    let config = &ack["messages"].as_array().unwrap().iter().find(|m| m["action_required"] == true).unwrap()["action_data"]["payment_order"]["razorpay_config"];
+    assert_eq!(
+        sent["notes"],
+        json!({
+            "conversation_id": f.conversation, "brand_owner_id": f.brand.id,
+            "influencer_id": f.creator.id, "conversation_type": "bid",
+        })
+    );
+    let config = &ack["messages"].as_array().unwrap().iter().find(|m| m["action_required"] == true).unwrap()["action_data"]
+        ["payment_order"]["razorpay_config"];
     assert_eq!(config["order_id"], orders[0]["response"]["id"]);
     assert_eq!(config["amount"], 400_000);
     assert_eq!(config["currency"], "INR");
@@ -129,15 +140,18 @@ async fn checkout_verification_completes_once_and_tells_both_parties() {
     let (_standin, app, f) = paying_setup().await;
     let (_, ack) = proceed(&app, &f).await;
     let order = order_id_of(&ack);
-    let body = |sig: String| {
-        json!({"conversation_id": f.conversation, "razorpay_order_id": order, "razorpay_payment_id": "pay_001", "razorpay_signature": sig})
-    };
+    let body = |sig: String| json!({"conversation_id": f.conversation, "razorpay_order_id": order, "razorpay_payment_id": "pay_001", "razorpay_signature": sig});
     let (status, bad) = app.post("/api/payments/verify", &f.brand.token, body("00".repeat(32))).await;
     assert_eq!(status, 400);
     assert_error(&bad, "PAYMENT_SIGNATURE_INVALID");
     assert_eq!(state_of(&app, &f).await.0, "payment_pending");
-    let (status, forged) =
-        app.post("/api/payments/verify", &f.brand.token, body(gateway::hmac_hex("wrong-secret", format!("{order}|pay_001").as_bytes()))).await;
+    let (status, forged) = app
+        .post(
+            "/api/payments/verify",
+            &f.brand.token,
+            body(gateway::hmac_hex("wrong-secret", format!("{order}|pay_001").as_bytes())),
+        )
+        .await;
     assert_eq!(status, 400, "{forged}");
 
     let good = body(gateway::checkout_signature(&order, "pay_001"));
@@ -150,7 +164,8 @@ async fn checkout_verification_completes_once_and_tells_both_parties() {
     assert_eq!(done["payment"]["amount_paise"], 400_000);
     assert_eq!(done["conversation"]["flow_data"]["payment"]["payment_id"], "pay_001");
     for party in [&f.brand, &f.creator] {
-        let note = party.socket.wait_for_match("notification", |n| n["type"] == "payment_completed", WAIT).await.unwrap();
+        let note =
+            party.socket.wait_for_match("notification", |n| n["type"] == "payment_completed", WAIT).await.unwrap();
         assert_eq!(note["data"]["conversation_id"], f.conversation.as_str());
         let changed = party
             .socket
@@ -186,11 +201,19 @@ async fn webhooks_are_verified_deduplicated_and_checked() {
     assert_error(&body, "PAYMENT_SIGNATURE_INVALID");
     let (status, _) = webhook(&app, b"{not json", Some("evt_x"), None).await;
     assert_eq!(status, 400, "a malformed body");
-    let (status, body) = webhook(&app, &serde_json::to_vec(&gateway::captured(&order, "pay_w1", 399_900)).unwrap(), Some("evt_2"), None).await;
+    let (status, body) =
+        webhook(&app, &serde_json::to_vec(&gateway::captured(&order, "pay_w1", 399_900)).unwrap(), Some("evt_2"), None)
+            .await;
     assert_eq!(status, 409);
     assert_error(&body, "PAYMENT_AMOUNT_MISMATCH");
     assert_eq!(state_of(&app, &f).await.0, "payment_pending");
-    let (status, body) = webhook(&app, &serde_json::to_vec(&gateway::captured("order_unknown", "pay_z", 400_000)).unwrap(), Some("evt_3"), None).await;
+    let (status, body) = webhook(
+        &app,
+        &serde_json::to_vec(&gateway::captured("order_unknown", "pay_z", 400_000)).unwrap(),
+        Some("evt_3"),
+        None,
+    )
+    .await;
     assert_eq!((status, &body["success"]), (200, &json!(true)), "an unknown order is acknowledged");
 
     // A failed attempt: recorded, the brand owner is told and gets a retry card; the state stays.
@@ -273,27 +296,42 @@ async fn racing_completions_transition_exactly_once() {
     assert_eq!(state_of(&app, &f).await.0, "payment_completed");
     assert_eq!(paid_notices(&app, &f).await, 1, "one transition, one set of messages");
     let cards = {
-        let (_, h) = app.get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.creator.token).await;
-        h["messages"].as_array().unwrap().iter().filter(|m| m["action_data"]["flow_state"] == "payment_completed").count()
+        let (_, h) = app
+            .get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.creator.token)
+            .await;
+        h["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["action_data"]["flow_state"] == "payment_completed")
+            .count()
     };
     assert_eq!(cards, 1);
 }
 
 #[tokio::test]
 async fn two_proceed_clicks_at_once_open_one_order() {
-    let (standin, app, f) = paying_setup().await;
-    let (a, b) = tokio::join!(proceed(&app, &f), proceed(&app, &f));
-    let wins = [&a, &b].iter().filter(|(s, _)| s.as_u16() == 200).count();
-    assert!(wins >= 1, "{a:?} {b:?}");
-    for (status, body) in [&a, &b] {
-        if status.as_u16() != 200 {
-            assert_error(body, "FLOW_STATE_INVALID");
+    let standin = StandIn::start().await;
+    let app = spawn_with(|s| standin.configure(s)).await;
+    for round in 1..=5 {
+        let f = app.flow("bid").await;
+        to_payment_pending(&f).await;
+        let (a, b) = tokio::join!(proceed(&app, &f), proceed(&app, &f));
+        let wins = [&a, &b].iter().filter(|(s, _)| s.as_u16() == 200).count();
+        assert!(wins >= 1, "{a:?} {b:?}");
+        for (status, body) in [&a, &b] {
+            if status.as_u16() != 200 {
+                assert_error(body, "FLOW_STATE_INVALID");
+            }
         }
+        assert_eq!(standin.orders().len(), round, "one gateway order per conversation");
+        let (_, h) = app
+            .get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.brand.token)
+            .await;
+        let payment_cards =
+            h["messages"].as_array().unwrap().iter().filter(|m| m["action_data"]["payment_order"].is_object()).count();
+        assert_eq!(payment_cards, wins, "one set of messages per successful click");
     }
-    assert_eq!(standin.orders().len(), 1, "one gateway order");
-    let (_, h) = app.get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.brand.token).await;
-    let payment_cards = h["messages"].as_array().unwrap().iter().filter(|m| m["action_data"]["payment_order"].is_object()).count();
-    assert_eq!(payment_cards, wins, "one set of messages per successful click");
 }
 
 #[tokio::test]
@@ -311,7 +349,8 @@ async fn after_payment_work_revisions_approval_chat_and_close() {
     let capture = serde_json::to_vec(&gateway::captured(&order, "pay_x", 400_000)).unwrap();
     assert_eq!(webhook(&app, &capture, Some("evt_x"), None).await.0, 200);
 
-    let early = f.creator.socket.ack("send_message", json!({"conversationId": f.conversation, "message": "hi"})).await.unwrap();
+    let early =
+        f.creator.socket.ack("send_message", json!({"conversationId": f.conversation, "message": "hi"})).await.unwrap();
     assert_error(&early, "CHAT_NOT_ENABLED");
     assert_eq!(f.step(&f.creator, "start_work", json!({})).await, "work_in_progress");
     let work = json!({"deliverables": "https://drive.example.com/reels", "description": "Three reels", "submission_notes": "Colour graded"});
@@ -344,15 +383,34 @@ async fn after_payment_work_revisions_approval_chat_and_close() {
         .unwrap();
     assert_eq!(hop2["previous_state"], "work_approved");
 
-    let chat = f.creator.socket.ack("send_message", json!({"conversationId": f.conversation, "message": "Thank you!"})).await.unwrap();
+    let chat = f
+        .creator
+        .socket
+        .ack("send_message", json!({"conversationId": f.conversation, "message": "Thank you!"}))
+        .await
+        .unwrap();
     assert_eq!(chat["success"], true);
     f.brand.socket.wait_for_match("new_message", |m| m["message"]["message"] == "Thank you!", WAIT).await.unwrap();
     let closed = f.click(&f.brand, "close_chat", json!({})).await;
     assert_eq!(closed["conversation"]["flow_state"], "chat_closed");
-    let after = f.creator.socket.ack("send_message", json!({"conversationId": f.conversation, "message": "bye"})).await.unwrap();
+    let after = f
+        .creator
+        .socket
+        .ack("send_message", json!({"conversationId": f.conversation, "message": "bye"}))
+        .await
+        .unwrap();
     assert_error(&after, "CONVERSATION_CLOSED");
     let data = &closed["conversation"]["flow_data"];
-    for key in ["project_details", "price_offer", "agreed_price", "work_submission", "revision_history", "payment", "approval", "closure"] {
+    for key in [
+        "project_details",
+        "price_offer",
+        "agreed_price",
+        "work_submission",
+        "revision_history",
+        "payment",
+        "approval",
+        "closure",
+    ] {
         assert!(!data[key].is_null(), "flow_data lost {key}");
     }
 }
@@ -362,11 +420,13 @@ async fn the_sandbox_pays_through_the_same_completion() {
     let app = spawn().await;
     let f = app.flow("bid").await;
     to_payment_pending(&f).await;
-    let (status, early) = app.post("/api/payments/sandbox/pay", &f.brand.token, json!({"conversation_id": f.conversation})).await;
+    let (status, early) =
+        app.post("/api/payments/sandbox/pay", &f.brand.token, json!({"conversation_id": f.conversation})).await;
     assert_eq!(status, 409, "no order yet: {early}");
     let (_, ack) = proceed(&app, &f).await;
     assert_eq!(ack["messages"][1]["action_data"]["payment_order"]["sandbox"], true);
-    let (status, done) = app.post("/api/payments/sandbox/pay", &f.brand.token, json!({"conversation_id": f.conversation})).await;
+    let (status, done) =
+        app.post("/api/payments/sandbox/pay", &f.brand.token, json!({"conversation_id": f.conversation})).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["conversation"]["flow_state"], "payment_completed");
     f.creator.socket.wait_for_match("notification", |n| n["type"] == "payment_completed", WAIT).await.unwrap();

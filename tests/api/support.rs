@@ -174,7 +174,11 @@ pub struct Flow {
 impl TestApp {
     pub async fn create_bid(&self, owner_token: &str) -> String {
         let (status, body) = self
-            .post("/api/bids", owner_token, json!({"title": "Summer reels", "description": "Three reels", "max_budget": 9000}))
+            .post(
+                "/api/bids",
+                owner_token,
+                json!({"title": "Summer reels", "description": "Three reels", "max_budget": 9000}),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         body["bid"]["id"].as_str().unwrap().to_string()

@@ -187,14 +187,6 @@ pub async fn act(
         ));
     };
     let mut transition = rules::decide(&view, role, action, &input)?;
-    let mut c = c;
-    if action == Action::ProceedToPayment {
-        // The gateway is called outside any transaction; claiming the version
-        // first makes a concurrent second click lose here, before it can
-        // open a second order.
-        claim(db, &c).await?;
-        c.version += 1;
-    }
     if action == Action::ProceedToPayment {
         let prepared = deps.payments.open_order(db, who, &c, &transition).await?;
         attach(&mut transition, prepared);
@@ -203,20 +195,6 @@ pub async fn act(
     let (after, written) = commit(db, cfg, &c, &transition, &actor).await?;
     let events = publishable(db, &c, &after, &transition, &written, &actor, Some((action, via))).await?;
     Ok(Outcome { conversation: after, messages: written, events })
-}
-
-/// Moves the conversation's version on, or fails if someone else did.
-async fn claim(db: &DatabaseConnection, c: &conversation::Model) -> AppResult<()> {
-    let claimed = conversation::Entity::update_many()
-        .col_expr(conversation::Column::Version, Expr::value(c.version + 1))
-        .filter(conversation::Column::Id.eq(c.id))
-        .filter(conversation::Column::Version.eq(c.version))
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Err(stale(db, c).await);
-    }
-    Ok(())
 }
 
 async fn stale(db: &DatabaseConnection, c: &conversation::Model) -> AppError {

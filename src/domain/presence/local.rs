@@ -1,8 +1,5 @@
-//! Who is online, and who is in which conversation, Phoenix style: a
-//! conversation's presence is the set of sockets that joined its room, each
-//! with a meta `{status, online_at, phx_ref}`; a user is online while any of
-//! their sockets is connected. `phx_ref` is unique per join, so a client can
-//! apply a diff that repeats what its state already holds.
+//! Presence kept in this process: the whole truth for a single node, and
+//! this node's own share of it when several nodes share Redis.
 
 use std::{
     collections::HashMap,
@@ -14,9 +11,8 @@ use dashmap::DashMap;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::clock;
-
-pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
+use super::Disconnected;
+use crate::domain::clock;
 
 #[derive(Default)]
 struct UserEntry {
@@ -25,8 +21,16 @@ struct UserEntry {
     status: Option<String>,
 }
 
+/// This node's part of presence, to register again after Redis returns.
+pub struct Snapshot {
+    /// `(user, sid, online_at)`.
+    pub sockets: Vec<(String, String, String)>,
+    /// `(conversation, sid, user, meta)`.
+    pub joins: Vec<(Uuid, String, String, Value)>,
+}
+
 #[derive(Default)]
-pub struct Presence {
+pub struct LocalPresence {
     users: DashMap<String, UserEntry>,
     /// Conversation → (socket id → (user id, phx_ref)) of the sockets in its room.
     rooms: DashMap<Uuid, HashMap<String, (String, String)>>,
@@ -35,16 +39,9 @@ pub struct Presence {
     next_ref: AtomicU64,
 }
 
-pub struct Disconnected {
-    /// The user's last socket is gone.
-    pub last: bool,
-    /// Conversations the socket was in, with the meta it had there.
-    pub left: Vec<(Uuid, Value)>,
-}
-
-impl Presence {
+impl LocalPresence {
     /// Records a new socket; true when it is the user's first.
-    pub async fn connect(&self, user_id: &str, sid: &str) -> bool {
+    pub fn connect(&self, user_id: &str, sid: &str) -> bool {
         let mut entry = self.users.entry(user_id.to_string()).or_default();
         let first = entry.sockets.is_empty();
         entry.sockets.insert(sid.to_string(), clock::now());
@@ -54,7 +51,7 @@ impl Presence {
         first
     }
 
-    pub async fn disconnect(&self, user_id: &str, sid: &str) -> Disconnected {
+    pub fn disconnect(&self, user_id: &str, sid: &str) -> Disconnected {
         let convs = self.joined.remove(sid).map(|(_, v)| v).unwrap_or_default();
         let mut left = Vec::with_capacity(convs.len());
         for conv in convs {
@@ -75,18 +72,18 @@ impl Presence {
         Disconnected { last, left }
     }
 
-    pub async fn is_online(&self, user_id: &str) -> bool {
+    pub fn is_online(&self, user_id: &str) -> bool {
         self.users.get(user_id).is_some_and(|e| !e.sockets.is_empty())
     }
 
-    pub async fn set_status(&self, user_id: &str, status: &str) {
+    pub fn set_status(&self, user_id: &str, status: &str) {
         if let Some(mut entry) = self.users.get_mut(user_id) {
             entry.status = Some(status.to_string());
         }
     }
 
     /// Adds the socket to the conversation; returns its meta when it was not there yet.
-    pub async fn join(&self, conv: Uuid, user_id: &str, sid: &str) -> Option<Value> {
+    pub fn join(&self, conv: Uuid, user_id: &str, sid: &str) -> Option<Value> {
         let phx_ref = format!("{:x}", self.next_ref.fetch_add(1, Ordering::Relaxed));
         {
             let mut room = self.rooms.entry(conv).or_default();
@@ -100,7 +97,7 @@ impl Presence {
     }
 
     /// Removes the socket from the conversation; returns its meta when it was there.
-    pub async fn leave(&self, conv: Uuid, user_id: &str, sid: &str) -> Option<Value> {
+    pub fn leave(&self, conv: Uuid, user_id: &str, sid: &str) -> Option<Value> {
         let phx_ref = self.remove_from_room(conv, sid)?;
         if let Some(mut convs) = self.joined.get_mut(sid) {
             convs.retain(|c| *c != conv);
@@ -109,7 +106,7 @@ impl Presence {
     }
 
     /// `{userId: {metas: [...]}}` for everyone in the conversation's room.
-    pub async fn conversation_state(&self, conv: Uuid) -> Value {
+    pub fn conversation_state(&self, conv: Uuid) -> Value {
         let mut state: Map<String, Value> = Map::new();
         if let Some(room) = self.rooms.get(&conv) {
             for (sid, (user_id, phx_ref)) in room.iter() {
@@ -122,16 +119,35 @@ impl Presence {
         Value::Object(state)
     }
 
-    /// Conversations the user's sockets are in (for status updates).
-    pub async fn conversations_of(&self, user_id: &str) -> Vec<Uuid> {
-        let Some(entry) = self.users.get(user_id) else {
-            return vec![];
-        };
-        let mut convs: Vec<Uuid> =
-            entry.sockets.keys().filter_map(|sid| self.joined.get(sid).map(|c| c.clone())).flatten().collect();
-        convs.sort();
-        convs.dedup();
-        convs
+    /// This node's sockets `(user, sid, online_at)` and joins `(conversation, sid, user, meta)`,
+    /// to register again in Redis after it comes back.
+    pub fn snapshot(&self) -> Snapshot {
+        let sockets = self
+            .users
+            .iter()
+            .flat_map(|e| {
+                let user = e.key().clone();
+                e.sockets
+                    .iter()
+                    .map(move |(sid, at)| (user.clone(), sid.clone(), clock::rfc3339(at)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let joins = self
+            .rooms
+            .iter()
+            .flat_map(|room| {
+                let conv = *room.key();
+                room.iter()
+                    .map(|(sid, (user, phx_ref))| (conv, sid.clone(), user.clone(), self.meta(user, sid, phx_ref)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Snapshot { sockets, joins }
+    }
+
+    pub fn status(&self, user_id: &str) -> String {
+        self.users.get(user_id).and_then(|e| e.status.clone()).unwrap_or_else(|| "online".into())
     }
 
     fn meta(&self, user_id: &str, sid: &str, phx_ref: &str) -> Value {
@@ -154,33 +170,27 @@ impl Presence {
     }
 }
 
-/// A presence diff with one side filled: `{joins: {user: {metas: [meta]}}, leaves: {}}`.
-pub fn diff(user_id: &str, meta: Value, joined: bool) -> Value {
-    let entry = json!({ user_id: { "metas": [meta] } });
-    if joined { json!({ "joins": entry, "leaves": {} }) } else { json!({ "joins": {}, "leaves": entry }) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn two_sockets_of_one_user() {
-        let p = Presence::default();
-        assert!(p.connect("u", "s1").await);
-        assert!(!p.connect("u", "s2").await);
+    #[test]
+    fn two_sockets_of_one_user() {
+        let p = LocalPresence::default();
+        assert!(p.connect("u", "s1"));
+        assert!(!p.connect("u", "s2"));
         let conv = Uuid::now_v7();
-        assert!(p.join(conv, "u", "s1").await.is_some());
-        assert!(p.join(conv, "u", "s1").await.is_none(), "joining twice is idempotent");
-        assert!(p.join(conv, "u", "s2").await.is_some());
-        assert_eq!(p.conversation_state(conv).await["u"]["metas"].as_array().unwrap().len(), 2);
-        let d = p.disconnect("u", "s1").await;
+        assert!(p.join(conv, "u", "s1").is_some());
+        assert!(p.join(conv, "u", "s1").is_none(), "joining twice is idempotent");
+        assert!(p.join(conv, "u", "s2").is_some());
+        assert_eq!(p.conversation_state(conv)["u"]["metas"].as_array().unwrap().len(), 2);
+        let d = p.disconnect("u", "s1");
         assert!(!d.last);
         assert_eq!(d.left.len(), 1);
-        assert!(p.is_online("u").await);
-        let d = p.disconnect("u", "s2").await;
+        assert!(p.is_online("u"));
+        let d = p.disconnect("u", "s2");
         assert!(d.last);
-        assert!(!p.is_online("u").await);
-        assert_eq!(p.conversation_state(conv).await, json!({}));
+        assert!(!p.is_online("u"));
+        assert_eq!(p.conversation_state(conv), json!({}));
     }
 }

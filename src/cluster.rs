@@ -1,0 +1,94 @@
+//! Several nodes through Redis: a shared command connection that reconnects
+//! by itself, and whether Redis is reachable right now (for `/readyz`).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::Context;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// Redis as the nodes share it. Cloning shares the connection.
+#[derive(Clone)]
+pub struct Redis {
+    pub client: redis::Client,
+    pub conn: ConnectionManager,
+    healthy: Arc<AtomicBool>,
+    /// This node's id, unique per process.
+    pub node_id: String,
+}
+
+/// The URL with RESP3 selected, which pub/sub push messages need.
+pub fn resp3_url(url: &str) -> String {
+    if url.contains("protocol=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&protocol=resp3")
+    } else {
+        format!("{url}?protocol=resp3")
+    }
+}
+
+pub fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_min_delay(Duration::from_millis(100))
+        .set_max_delay(Duration::from_secs(2))
+        .set_number_of_retries(2)
+}
+
+impl Redis {
+    /// Connects, retrying for a few seconds so nodes and Redis can start together.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(resp3_url(url)).context("REDIS_URL is not a valid Redis URL")?;
+        let mut last = None;
+        for attempt in 0..20 {
+            match ConnectionManager::new_with_config(client.clone(), manager_config()).await {
+                Ok(conn) => {
+                    return Ok(Self {
+                        client,
+                        conn,
+                        healthy: Arc::new(AtomicBool::new(true)),
+                        node_id: uuid::Uuid::now_v7().simple().to_string(),
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(attempt, error = %e, "waiting for Redis");
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+        Err(anyhow::anyhow!("could not reach Redis at REDIS_URL: {}", last.map(|e| e.to_string()).unwrap_or_default()))
+    }
+
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Records the outcome of a Redis call; logs transitions only.
+    pub fn observe<T>(&self, result: &redis::RedisResult<T>) {
+        let ok = result.is_ok();
+        let was = self.healthy.swap(ok, Ordering::Relaxed);
+        match (was, result) {
+            (true, Err(e)) => {
+                tracing::error!(error = %e, "Redis unreachable: this node serves its own sockets only until it returns")
+            }
+            (false, Ok(_)) => tracing::info!("Redis reachable again: cross-node delivery resumed"),
+            _ => {}
+        }
+    }
+
+    /// A cheap round trip, to notice Redis leaving and coming back.
+    pub async fn ping(&self) -> bool {
+        let mut conn = self.conn.clone();
+        let result: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
+        self.observe(&result);
+        result.is_ok()
+    }
+}
