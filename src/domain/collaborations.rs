@@ -306,6 +306,33 @@ pub async fn apply(
     Ok(Application { request: row, created: true, events })
 }
 
+/// Published campaigns or bids, newest first: everyone's, or the caller's own.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    kind: &str,
+    mine: bool,
+    page: Page,
+) -> AppResult<(Vec<Value>, u64)> {
+    if kind == "bid" {
+        let mut q = bid::Entity::find();
+        if mine {
+            q = q.filter(bid::Column::BrandOwnerId.eq(who.user_id.as_str()));
+        }
+        let total = q.clone().count(db).await?;
+        let rows = q.order_by_desc(bid::Column::Id).offset(page.offset()).limit(page.limit).all(db).await?;
+        Ok((rows.iter().map(bid_json).collect(), total))
+    } else {
+        let mut q = campaign::Entity::find();
+        if mine {
+            q = q.filter(campaign::Column::BrandOwnerId.eq(who.user_id.as_str()));
+        }
+        let total = q.clone().count(db).await?;
+        let rows = q.order_by_desc(campaign::Column::Id).offset(page.offset()).limit(page.limit).all(db).await?;
+        Ok((rows.iter().map(campaign_json).collect(), total))
+    }
+}
+
 /// Applications to a campaign or bid, for its owner and admins.
 pub async fn requests(
     db: &impl ConnectionTrait,
@@ -330,7 +357,22 @@ pub async fn requests(
         .limit(page.limit)
         .all(db)
         .await?;
-    Ok((rows.iter().map(request_json).collect(), total))
+    let names: std::collections::HashMap<String, Option<String>> =
+        users::find_many(db, rows.iter().map(|r| r.influencer_id.clone()).collect())
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect();
+    let items = rows
+        .iter()
+        .map(|r| {
+            let mut item = request_json(r);
+            item["influencer"] =
+                json!({ "id": r.influencer_id, "name": names.get(&r.influencer_id).cloned().flatten() });
+            item
+        })
+        .collect();
+    Ok((items, total))
 }
 
 /// Who may follow a campaign's or bid's room: its owner, applicants,

@@ -85,6 +85,43 @@ pub async fn get_bid(State(app): State<AppState>, Caller(_): Caller, Path(id): P
 }
 
 #[derive(Deserialize)]
+pub struct ListQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    mine: Option<String>,
+}
+
+async fn list(
+    app: &AppState,
+    who: &crate::domain::users::Identity,
+    kind: &str,
+    q: ListQuery,
+) -> AppResult<Json<Value>> {
+    let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
+    let mine = matches!(q.mine.as_deref(), Some("true" | "1" | "yes"));
+    let (items, total) = collaborations::list(&app.db, who, kind, mine, page).await?;
+    let key = if kind == "bid" { "bids" } else { "campaigns" };
+    Ok(Json(json!({ "success": true, key: items, "pagination": page.json(total) })))
+}
+
+/// `GET /api/campaigns?page&limit&mine=true`: newest first; `mine` for the caller's own.
+pub async fn list_campaigns(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<Value>> {
+    list(&app, &who, "campaign", q).await
+}
+
+pub async fn list_bids(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<Value>> {
+    list(&app, &who, "bid", q).await
+}
+
+#[derive(Deserialize)]
 pub struct RequestBody {
     campaign_id: Option<String>,
     bid_id: Option<String>,

@@ -423,6 +423,19 @@ async fn campaigns_bids_and_applications() {
     assert_eq!(status, 200);
     assert_eq!(list["pagination"]["total"], 1);
     assert_eq!(list["requests"][0]["influencer_id"], creator.as_str());
+    assert_eq!(list["requests"][0]["influencer"]["name"], format!("{creator} name"));
+
+    // Browsing: everyone's campaigns newest first, or the owner's own.
+    app.post("/api/campaigns", &other_token, json!({"title": "Other", "budget": 50})).await;
+    let (status, all) = app.get("/api/campaigns?limit=5", &creator_token).await;
+    assert_eq!(status, 200);
+    assert_eq!(all["campaigns"][0]["title"], "Other");
+    assert_eq!(all["pagination"]["total"], 2);
+    let (_, mine) = app.get("/api/campaigns?mine=true", &owner_token).await;
+    assert_eq!(mine["pagination"]["total"], 1);
+    assert_eq!(mine["campaigns"][0]["id"], campaign.as_str());
+    let (_, bids) = app.get("/api/bids?mine=true", &owner_token).await;
+    assert_eq!(bids["pagination"]["total"], 0);
     let (status, _) = app.get(&format!("/api/campaigns/{campaign}/requests"), &other_token).await;
     assert_eq!(status, 403);
 

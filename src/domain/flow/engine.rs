@@ -454,7 +454,8 @@ pub async fn publishable(
         )),
         None => {}
     }
-    if let Some(card) = written.iter().find(|m| m.action_required) {
+    // Nobody needs telling about a card they just gave themselves (negotiate → counter-offer).
+    if let Some(card) = written.iter().find(|m| m.action_required && m.receiver_id != m.sender_id) {
         out.push(events::notification(
             &card.receiver_id,
             "action_required",
