@@ -3,7 +3,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -18,6 +18,9 @@ pub struct Redis {
     pub client: redis::Client,
     pub conn: ConnectionManager,
     healthy: Arc<AtomicBool>,
+    /// The pub/sub connection of the adapter: an idle subscriber only
+    /// notices a lost connection (and resubscribes) when it is used.
+    pubsub: Arc<OnceLock<ConnectionManager>>,
     /// This node's id, unique per process.
     pub node_id: String,
 }
@@ -54,6 +57,7 @@ impl Redis {
                         client,
                         conn,
                         healthy: Arc::new(AtomicBool::new(true)),
+                        pubsub: Arc::default(),
                         node_id: uuid::Uuid::now_v7().simple().to_string(),
                     });
                 }
@@ -84,11 +88,24 @@ impl Redis {
         }
     }
 
-    /// A cheap round trip, to notice Redis leaving and coming back.
-    pub async fn ping(&self) -> bool {
-        let mut conn = self.conn.clone();
-        let result: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
-        self.observe(&result);
-        result.is_ok()
+    pub fn set_pubsub(&self, conn: ConnectionManager) {
+        let _ = self.pubsub.set(conn);
     }
+
+    /// A cheap round trip on both connections, to notice Redis leaving and
+    /// coming back (which makes the subscriber reconnect and resubscribe).
+    pub async fn ping(&self) -> bool {
+        let mut ok = ping(self.conn.clone()).await;
+        if let Some(pubsub) = self.pubsub.get() {
+            ok &= ping(pubsub.clone()).await;
+        }
+        let outcome: redis::RedisResult<()> =
+            if ok { Ok(()) } else { Err((redis::ErrorKind::Io, "no answer to PING").into()) };
+        self.observe(&outcome);
+        ok
+    }
+}
+
+async fn ping(mut conn: ConnectionManager) -> bool {
+    redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
 }

@@ -115,6 +115,9 @@ impl Application {
                 (http::router(state.clone()).layer(layer), Box::new(move || Box::pin(async move { io.close().await })))
             }
         };
+        let (emitted, confirmations) = tokio::sync::mpsc::unbounded_channel();
+        state.emitter.track_delivery(emitted, redis);
+        tokio::spawn(realtime::cluster::confirm_emits(state.db.clone(), confirmations));
         let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
         Ok(Self { listener, router, state, close_sockets })
     }

@@ -11,7 +11,8 @@ use std::{
     time::Duration,
 };
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
+use uuid::Uuid;
 
 use sea_orm::DatabaseConnection;
 
@@ -44,6 +45,13 @@ pub trait Sink: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Emitter {
     sink: Arc<OnceLock<Box<dyn Sink>>>,
+    delivery: Arc<OnceLock<Delivery>>,
+}
+
+/// Where the ids of emitted messages go, to clear their pending mark.
+struct Delivery {
+    emitted: mpsc::UnboundedSender<Uuid>,
+    redis: Option<Redis>,
 }
 
 impl Emitter {
@@ -53,6 +61,12 @@ impl Emitter {
         }
     }
 
+    /// Reports emitted messages to `emitted`; with Redis, only while it is
+    /// reachable, so what went out during an outage is emitted again.
+    pub fn track_delivery(&self, emitted: mpsc::UnboundedSender<Uuid>, redis: Option<Redis>) {
+        let _ = self.delivery.set(Delivery { emitted, redis });
+    }
+
     pub async fn publish(&self, events: Vec<Outbound>) {
         let Some(sink) = self.sink.get() else {
             tracing::error!(count = events.len(), "events dropped: no sink installed");
@@ -60,6 +74,11 @@ impl Emitter {
         };
         for event in &events {
             sink.emit(event).await;
+            if let (Some(id), Some(delivery)) = (event.message_id, self.delivery.get())
+                && delivery.redis.as_ref().is_none_or(Redis::is_healthy)
+            {
+                let _ = delivery.emitted.send(id);
+            }
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct Model {
     pub seen_at: Option<DateTimeUtc>,
     pub client_message_id: Option<String>,
     pub expires_at: Option<DateTimeUtc>,
+    /// Stored but not yet known to be emitted: a sweeper emits what a
+    /// node that died between commit and emit left behind.
+    pub emit_pending: bool,
     pub created_at: DateTimeUtc,
 }
 

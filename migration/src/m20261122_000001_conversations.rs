@@ -93,6 +93,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Messages::SeenAt))
                     .col(string_len_null(Messages::ClientMessageId, 128))
                     .col(timestamp_with_time_zone_null(Messages::ExpiresAt))
+                    .col(boolean(Messages::EmitPending).default(false))
                     .col(timestamp_with_time_zone(Messages::CreatedAt))
                     .foreign_key(
                         ForeignKey::create()
@@ -127,6 +128,14 @@ impl MigrationTrait for Migration {
                     .col(Messages::Seen)
                     .col(Messages::ConversationId)
                     .to_owned(),
+            )
+            .await?;
+        // Messages stored but not yet known to be emitted (a node may die in
+        // between): few at any time, so a partial index finds them cheaply.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS idx_messages_emit_pending ON messages (created_at) WHERE emit_pending",
             )
             .await?;
         // Idempotent sends: a sender's client message id is unique in a conversation.
@@ -209,5 +218,6 @@ enum Messages {
     SeenAt,
     ClientMessageId,
     ExpiresAt,
+    EmitPending,
     CreatedAt,
 }

@@ -31,11 +31,13 @@ pub struct Outbound {
     pub except: Vec<String>,
     pub event: &'static str,
     pub data: Value,
+    /// The stored message this event delivers, marked emitted once sent.
+    pub message_id: Option<uuid::Uuid>,
 }
 
 impl Outbound {
     pub fn new(event: &'static str, rooms: Vec<String>, data: Value) -> Self {
-        Self { rooms, except: vec![], event, data }
+        Self { rooms, except: vec![], event, data, message_id: None }
     }
 
     pub fn except(mut self, room: String) -> Self {
@@ -114,7 +116,7 @@ pub fn message_audience(c: &conversation::Model, m: &message::Model) -> Vec<Stri
 
 /// `new_message` for one stored message, to the sockets allowed to see it.
 pub fn new_message(c: &conversation::Model, m: &message::Model) -> Outbound {
-    Outbound::new(
+    let mut out = Outbound::new(
         "new_message",
         message_audience(c, m),
         json!({
@@ -122,7 +124,9 @@ pub fn new_message(c: &conversation::Model, m: &message::Model) -> Outbound {
             "message": message_json(m),
             "conversation_context": conversation_context(c),
         }),
-    )
+    );
+    out.message_id = Some(m.id);
+    out
 }
 
 /// A `notification` to one user.

@@ -100,6 +100,7 @@ pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> 
         seen_at: None,
         client_message_id: client_message_id.clone(),
         expires_at: None,
+        emit_pending: true,
         created_at: now,
     };
 
@@ -142,7 +143,7 @@ pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> 
             }),
         ),
     ];
-    events.push(unread_update(db, &row.receiver_id, c.id).await?);
+    events.extend(unread_update(db, &row.receiver_id, c.id).await);
     Ok(SendOutcome { message: row, conversation: c, created: true, events })
 }
 
@@ -311,20 +312,18 @@ pub async fn mark_seen(
     txn.commit().await?;
 
     let other = conversations::other_participant(&c, &who.user_id).to_string();
-    let events = vec![
-        Outbound::new(
-            "message_seen",
-            vec![events::conversation_room(c.id), events::user_room(&other)],
-            json!({
-                "messageId": marker.unwrap_or(newest),
-                "userId": who.user_id,
-                "conversationId": c.id,
-                "seen_at": clock::rfc3339(&now),
-                "seen_count": result.rows_affected,
-            }),
-        ),
-        unread_update(db, &who.user_id, c.id).await?,
-    ];
+    let mut events = vec![Outbound::new(
+        "message_seen",
+        vec![events::conversation_room(c.id), events::user_room(&other)],
+        json!({
+            "messageId": marker.unwrap_or(newest),
+            "userId": who.user_id,
+            "conversationId": c.id,
+            "seen_at": clock::rfc3339(&now),
+            "seen_count": result.rows_affected,
+        }),
+    )];
+    events.extend(unread_update(db, &who.user_id, c.id).await);
     Ok(SeenOutcome { seen_count: result.rows_affected, events })
 }
 
@@ -355,10 +354,47 @@ pub async fn unread_by_conversation(
     Ok(rows.into_iter().map(|(id, n)| (id, n.max(0) as u64)).collect())
 }
 
+/// Clears the pending mark of messages that have been emitted.
+pub async fn mark_emitted(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    message::Entity::update_many()
+        .col_expr(message::Column::EmitPending, Expr::value(false))
+        .filter(message::Column::Id.is_in(ids))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Messages stored at least `age` ago whose emit was never confirmed: their
+/// node died between commit and emit, or Redis was away.
+pub async fn pending_emits(
+    db: &impl ConnectionTrait,
+    age: chrono::Duration,
+    limit: u64,
+) -> AppResult<Vec<message::Model>> {
+    Ok(message::Entity::find()
+        .filter(message::Column::EmitPending.eq(true))
+        .filter(message::Column::CreatedAt.lt(clock::now() - age))
+        .order_by_asc(message::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// `unread_count_updated` for one user after a change in one conversation.
-pub async fn unread_update(db: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<Outbound> {
-    let counts = unread_by_conversation(db, user_id, None).await?;
-    Ok(Outbound::new(
+/// It is computed after the change committed, so a failure here is logged
+/// and the event skipped rather than reported as a failed change.
+pub async fn unread_update(db: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> Option<Outbound> {
+    let counts = match unread_by_conversation(db, user_id, None).await {
+        Ok(c) => c,
+        Err(e) => {
+            e.envelope();
+            return None;
+        }
+    };
+    Some(Outbound::new(
         "unread_count_updated",
         vec![events::user_room(user_id)],
         json!({

@@ -14,18 +14,27 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers (and Redis, when configured).
+/// Ready when the database answers, Redis too when configured, and the
+/// node is not shutting down.
 pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    let mut checks = serde_json::Map::new();
     let database = match app.db.ping().await {
-        Ok(()) => "ok".to_string(),
+        Ok(()) => "ok",
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
-            "unreachable".to_string()
+            "unreachable"
         }
     };
-    let ready = database == "ok";
+    checks.insert("database".into(), json!(database));
+    if let Some(redis) = &app.redis {
+        checks.insert("redis".into(), json!(if redis.ping().await { "ok" } else { "unreachable" }));
+    }
+    if app.is_draining() {
+        checks.insert("shutdown".into(), json!("draining"));
+    }
+    let ready = checks.values().all(|v| v == "ok");
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": { "database": database } })))
+    (status, Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks })))
 }
 
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {

@@ -56,6 +56,7 @@ impl ResilientDriver {
             })
             .set_automatic_resubscription();
         let conn = ConnectionManager::new_with_config(redis.client.clone(), config).await?;
+        redis.set_pubsub(conn.clone());
         Ok(Self { handlers, conn, redis: redis.clone() })
     }
 }

@@ -4,6 +4,8 @@
 //! use them. Set TEST_DATABASE_URL to run them on PostgreSQL.
 
 mod support;
+#[path = "../common/tokens.rs"]
+mod tokens;
 
 mod auth;
 mod flow;

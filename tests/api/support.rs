@@ -62,27 +62,11 @@ async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     }
 }
 
-pub fn sign(claims: Value, secret: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("sign token")
-}
-
-pub fn exp_in(secs: i64) -> i64 {
-    chrono::Utc::now().timestamp() + secs
-}
+pub use crate::tokens::{exp_in, sign, uid};
 
 /// A valid token for `user` with `role`.
 pub fn token(user: &str, role: &str) -> String {
-    sign(json!({ "id": user, "role": role, "name": format!("{user} name"), "exp": exp_in(3600) }), SECRET)
-}
-
-/// A fresh user id, so tests never collide.
-pub fn uid(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::now_v7().simple().to_string()[20..])
+    crate::tokens::token_for(SECRET, user, role)
 }
 
 impl TestApp {

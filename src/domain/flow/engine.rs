@@ -372,6 +372,7 @@ fn draft_to_row(
         seen_at: seen.then_some(now),
         client_message_id: None,
         expires_at: None,
+        emit_pending: true,
         created_at: now,
     }
 }
@@ -486,7 +487,7 @@ pub async fn publishable(
     receivers.sort();
     receivers.dedup();
     for receiver in receivers {
-        out.push(messages::unread_update(db, receiver, after.id).await?);
+        out.extend(messages::unread_update(db, receiver, after.id).await);
     }
     Ok(out)
 }

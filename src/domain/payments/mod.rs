@@ -655,7 +655,7 @@ async fn fail(
                     "payment_failed",
                     json!({ "conversation_id": after.id, "payment": payment_json(&failed), "reason": reason }),
                 ));
-                events.push(messages::unread_update(db, &after.user1_id, after.id).await?);
+                events.extend(messages::unread_update(db, &after.user1_id, after.id).await);
                 return Ok(Completion { conversation: Some(after), payment: Some(failed), changed: true, events });
             }
             Err(engine::WriteError::Stale) => {

@@ -1,0 +1,12 @@
+//! Several real `parley` processes sharing PostgreSQL and a real
+//! `redis-server`: cross-node delivery, presence, node death, draining,
+//! Redis restarts, shared rate limits and database outages.
+//! Needs TEST_DATABASE_URL (PostgreSQL) and `redis-server` on PATH.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../common/tokens.rs"]
+mod tokens;
+
+mod procs;
+mod tests;
