@@ -291,7 +291,7 @@ pub async fn context(
     let c = readable(db, id, who).await?;
     let other = other_participant(&c, &who.user_id).to_string();
     let profile = users::find(db, &other).await?;
-    let source = match super::flow::engine::source_of(&c) {
+    let source = match super::flow::opening::source_of(&c) {
         Some(source) => super::collaborations::published(db, source).await?.json,
         None => Value::Null,
     };

@@ -13,7 +13,7 @@ use crate::{
     domain::{
         collaborations::{self, NewBid, NewCampaign, Source},
         events,
-        flow::engine,
+        flow::opening,
         pagination::Page,
     },
     error::{AppError, AppResult},
@@ -201,7 +201,7 @@ async fn initialize(
 ) -> AppResult<Created> {
     let influencer =
         b.influencer_id.as_deref().ok_or_else(|| AppError::invalid_field("influencer_id", "is required"))?;
-    let out = engine::initialize(&app.db, &app.flow, who, source, influencer, b.proposed_amount.as_ref()).await?;
+    let out = opening::initialize(&app.db, &app.flow, who, source, influencer, b.proposed_amount.as_ref()).await?;
     app.emitter.publish(out.events).await;
     let c = &out.conversation;
     Ok(created_or_ok(

@@ -4,19 +4,18 @@
 use entity::{conversation, message};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
-    sea_query::{Expr, OnConflict},
+    sea_query::Expr,
 };
 use serde_json::{Map, Value, json};
 
 use super::{
-    Action, Kind, Role, State, cards,
+    Action, Kind, Role, State,
     rules::{self, Draft, Transition, View},
 };
 use crate::{
     config::Settings,
     domain::{
         clock,
-        collaborations::{self, Source},
         conversations::{self, Side},
         events::{self, Outbound},
         ids::{ConversationId, MessageId},
@@ -193,7 +192,8 @@ pub async fn act(
     }
     let actor = user_of(&c, role).to_string();
     let (after, written) = commit(db, cfg, &c, &transition, &actor).await?;
-    let events = publishable(db, &c, &after, &transition, &written, &actor, Some((action, via))).await?;
+    let events =
+        super::publish::publishable(db, &c, &after, &transition, &written, &actor, Some((action, via))).await?;
     Ok(Outcome { conversation: after, messages: written, events })
 }
 
@@ -335,7 +335,7 @@ pub async fn write(
     Ok((after, rows))
 }
 
-fn draft_to_row(
+pub(super) fn draft_to_row(
     cfg: &FlowConfig,
     c: &conversation::Model,
     draft: &Draft,
@@ -375,249 +375,4 @@ fn draft_to_row(
         emit_pending: true,
         created_at: now,
     }
-}
-
-/// The events of a committed transition, in the order clients expect them.
-pub async fn publishable(
-    db: &DatabaseConnection,
-    before: &conversation::Model,
-    after: &conversation::Model,
-    t: &Transition,
-    written: &[message::Model],
-    actor: &str,
-    action: Option<(Action, Via)>,
-) -> AppResult<Vec<Outbound>> {
-    let everyone = vec![
-        events::conversation_room(after.id),
-        events::user_room(&after.user1_id),
-        events::user_room(&after.user2_id),
-    ];
-    let timestamp = clock::rfc3339(&after.updated_at);
-    let reason = action.as_ref().map(|(a, _)| a.as_str()).unwrap_or("payment_captured");
-    let mut out = vec![];
-    let hops: Vec<(State, State)> = match t.via {
-        Some(via) => vec![(t.from, via), (via, t.to)],
-        None if t.from != t.to => vec![(t.from, t.to)],
-        None => vec![],
-    };
-    for (from, to) in hops {
-        let (awaiting, chat_status, card) = if to == t.to {
-            (after.awaiting_role.clone(), after.chat_status.clone(), after.current_action_data.clone())
-        } else {
-            (to.awaiting().map(|r| r.as_str().to_string()), to.chat_status().to_string(), None)
-        };
-        out.push(Outbound::new(
-            "conversation_state_changed",
-            everyone.clone(),
-            json!({
-                "conversation_id": after.id,
-                "previous_state": from.as_str(),
-                "new_state": to.as_str(),
-                "awaiting_role": awaiting,
-                "chat_status": chat_status,
-                "reason": reason,
-                "timestamp": timestamp,
-                "current_action_data": card,
-            }),
-        ));
-    }
-    for m in written {
-        out.push(events::new_message(after, m));
-    }
-    // The message both sides see: the card or notice, never the audit.
-    let shared = written.iter().find(|m| m.message_type != messages::AUDIT);
-    let flow_update = json!({
-        "previous_state": t.from.as_str(),
-        "new_state": t.to.as_str(),
-        "awaiting_role": after.awaiting_role,
-    });
-    match action {
-        Some((action, Via::Button)) => out.push(Outbound::new(
-            "button_action",
-            vec![events::conversation_room(after.id)],
-            json!({
-                "button_id": action.as_str(),
-                "message": shared.map(events::message_json),
-                "flow_update": flow_update,
-                "conversationId": after.id,
-                "conversation_context": events::conversation_context(after),
-            }),
-        )),
-        Some((_, Via::TextInput { input_type })) => out.push(Outbound::new(
-            "text_input",
-            vec![events::conversation_room(after.id)],
-            json!({
-                "input_type": input_type,
-                "message": shared.map(events::message_json),
-                "flow_update": flow_update,
-                "conversationId": after.id,
-            }),
-        )),
-        None => {}
-    }
-    // Nobody needs telling about a card they just gave themselves (negotiate → counter-offer).
-    if let Some(card) = written.iter().find(|m| m.action_required && m.receiver_id != m.sender_id) {
-        out.push(events::notification(
-            &card.receiver_id,
-            "action_required",
-            json!({
-                "conversation_id": after.id,
-                "message": events::message_json(card),
-                "flow_state": after.flow_state,
-                "awaiting_role": after.awaiting_role,
-                "sender_id": card.sender_id,
-            }),
-        ));
-    }
-    if t.to == State::ChatClosed && before.flow_state.as_deref() != Some(State::ChatClosed.as_str()) {
-        let other = conversations::other_participant(after, actor);
-        out.push(events::notification(
-            other,
-            "conversation_closed",
-            json!({
-                "conversation_id": after.id,
-                "closed_by": actor,
-                "reason": after.flow_data["closure"]["reason"],
-                "message": shared.map(events::message_json),
-            }),
-        ));
-    }
-    let mut receivers: Vec<&str> =
-        written.iter().filter(|m| !m.seen && m.sender_id != m.receiver_id).map(|m| m.receiver_id.as_str()).collect();
-    receivers.sort();
-    receivers.dedup();
-    for receiver in receivers {
-        out.extend(messages::unread_update(db, receiver, after.id).await);
-    }
-    Ok(out)
-}
-
-pub struct Initialized {
-    pub conversation: conversation::Model,
-    pub created: bool,
-    pub events: Vec<Outbound>,
-}
-
-/// Opens the campaign or bid conversation between its owner and an
-/// influencer, or returns the one that exists. Bids carry the influencer's
-/// proposed amount, pre-filled later in the pricing card.
-#[tracing::instrument(skip_all, fields(user_id = %who.user_id))]
-pub async fn initialize(
-    db: &DatabaseConnection,
-    cfg: &FlowConfig,
-    who: &Identity,
-    source: Source,
-    influencer_id: &str,
-    proposed_amount: Option<&Value>,
-) -> AppResult<Initialized> {
-    let target = collaborations::published(db, source).await?;
-    if target.brand_owner_id != who.user_id {
-        return Err(AppError::forbidden(format!("Only the {}'s owner may open its conversations", source.kind())));
-    }
-    let proposed = match (source, proposed_amount) {
-        (Source::Bid(_), Some(v)) if !v.is_null() => Some(crate::domain::money::Paise::parse("proposed_amount", v)?),
-        (Source::Bid(_), _) => return Err(AppError::invalid_field("proposed_amount", "is required")),
-        (Source::Campaign(_), _) => None,
-    };
-    let influencer = collaborations::influencer(db, who, influencer_id).await?;
-    let pair_key = source.pair_key(&influencer);
-    if let Some(existing) = find_by_pair(db, &pair_key).await? {
-        return Ok(Initialized { conversation: existing, created: false, events: vec![] });
-    }
-
-    let application = collaborations::application_of(db, source, &influencer).await?;
-    let kind = match source {
-        Source::Campaign(_) => Kind::Campaign,
-        Source::Bid(_) => Kind::Bid,
-    };
-    let amount = |p: crate::domain::money::Paise| json!({ "amount": p.rupees_json(), "amount_paise": p.0 });
-    let mut data = json!({
-        "source": {
-            "type": source.kind(),
-            "id": source.id(),
-            "title": target.title,
-            "description": target.description,
-            "requirements": target.requirements,
-        },
-    });
-    match kind {
-        Kind::Campaign => data["budget"] = target.budget.map(amount).unwrap_or(Value::Null),
-        Kind::Bid => data["proposed_amount"] = proposed.map(amount).unwrap_or(Value::Null),
-    }
-    let now_text = clock::rfc3339(&clock::now());
-    let view = View {
-        kind,
-        state: State::InfluencerResponding,
-        data: &data,
-        revision_count: 0,
-        max_revisions: cfg.max_revisions,
-        commission_bps: cfg.commission_bps,
-        now: &now_text,
-    };
-    let drafts = cards::opening(&view);
-    let now = clock::now();
-    let c = conversation::Model {
-        id: ConversationId::new().0,
-        conversation_type: kind.as_str().into(),
-        user1_id: who.user_id.clone(),
-        user2_id: influencer.clone(),
-        pair_key: pair_key.clone(),
-        campaign_id: matches!(source, Source::Campaign(_)).then_some(source.id()),
-        bid_id: matches!(source, Source::Bid(_)).then_some(source.id()),
-        request_id: application.as_ref().map(|r| r.id),
-        chat_status: State::InfluencerResponding.chat_status().into(),
-        flow_state: Some(State::InfluencerResponding.as_str().into()),
-        awaiting_role: Some(Role::Influencer.as_str().into()),
-        flow_data: data.clone(),
-        current_action_data: cards::card(&view),
-        revision_count: 0,
-        max_revisions: cfg.max_revisions,
-        version: 0,
-        last_message_at: now,
-        created_at: now,
-        updated_at: now,
-    };
-    let rows: Vec<message::Model> = drafts.iter().map(|d| draft_to_row(cfg, &c, d, &who.user_id, now)).collect();
-
-    let txn = db.begin().await?;
-    let inserted = conversation::Entity::insert(conversation::ActiveModel::from(c.clone()))
-        .on_conflict(OnConflict::column(conversation::Column::PairKey).do_nothing().to_owned())
-        .exec_without_returning(&txn)
-        .await?;
-    if inserted == 0 {
-        txn.rollback().await?;
-        let existing = find_by_pair(db, &pair_key)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation vanished after conflict")))?;
-        return Ok(Initialized { conversation: existing, created: false, events: vec![] });
-    }
-    message::Entity::insert_many(rows.iter().cloned().map(message::ActiveModel::from))
-        .exec_without_returning(&txn)
-        .await?;
-    if let Some(r) = &application {
-        collaborations::mark_connected(&txn, r.id).await?;
-    }
-    txn.commit().await?;
-
-    let t = Transition {
-        action: Action::AcceptConnection,
-        from: State::InfluencerResponding,
-        via: None,
-        to: State::InfluencerResponding,
-        data,
-        revision_count: 0,
-        drafts,
-        current_card: c.current_action_data.clone(),
-    };
-    let events = publishable(db, &c, &c, &t, &rows, &who.user_id, None).await?;
-    Ok(Initialized { conversation: c, created: true, events })
-}
-
-async fn find_by_pair(db: &DatabaseConnection, pair_key: &str) -> AppResult<Option<conversation::Model>> {
-    Ok(conversation::Entity::find().filter(conversation::Column::PairKey.eq(pair_key)).one(db).await?)
-}
-
-/// The conversation ids of a source (for rooms and context).
-pub fn source_of(c: &conversation::Model) -> Option<Source> {
-    c.campaign_id.map(Source::Campaign).or(c.bid_id.map(Source::Bid))
 }

@@ -7,6 +7,8 @@
 
 pub mod cards;
 pub mod engine;
+pub mod opening;
+pub mod publish;
 pub mod rules;
 
 use std::fmt;

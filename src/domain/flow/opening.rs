@@ -1,0 +1,152 @@
+//! Opening a campaign or bid conversation with its invitation card.
+
+use entity::{conversation, message};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait, sea_query::OnConflict};
+use serde_json::{Value, json};
+
+use super::{
+    Action, Kind, Role, State, cards,
+    engine::{FlowConfig, draft_to_row},
+    publish::publishable,
+    rules::{Transition, View},
+};
+use crate::{
+    domain::{
+        clock,
+        collaborations::{self, Source},
+        events::Outbound,
+        ids::ConversationId,
+        users::Identity,
+    },
+    error::{AppError, AppResult},
+};
+
+pub struct Initialized {
+    pub conversation: conversation::Model,
+    pub created: bool,
+    pub events: Vec<Outbound>,
+}
+
+/// Opens the campaign or bid conversation between its owner and an
+/// influencer, or returns the one that exists. Bids carry the influencer's
+/// proposed amount, pre-filled later in the pricing card.
+#[tracing::instrument(skip_all, fields(user_id = %who.user_id))]
+pub async fn initialize(
+    db: &DatabaseConnection,
+    cfg: &FlowConfig,
+    who: &Identity,
+    source: Source,
+    influencer_id: &str,
+    proposed_amount: Option<&Value>,
+) -> AppResult<Initialized> {
+    let target = collaborations::published(db, source).await?;
+    if target.brand_owner_id != who.user_id {
+        return Err(AppError::forbidden(format!("Only the {}'s owner may open its conversations", source.kind())));
+    }
+    let proposed = match (source, proposed_amount) {
+        (Source::Bid(_), Some(v)) if !v.is_null() => Some(crate::domain::money::Paise::parse("proposed_amount", v)?),
+        (Source::Bid(_), _) => return Err(AppError::invalid_field("proposed_amount", "is required")),
+        (Source::Campaign(_), _) => None,
+    };
+    let influencer = collaborations::influencer(db, who, influencer_id).await?;
+    let pair_key = source.pair_key(&influencer);
+    if let Some(existing) = find_by_pair(db, &pair_key).await? {
+        return Ok(Initialized { conversation: existing, created: false, events: vec![] });
+    }
+
+    let application = collaborations::application_of(db, source, &influencer).await?;
+    let kind = match source {
+        Source::Campaign(_) => Kind::Campaign,
+        Source::Bid(_) => Kind::Bid,
+    };
+    let amount = |p: crate::domain::money::Paise| json!({ "amount": p.rupees_json(), "amount_paise": p.0 });
+    let mut data = json!({
+        "source": {
+            "type": source.kind(),
+            "id": source.id(),
+            "title": target.title,
+            "description": target.description,
+            "requirements": target.requirements,
+        },
+    });
+    match kind {
+        Kind::Campaign => data["budget"] = target.budget.map(amount).unwrap_or(Value::Null),
+        Kind::Bid => data["proposed_amount"] = proposed.map(amount).unwrap_or(Value::Null),
+    }
+    let now_text = clock::rfc3339(&clock::now());
+    let view = View {
+        kind,
+        state: State::InfluencerResponding,
+        data: &data,
+        revision_count: 0,
+        max_revisions: cfg.max_revisions,
+        commission_bps: cfg.commission_bps,
+        now: &now_text,
+    };
+    let drafts = cards::opening(&view);
+    let now = clock::now();
+    let c = conversation::Model {
+        id: ConversationId::new().0,
+        conversation_type: kind.as_str().into(),
+        user1_id: who.user_id.clone(),
+        user2_id: influencer.clone(),
+        pair_key: pair_key.clone(),
+        campaign_id: matches!(source, Source::Campaign(_)).then_some(source.id()),
+        bid_id: matches!(source, Source::Bid(_)).then_some(source.id()),
+        request_id: application.as_ref().map(|r| r.id),
+        chat_status: State::InfluencerResponding.chat_status().into(),
+        flow_state: Some(State::InfluencerResponding.as_str().into()),
+        awaiting_role: Some(Role::Influencer.as_str().into()),
+        flow_data: data.clone(),
+        current_action_data: cards::card(&view),
+        revision_count: 0,
+        max_revisions: cfg.max_revisions,
+        version: 0,
+        last_message_at: now,
+        created_at: now,
+        updated_at: now,
+    };
+    let rows: Vec<message::Model> = drafts.iter().map(|d| draft_to_row(cfg, &c, d, &who.user_id, now)).collect();
+
+    let txn = db.begin().await?;
+    let inserted = conversation::Entity::insert(conversation::ActiveModel::from(c.clone()))
+        .on_conflict(OnConflict::column(conversation::Column::PairKey).do_nothing().to_owned())
+        .exec_without_returning(&txn)
+        .await?;
+    if inserted == 0 {
+        txn.rollback().await?;
+        let existing = find_by_pair(db, &pair_key)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation vanished after conflict")))?;
+        return Ok(Initialized { conversation: existing, created: false, events: vec![] });
+    }
+    message::Entity::insert_many(rows.iter().cloned().map(message::ActiveModel::from))
+        .exec_without_returning(&txn)
+        .await?;
+    if let Some(r) = &application {
+        collaborations::mark_connected(&txn, r.id).await?;
+    }
+    txn.commit().await?;
+
+    let t = Transition {
+        action: Action::AcceptConnection,
+        from: State::InfluencerResponding,
+        via: None,
+        to: State::InfluencerResponding,
+        data,
+        revision_count: 0,
+        drafts,
+        current_card: c.current_action_data.clone(),
+    };
+    let events = publishable(db, &c, &c, &t, &rows, &who.user_id, None).await?;
+    Ok(Initialized { conversation: c, created: true, events })
+}
+
+async fn find_by_pair(db: &DatabaseConnection, pair_key: &str) -> AppResult<Option<conversation::Model>> {
+    Ok(conversation::Entity::find().filter(conversation::Column::PairKey.eq(pair_key)).one(db).await?)
+}
+
+/// The conversation ids of a source (for rooms and context).
+pub fn source_of(c: &conversation::Model) -> Option<Source> {
+    c.campaign_id.map(Source::Campaign).or(c.bid_id.map(Source::Bid))
+}
