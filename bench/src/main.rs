@@ -116,6 +116,10 @@ pub struct IdleArgs {
     /// Seconds to let the server settle before reading its RSS.
     #[arg(long, default_value_t = 3)]
     settle: u64,
+    /// Seconds to keep the connections open after measuring (time for a
+    /// heap profiler to take its snapshot).
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
 }
 
 #[derive(Args, Clone, Copy)]

@@ -199,6 +199,10 @@ pub async fn idle(ctx: &Context, fleet: &mut Fleet, args: &IdleArgs) -> anyhow::
         points.push((held, rss));
     }
     let bench_rss = procfs::rss_kib(std::process::id()).unwrap_or(0);
+    if args.hold > 0 {
+        println!("holding {} connections for {} s", fleet.connected(), args.hold);
+        tokio::time::sleep(Duration::from_secs(args.hold)).await;
+    }
 
     let (Some(&(n1, r1)), Some(&(n2, r2))) = (points.first(), points.last()) else {
         bail!("no measurements");
@@ -338,7 +342,7 @@ pub async fn capacity(ctx: &Context, fleet: &Fleet, steps: &CapacityArgs, msg: &
         println!("step {step}:");
         print_load(&ctx.label, held, &r);
         if r.lossless() && r.latency.p99 <= steps.p99_goal_ms {
-            best_goal = Some(rate);
+            best_goal = Some(best_goal.map_or(rate, |b: f64| b.max(rate)));
         }
         let why = if !r.lossless() {
             Some(format!("lost {} of {} (acked {}, delivered {})", r.lost(), r.sent, r.acked, r.delivered))
@@ -348,10 +352,23 @@ pub async fn capacity(ctx: &Context, fleet: &Fleet, steps: &CapacityArgs, msg: &
             None
         };
         if let Some(why) = why {
+            // When even the first rate fails, halve it until one holds.
+            let lower = rate / 2.0;
+            if best_limit.is_none() && lower >= steps.start_rate / 32.0 {
+                println!("  fails at the start rate; trying {lower:.0} msg/s");
+                failed = Some((r, why));
+                rate = lower;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                continue;
+            }
             failed = Some((r, why));
             break;
         }
         best_limit = Some(r);
+        if failed.as_ref().is_some_and(|(f, _)| f.rate <= rate * factor) {
+            // The next step up already failed on the way down.
+            break;
+        }
         rate *= factor;
         // Let queues empty before the next step.
         tokio::time::sleep(Duration::from_secs(2)).await;
