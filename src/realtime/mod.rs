@@ -30,10 +30,9 @@ fn register_events<A: Adapter>(s: &SocketRef<A>) {
     s.on("typing_start", typing::typing_start::<A>);
     s.on("typing_stop", typing::typing_stop::<A>);
     s.on("user_status", status::user_status::<A>);
-    s.on("join_bid_room", rooms::join_bid_room::<A>);
-    s.on("leave_bid_room", rooms::leave_bid_room::<A>);
-    s.on("join_campaign_room", rooms::join_campaign_room::<A>);
-    s.on("leave_campaign_room", rooms::leave_campaign_room::<A>);
+    for event in ["join_bid_room", "leave_bid_room", "join_campaign_room", "leave_campaign_room"] {
+        s.on(event, rooms::follow::<A>);
+    }
     s.on("button_action", flow::button_action::<A>);
     s.on("text_input", flow::text_input::<A>);
 }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use socketioxide::{
     adapter::Adapter,
-    extract::{Extension, SocketRef, State, TryData},
+    extract::{Event, Extension, SocketRef, State, TryData},
 };
 
 use super::reply::{Reply, finish, id_arg, must_be_self};
@@ -85,21 +85,22 @@ pub async fn leave_conversation<A: Adapter>(
     finish(&app, reply, "leave_conversation", result, None).await;
 }
 
-/// Joining or leaving a campaign or bid room.
-struct Follow {
-    kind: &'static str,
-    event: &'static str,
-    join: bool,
-}
-
-async fn follow<A: Adapter>(
+/// `join_bid_room`, `leave_bid_room`, `join_campaign_room` and
+/// `leave_campaign_room`: one handler, told apart by the event name.
+pub async fn follow<A: Adapter>(
     s: SocketRef<A>,
-    app: AppState,
-    who: Identity,
+    State(app): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Event(event): Event,
     reply: Reply<A>,
-    data: Result<Value, impl std::fmt::Display>,
-    Follow { kind, event, join }: Follow,
+    TryData(data): TryData<Value>,
 ) {
+    let (event, kind, join): (&'static str, &str, bool) = match event.as_str() {
+        "join_bid_room" => ("join_bid_room", "bid", true),
+        "leave_bid_room" => ("leave_bid_room", "bid", false),
+        "join_campaign_room" => ("join_campaign_room", "campaign", true),
+        _ => ("leave_campaign_room", "campaign", false),
+    };
     let keys: &[&str] = if kind == "bid" { &["bidId", "bid_id"] } else { &["campaignId", "campaign_id"] };
     let result: AppResult<_> = async {
         let source = Source::parse(kind, &id_arg(data, keys)?)?;
@@ -113,44 +114,4 @@ async fn follow<A: Adapter>(
     }
     .await;
     finish(&app, reply, event, result, None).await;
-}
-
-pub async fn join_bid_room<A: Adapter>(
-    s: SocketRef<A>,
-    State(app): State<AppState>,
-    Extension(who): Extension<Identity>,
-    reply: Reply<A>,
-    TryData(data): TryData<Value>,
-) {
-    follow(s, app, who, reply, data, Follow { kind: "bid", event: "join_bid_room", join: true }).await;
-}
-
-pub async fn leave_bid_room<A: Adapter>(
-    s: SocketRef<A>,
-    State(app): State<AppState>,
-    Extension(who): Extension<Identity>,
-    reply: Reply<A>,
-    TryData(data): TryData<Value>,
-) {
-    follow(s, app, who, reply, data, Follow { kind: "bid", event: "leave_bid_room", join: false }).await;
-}
-
-pub async fn join_campaign_room<A: Adapter>(
-    s: SocketRef<A>,
-    State(app): State<AppState>,
-    Extension(who): Extension<Identity>,
-    reply: Reply<A>,
-    TryData(data): TryData<Value>,
-) {
-    follow(s, app, who, reply, data, Follow { kind: "campaign", event: "join_campaign_room", join: true }).await;
-}
-
-pub async fn leave_campaign_room<A: Adapter>(
-    s: SocketRef<A>,
-    State(app): State<AppState>,
-    Extension(who): Extension<Identity>,
-    reply: Reply<A>,
-    TryData(data): TryData<Value>,
-) {
-    follow(s, app, who, reply, data, Follow { kind: "campaign", event: "leave_campaign_room", join: false }).await;
 }

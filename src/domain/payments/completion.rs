@@ -44,75 +44,7 @@ pub async fn complete(
             "captured_currency": currency,
         })));
     }
-    // A concurrent flow action (a second proceed click) may move the
-    // version; the completion then simply tries again.
-    for _ in 0..5 {
-        let c = conversations::load(db, ConversationId(order.conversation_id)).await?;
-        let now_text = clock::rfc3339(&clock::now());
-        let now = clock::now();
-        let txn = db.begin().await?;
-        if let Some((id, kind)) = event
-            && !record_event(&txn, Some(id), kind).await?
-        {
-            txn.rollback().await?;
-            return Ok(Completion::unchanged());
-        }
-        let paid = payment_order::Entity::update_many()
-            .set(payment_order::ActiveModel {
-                status: Set("paid".into()),
-                payment_id: Set(Some(payment_id.to_string())),
-                paid_at: Set(Some(now)),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .filter(payment_order::Column::Id.eq(order.id))
-            .filter(payment_order::Column::Status.ne("paid"))
-            .exec(&txn)
-            .await?;
-        if paid.rows_affected == 0 {
-            // Already completed by the other path: record the event, change nothing.
-            txn.commit().await?;
-            return Ok(Completion::unchanged());
-        }
-        let v = view(&c, cfg, &now_text)?;
-        if v.state != State::PaymentPending {
-            txn.rollback().await?;
-            tracing::warn!(conversation_id = %c.id, state = %v.state, "capture for a conversation that is not awaiting payment");
-            return Err(rules::state_invalid(
-                Some(v.state),
-                v.state.awaiting(),
-                &[],
-                "The conversation is not awaiting payment",
-            ));
-        }
-        let mut paid_order = order.clone();
-        paid_order.status = "paid".into();
-        paid_order.payment_id = Some(payment_id.to_string());
-        paid_order.paid_at = Some(now);
-        let t = rules::payment_captured(&v, payment_json(&paid_order))?;
-        match engine::write(&txn, cfg, &c, &t, &cfg.system_user_id).await {
-            Ok((after, written)) => {
-                txn.commit().await?;
-                let mut events =
-                    crate::domain::flow::publish::publishable(db, &c, &after, &t, &written, &cfg.system_user_id, None)
-                        .await?;
-                for user in [&after.user1_id, &after.user2_id] {
-                    events.push(events::notification(
-                        user,
-                        "payment_completed",
-                        json!({ "conversation_id": after.id, "payment": payment_json(&paid_order), "flow_state": after.flow_state }),
-                    ));
-                }
-                return Ok(Completion { conversation: Some(after), payment: Some(paid_order), changed: true, events });
-            }
-            Err(engine::WriteError::Stale) => {
-                txn.rollback().await?;
-                continue;
-            }
-            Err(engine::WriteError::Other(e)) => return Err(e),
-        }
-    }
-    Err(AppError::internal(anyhow::anyhow!("payment completion kept conflicting with flow actions")))
+    settle(db, cfg, order, Settlement::Paid { payment_id }, event).await
 }
 
 /// Records a failed payment attempt and gives the brand owner a card to retry;
@@ -124,10 +56,92 @@ pub(super) async fn fail(
     reason: &str,
     event: Option<(&str, &str)>,
 ) -> AppResult<Completion> {
+    settle(db, cfg, order, Settlement::Failed { reason }, event).await
+}
+
+/// What the gateway reported about an order.
+#[derive(Clone, Copy)]
+enum Settlement<'a> {
+    Paid { payment_id: &'a str },
+    Failed { reason: &'a str },
+}
+
+impl Settlement<'_> {
+    /// The order as it becomes, and the columns that change.
+    fn apply(
+        self,
+        order: &payment_order::Model,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (payment_order::Model, payment_order::ActiveModel) {
+        let mut after = order.clone();
+        after.updated_at = now;
+        let mut set = payment_order::ActiveModel { updated_at: Set(now), ..Default::default() };
+        match self {
+            Settlement::Paid { payment_id } => {
+                after.status = "paid".into();
+                after.payment_id = Some(payment_id.to_string());
+                after.paid_at = Some(now);
+                set.status = Set("paid".into());
+                set.payment_id = Set(Some(payment_id.to_string()));
+                set.paid_at = Set(Some(now));
+            }
+            Settlement::Failed { reason } => {
+                after.status = "failed".into();
+                after.failure_reason = Some(reason.chars().take(500).collect());
+                set.status = Set("failed".into());
+                set.failure_reason = Set(after.failure_reason.clone());
+            }
+        }
+        (after, set)
+    }
+
+    /// A capture moves the flow on; a failure leaves it waiting with a retry card.
+    fn transition(self, v: &View, c: &conversation::Model, order: &payment_order::Model) -> AppResult<Transition> {
+        match self {
+            Settlement::Paid { .. } => rules::payment_captured(v, payment_json(order)),
+            Settlement::Failed { reason } => {
+                let mut data = c.flow_data.clone();
+                data["payment"]["status"] = json!("failed");
+                data["payment"]["failure_reason"] = json!(reason);
+                let mut card = cards::card(&View { data: &data, ..v.clone() });
+                if let Some(card) = card.as_mut() {
+                    card["title"] = json!("Payment failed");
+                    card["subtitle"] = json!(format!("{reason}. Try again."));
+                }
+                Ok(Transition {
+                    action: crate::domain::flow::Action::ProceedToPayment,
+                    from: State::PaymentPending,
+                    via: None,
+                    to: State::PaymentPending,
+                    data,
+                    revision_count: c.revision_count,
+                    drafts: vec![Draft::Notice {
+                        to: Role::BrandOwner,
+                        text: format!("The payment did not go through: {reason}. You can try again."),
+                        action_data: card.clone(),
+                    }],
+                    current_card: card,
+                })
+            }
+        }
+    }
+}
+
+/// Applies a settlement in one transaction: the webhook event recorded
+/// once, the order updated unless already paid, the conversation moved only
+/// from `payment_pending` and only at the version read (a concurrent flow
+/// action, such as a second proceed click, makes it try again).
+async fn settle(
+    db: &DatabaseConnection,
+    cfg: &FlowConfig,
+    order: &payment_order::Model,
+    settlement: Settlement<'_>,
+    event: Option<(&str, &str)>,
+) -> AppResult<Completion> {
     for _ in 0..5 {
         let c = conversations::load(db, ConversationId(order.conversation_id)).await?;
-        let now_text = clock::rfc3339(&clock::now());
         let now = clock::now();
+        let now_text = clock::rfc3339(&now);
         let txn = db.begin().await?;
         if let Some((id, kind)) = event
             && !record_event(&txn, Some(id), kind).await?
@@ -135,60 +149,57 @@ pub(super) async fn fail(
             txn.rollback().await?;
             return Ok(Completion::unchanged());
         }
-        let marked = payment_order::Entity::update_many()
-            .set(payment_order::ActiveModel {
-                status: Set("failed".into()),
-                failure_reason: Set(Some(reason.chars().take(500).collect())),
-                updated_at: Set(now),
-                ..Default::default()
-            })
+        let (settled, set) = settlement.apply(order, now);
+        let updated = payment_order::Entity::update_many()
+            .set(set)
             .filter(payment_order::Column::Id.eq(order.id))
             .filter(payment_order::Column::Status.ne("paid"))
             .exec(&txn)
             .await?;
         let v = view(&c, cfg, &now_text)?;
-        if marked.rows_affected == 0 || v.state != State::PaymentPending {
-            // Paid already, or no longer awaiting payment: nothing to retry.
+        if updated.rows_affected == 0 {
+            // Already paid (by the other path, or an earlier delivery): record the event, change nothing.
             txn.commit().await?;
             return Ok(Completion::unchanged());
         }
-        let mut data = c.flow_data.clone();
-        data["payment"]["status"] = json!("failed");
-        data["payment"]["failure_reason"] = json!(reason);
-        let card_view = View { data: &data, ..v.clone() };
-        let mut card = cards::card(&card_view);
-        if let Some(card) = card.as_mut() {
-            card["title"] = json!("Payment failed");
-            card["subtitle"] = json!(format!("{reason}. Try again."));
+        if v.state != State::PaymentPending {
+            if let Settlement::Failed { .. } = settlement {
+                txn.commit().await?;
+                return Ok(Completion::unchanged());
+            }
+            txn.rollback().await?;
+            tracing::warn!(conversation_id = %c.id, state = %v.state, "capture for a conversation that is not awaiting payment");
+            return Err(rules::state_invalid(
+                Some(v.state),
+                v.state.awaiting(),
+                &[],
+                "The conversation is not awaiting payment",
+            ));
         }
-        let t = Transition {
-            action: crate::domain::flow::Action::ProceedToPayment,
-            from: State::PaymentPending,
-            via: None,
-            to: State::PaymentPending,
-            data,
-            revision_count: c.revision_count,
-            drafts: vec![Draft::Notice {
-                to: Role::BrandOwner,
-                text: format!("The payment did not go through: {reason}. You can try again."),
-                action_data: card.clone(),
-            }],
-            current_card: card,
-        };
+        let t = settlement.transition(&v, &c, &settled)?;
         match engine::write(&txn, cfg, &c, &t, &cfg.system_user_id).await {
             Ok((after, written)) => {
                 txn.commit().await?;
-                let mut failed = order.clone();
-                failed.status = "failed".into();
-                failed.failure_reason = Some(reason.to_string());
-                let mut events: Vec<Outbound> = written.iter().map(|m| events::new_message(&after, m)).collect();
-                events.push(events::notification(
-                    &after.user1_id,
-                    "payment_failed",
-                    json!({ "conversation_id": after.id, "payment": payment_json(&failed), "reason": reason }),
-                ));
-                events.extend(messages::unread_update(db, &after.user1_id, after.id).await);
-                return Ok(Completion { conversation: Some(after), payment: Some(failed), changed: true, events });
+                let mut events =
+                    crate::domain::flow::publish::publishable(db, &c, &after, &t, &written, &cfg.system_user_id, None)
+                        .await?;
+                match settlement {
+                    Settlement::Paid { .. } => {
+                        for user in [&after.user1_id, &after.user2_id] {
+                            events.push(events::notification(
+                                user,
+                                "payment_completed",
+                                json!({ "conversation_id": after.id, "payment": payment_json(&settled), "flow_state": after.flow_state }),
+                            ));
+                        }
+                    }
+                    Settlement::Failed { reason } => events.push(events::notification(
+                        &after.user1_id,
+                        "payment_failed",
+                        json!({ "conversation_id": after.id, "payment": payment_json(&settled), "reason": reason }),
+                    )),
+                }
+                return Ok(Completion { conversation: Some(after), payment: Some(settled), changed: true, events });
             }
             Err(engine::WriteError::Stale) => {
                 txn.rollback().await?;
@@ -197,5 +208,5 @@ pub(super) async fn fail(
             Err(engine::WriteError::Other(e)) => return Err(e),
         }
     }
-    Err(AppError::internal(anyhow::anyhow!("payment failure kept conflicting with flow actions")))
+    Err(AppError::internal(anyhow::anyhow!("settling the payment kept conflicting with flow actions")))
 }

@@ -29,7 +29,6 @@ use super::{
         rules::{self, Draft, Transition, View},
     },
     ids::ConversationId,
-    messages,
     money::Paise,
     users::Identity,
 };
