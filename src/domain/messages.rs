@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use entity::{conversation, message};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::{Value, json};
@@ -104,7 +104,7 @@ pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> 
         created_at: now,
     };
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
         .on_conflict(
             OnConflict::columns([
@@ -290,7 +290,7 @@ pub async fn mark_seen(
     };
     let unseen = addressed.add(message::Column::Seen.eq(false));
     let now = clock::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let newest: Option<Uuid> = message::Entity::find()
         .select_only()
         .column(message::Column::Id)

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use socketioxide::{
     adapter::Adapter,
-    extract::{Extension, SocketRef, State, TryData},
+    extract::{SocketRef, State, TryData},
 };
 
 use crate::domain::limits::Kind;
@@ -75,7 +75,20 @@ pub async fn authenticate<A: Adapter>(
         e.envelope();
         return Err(Refused::Internal);
     }
-    s.extensions.insert(who);
+    // Everything the socket needs is set up here, before the client hears
+    // it is connected: the connect handler runs as a separate task, and an
+    // event sent right after `connect` must already find its handler.
+    s.join(user_room(&who.user_id));
+    super::register_events(&s);
+    s.on_disconnect(on_disconnect::<A>);
+    app.metrics.connected_sockets.inc();
+    let first = app.presence.connect(&who.user_id, &s.id.to_string()).await;
+    tracing::debug!(user_id = %who.user_id, sid = %s.id, "socket connected");
+    s.extensions.insert(who.clone());
+    if first {
+        let event = status_change(&app, &who.user_id, "online").await;
+        app.emitter.publish(event).await;
+    }
     Ok(())
 }
 
@@ -87,18 +100,9 @@ fn query_token(query: Option<&str>) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-pub async fn on_connect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>, Extension(who): Extension<Identity>) {
-    s.join(user_room(&who.user_id));
-    super::register_events(&s);
-    s.on_disconnect(on_disconnect::<A>);
-    app.metrics.connected_sockets.inc();
-    tracing::debug!(user_id = %who.user_id, sid = %s.id, "socket connected");
-
-    if app.presence.connect(&who.user_id, &s.id.to_string()).await {
-        let event = status_change(&app, &who.user_id, "online").await;
-        app.emitter.publish(event).await;
-    }
-}
+/// The connect handler: all set-up happens in [`authenticate`], which runs
+/// before the client is told it is connected.
+pub async fn on_connect<A: Adapter>(_s: SocketRef<A>) {}
 
 async fn on_disconnect<A: Adapter>(s: SocketRef<A>, State(app): State<AppState>) {
     app.metrics.connected_sockets.dec();

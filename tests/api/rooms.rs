@@ -103,3 +103,20 @@ async fn malformed_payloads_get_validation_errors_and_the_socket_stays_open() {
     let ok = s.ack("join_conversation", json!(p.conversation)).await.unwrap();
     assert_eq!(ok["success"], true);
 }
+
+#[tokio::test]
+async fn an_event_sent_the_moment_the_socket_connects_is_handled() {
+    let app = spawn().await;
+    let p = pair(&app).await;
+    // The connect handler runs as its own task; handlers must be in place
+    // before the client hears it is connected, or such events are dropped.
+    for i in 0..15 {
+        let s = app.socket(&p.a_token).await;
+        s.emit(
+            "send_message",
+            json!({"conversationId": p.conversation, "senderId": p.b, "message": "spoof", "clientMessageId": format!("c{i}")}),
+        );
+        let err = s.wait_for("message_error").await.unwrap_or_else(|e| panic!("attempt {i}: {e}"));
+        assert_eq!(err["clientMessageId"], format!("c{i}"));
+    }
+}

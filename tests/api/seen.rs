@@ -63,3 +63,34 @@ async fn mark_seen_marks_up_to_a_message_and_updates_unread_counts() {
     let again = b.ack("mark_seen", json!({"messageId": ids[3], "conversationId": p.conversation})).await.unwrap();
     assert_eq!(again["seen_count"], 0);
 }
+
+/// Receipts and sends racing each other: on SQLite a transaction that reads
+/// before it writes must not fail when another writer commits in between.
+#[tokio::test]
+async fn receipts_and_sends_racing_all_succeed() {
+    let app = spawn_with(|s| s.rate_limits.enabled = false).await;
+    let p = pair(&app).await;
+    let a = app.socket(&p.a_token).await;
+    let b = app.socket(&p.b_token).await;
+    let sends =
+        (0..25).map(|i| a.ack("send_message", json!({"conversationId": p.conversation, "message": format!("r{i}")})));
+    let path = format!("/api/messages/conversations/{}/seen", p.conversation);
+    let seen = (0..25).map(|_| app.post(&path, &p.b_token, json!({})));
+    let (sends, seen) = tokio::join!(futures::future::join_all(sends), futures::future::join_all(seen));
+    for ack in sends {
+        assert_eq!(ack.unwrap()["success"], true);
+    }
+    for (status, body) in seen {
+        assert_eq!(status, 200, "{body}");
+    }
+    let last = b.ack("sync_messages", json!({"conversationId": p.conversation})).await.unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["id"]
+        .clone();
+    let ack = b.ack("mark_seen", json!({"conversationId": p.conversation, "messageId": last})).await.unwrap();
+    assert_eq!(ack["success"], true);
+    let (_, unread) = app.get("/api/messages/unread-count", &p.b_token).await;
+    assert_eq!(unread["unread_count"], 0);
+}

@@ -2,77 +2,22 @@
 // static/ directory) and Debian's headless Chromium, and gives the tests
 // small helpers that wait for what the page shows, never for a fixed time.
 
-import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { root, startParley, uid } from "../common/server.mjs";
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export { root, uid };
 export const artifacts = join(root, "tests/artifacts");
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 
-export function uid(prefix) {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
 /** Starts the server on a free port; resolves to {base, stop, logs}. */
 export async function startServer(extraEnv = {}) {
-  const bin = process.env.PARLEY_BIN || join(root, "target/debug/parley");
-  if (!existsSync(bin)) throw new Error(`Parley binary not found at ${bin}: run 'cargo build' first (or set PARLEY_BIN)`);
   if (!existsSync(join(root, "static/node_modules/socket.io-client/dist/socket.io.esm.min.js"))) {
     throw new Error("static/node_modules is missing: run 'npm ci --prefix static' first");
   }
-  const dir = mkdtempSync(join(tmpdir(), "parley-browser-"));
-  const env = {
-    ...process.env,
-    APP_ENV: "development",
-    HOST: "127.0.0.1",
-    PORT: "0",
-    DATABASE_URL: `sqlite://${join(dir, "parley.db")}?mode=rwc`,
-    STATIC_DIR: join(root, "static"),
-    LOG_FORMAT: "json",
-    RUST_LOG: "info",
-    ...extraEnv,
-  };
-  for (const name of ["REDIS_URL", "JWT_SECRET", "JWT_PUBLIC_KEY", "RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET"]) {
-    if (!(name in extraEnv)) delete env[name];
-  }
-  const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const base = await new Promise((resolveBase, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30000);
-    const onData = (chunk) => {
-      output += chunk.toString();
-      const match = output.match(/listening on (http:\/\/[0-9.:]+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolveBase(match[1]);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    base,
-    logs: () => output,
-    stop: () =>
-      new Promise((done) => {
-        const finish = () => {
-          rmSync(dir, { recursive: true, force: true });
-          done();
-        };
-        if (child.exitCode !== null) return finish();
-        child.once("exit", finish);
-        child.kill("SIGTERM");
-      }),
-  };
+  // Tests seed history faster than a person types; rate limits have their own tests.
+  return startParley({ RATE_LIMIT_ENABLED: "false", ...extraEnv });
 }
 
 /** Debian's Chromium, headless; Playwright gives it a fresh profile directory. */

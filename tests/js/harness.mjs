@@ -2,70 +2,15 @@
 // SQLite database, and gives tests what existing frontends have: a base URL,
 // signed tokens, REST calls and a way to wait for socket events.
 
-import { spawn } from "node:child_process";
-import { createHmac, randomUUID } from "node:crypto";
-import { mkdtempSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createHmac } from "node:crypto";
+import { startParley, uid, binary } from "../common/server.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export { uid, binary };
 export const SECRET = "js-suite-secret";
 
-export function binary() {
-  const bin = process.env.PARLEY_BIN || join(root, "target/debug/parley");
-  if (!existsSync(bin)) {
-    throw new Error(`Parley binary not found at ${bin}: run 'cargo build' first (or set PARLEY_BIN)`);
-  }
-  return bin;
-}
-
-/** Starts a server; resolves to {base, stop, env}. */
-export async function startServer(extraEnv = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "parley-js-"));
-  const env = {
-    ...process.env,
-    APP_ENV: "development",
-    HOST: "127.0.0.1",
-    PORT: "0",
-    DATABASE_URL: `sqlite://${join(dir, "parley.db")}?mode=rwc`,
-    JWT_SECRET: SECRET,
-    LOG_FORMAT: "json",
-    RUST_LOG: "info",
-    STATIC_DIR: join(root, "static"),
-    ...extraEnv,
-  };
-  delete env.REDIS_URL;
-  const child = spawn(binary(), ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const base = await new Promise((resolveBase, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30000);
-    const onData = (chunk) => {
-      output += chunk.toString();
-      const match = output.match(/listening on (http:\/\/[0-9.:]+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolveBase(match[1]);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    base,
-    env,
-    logs: () => output,
-    stop: () =>
-      new Promise((done) => {
-        if (child.exitCode !== null) return done();
-        child.once("exit", () => done());
-        child.kill("SIGTERM");
-      }),
-  };
+/** Starts a server that trusts tokens signed with SECRET; resolves to {base, stop, env, logs}. */
+export function startServer(extraEnv = {}) {
+  return startParley({ JWT_SECRET: SECRET, ...extraEnv });
 }
 
 function b64url(value) {
@@ -82,10 +27,6 @@ export function sign(claims, secret = SECRET) {
 
 export function token(id, role, extra = {}) {
   return sign({ id, role, name: `${id} name`, exp: Math.floor(Date.now() / 1000) + 3600, ...extra });
-}
-
-export function uid(prefix) {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
 export async function api(base, method, path, tokenValue, body) {

@@ -3,8 +3,7 @@
 
 use entity::{conversation, message};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
-    sea_query::Expr,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
 use serde_json::{Map, Value, json};
 
@@ -263,7 +262,7 @@ async fn commit(
     t: &Transition,
     actor: &str,
 ) -> AppResult<(conversation::Model, Vec<message::Model>)> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     match write(&txn, cfg, c, t, actor).await {
         Ok(done) => {
             txn.commit().await?;

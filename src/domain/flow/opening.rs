@@ -1,7 +1,7 @@
 //! Opening a campaign or bid conversation with its invitation card.
 
 use entity::{conversation, message};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait, sea_query::OnConflict};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::OnConflict};
 use serde_json::{Value, json};
 
 use super::{
@@ -108,7 +108,7 @@ pub async fn initialize(
     };
     let rows: Vec<message::Model> = drafts.iter().map(|d| draft_to_row(cfg, &c, d, &who.user_id, now)).collect();
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let inserted = conversation::Entity::insert(conversation::ActiveModel::from(c.clone()))
         .on_conflict(OnConflict::column(conversation::Column::PairKey).do_nothing().to_owned())
         .exec_without_returning(&txn)

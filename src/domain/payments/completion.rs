@@ -142,7 +142,7 @@ async fn settle(
         let c = conversations::load(db, ConversationId(order.conversation_id)).await?;
         let now = clock::now();
         let now_text = clock::rfc3339(&now);
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         if let Some((id, kind)) = event
             && !record_event(&txn, Some(id), kind).await?
         {

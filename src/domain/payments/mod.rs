@@ -12,9 +12,7 @@ pub use completion::complete;
 use completion::fail;
 
 use entity::{conversation, payment_order, webhook_event};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait, sea_query::OnConflict,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::OnConflict};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
