@@ -214,4 +214,32 @@ mod tests {
         let token = v.issue(&identity, 60).unwrap();
         assert_eq!(v.verify(&format!("Bearer {token}")).unwrap(), identity);
     }
+
+    /// A throw-away P-256 key pair, made for this test only.
+    const EC_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgJ6ZuVIF+ANlzRwl0\nKkfOwZf0gCfJWzblkCVqiaN8wnKhRANCAAT+BcC1p8X4KhvA+m6TsaUd3596WVc+\n37BBz2rMGXbF3r4kJ/OyVXcENiXcQgZD0ZRni+KJLmQ4OYLAoHLcxcH0\n-----END PRIVATE KEY-----";
+    const EC_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE/gXAtafF+CobwPpuk7GlHd+fellX\nPt+wQc9qzBl2xd6+JCfzslV3BDYl3EIGQ9GUZ4viiS5kODmCwKBy3MXB9A==\n-----END PUBLIC KEY-----";
+
+    #[test]
+    fn es256_tokens_verify_with_the_public_key_beside_hs256() {
+        let v = Verifier::new(&JwtSettings {
+            secret: Secret::new("test-secret"),
+            secret_generated: false,
+            public_key_pem: Some(Secret::new(EC_PUBLIC)),
+        })
+        .unwrap();
+        let claims = json!({"id": "ec-user", "role": "brand_owner", "exp": exp(60)});
+        let key = EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes()).unwrap();
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &key).unwrap();
+        assert_eq!(v.verify(&token).unwrap().user_id, "ec-user");
+        assert_eq!(
+            v.verify(&sign(json!({"id": "hs-user", "exp": exp(60)}), "test-secret")).unwrap().user_id,
+            "hs-user"
+        );
+        // A changed payload breaks the signature.
+        let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+        parts[1] = sign(json!({"id": "someone-else", "exp": exp(60)}), "x").split('.').nth(1).unwrap().to_string();
+        assert!(v.verify(&parts.join(".")).is_err());
+        // Without a public key, ES256 tokens are refused.
+        assert!(verifier().verify(&token).is_err());
+    }
 }
