@@ -94,6 +94,25 @@ fn send_order(fleet: &Fleet) -> Vec<usize> {
     order
 }
 
+/// Waits until the server has worked off what an earlier run left queued:
+/// its CPU over half a second stays under 15 % of a core (at most 60 s).
+async fn wait_until_quiet(meters: Meters) {
+    let Some(server) = meters.server else { return };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let meter = CpuMeter::start(server);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let busy = meter.percent();
+        if busy < 15.0 {
+            return;
+        }
+        if Instant::now() > deadline {
+            println!("  (the server is still busy at {busy:.0}% CPU after 60 s; starting anyway)");
+            return;
+        }
+    }
+}
+
 pub async fn run(
     fleet: &Fleet,
     spec: &LoadSpec,
@@ -101,6 +120,7 @@ pub async fn run(
     store: Option<&Store>,
     run_id: &str,
 ) -> anyhow::Result<LoadResult> {
+    wait_until_quiet(meters).await;
     let order = send_order(fleet);
     if order.is_empty() {
         anyhow::bail!("no connected pairs to send from");
