@@ -183,6 +183,21 @@ impl Fleet {
         self.clients.iter().filter(|c| c.as_ref().is_some_and(|c| !c.is_closed())).count()
     }
 
+    /// Closes the sockets of users `from..`, so a scenario runs on the first
+    /// `from` users only.
+    pub async fn disconnect_from(&mut self, from: usize) {
+        let mut closed = 0;
+        for client in self.clients.iter_mut().skip(from) {
+            if let Some(c) = client.take() {
+                c.disconnect();
+                closed += 1;
+            }
+        }
+        if closed > 0 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
     /// Closes every socket and waits a moment for the server to notice.
     pub async fn disconnect_all(&mut self) {
         for client in self.clients.iter_mut() {

@@ -199,7 +199,9 @@ fn main() -> anyhow::Result<()> {
                 if !skipped("idle") {
                     scenarios::idle(&ctx, &mut fleet, &idle).await?;
                 }
-                ctx.connect_all(&mut fleet).await;
+                // Chat and capacity run on the first `clients` users.
+                fleet.disconnect_from(clients).await;
+                ctx.connect_upto(&mut fleet, clients).await;
                 if !skipped("chat") {
                     scenarios::chat(&ctx, &fleet, &chat, &message).await?;
                 }

@@ -19,17 +19,24 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .with_context(|| format!("no VmRSS for process {pid}"))
 }
 
-/// User plus system CPU seconds a process has used so far (its own threads,
-/// not its children).
-pub fn cpu_seconds(pid: u32) -> Option<f64> {
+/// User plus system CPU seconds a process has used so far: its own threads,
+/// plus (with `reaped`) the children it has already waited for.
+fn cpu_seconds_of(pid: u32, reaped: bool) -> Option<f64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces; fields are counted after its ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split(' ').collect();
-    // utime and stime are fields 14 and 15 of the full line, 12 and 13 here.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / TICKS_PER_SECOND)
+    // utime, stime, cutime, cstime are fields 14-17 of the full line, 12-15 here.
+    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    let mut ticks = field(11)? + field(12)?;
+    if reaped {
+        ticks += field(13)? + field(14)?;
+    }
+    Some(ticks / TICKS_PER_SECOND)
+}
+
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    cpu_seconds_of(pid, false)
 }
 
 fn parent_of(pid: u32) -> Option<u32> {
@@ -47,8 +54,11 @@ pub struct Watched {
 }
 
 impl Watched {
+    /// With children, the children that exited meanwhile (PostgreSQL
+    /// backends of closed pool connections) still count: the parent has
+    /// reaped them into its own children's times.
     pub fn cpu_seconds(&self) -> f64 {
-        let mut total = cpu_seconds(self.pid).unwrap_or(0.0);
+        let mut total = cpu_seconds_of(self.pid, self.with_children).unwrap_or(0.0);
         if self.with_children
             && let Ok(entries) = fs::read_dir("/proc")
         {

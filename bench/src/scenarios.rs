@@ -116,9 +116,15 @@ impl Context {
 
     /// Connects every user of the fleet that holds no socket yet.
     pub async fn connect_all(&self, fleet: &mut Fleet) {
+        self.connect_upto(fleet, fleet.users.len()).await;
+    }
+
+    /// Connects users `..upto` that hold no socket yet.
+    pub async fn connect_upto(&self, fleet: &mut Fleet, upto: usize) {
+        let upto = upto.min(fleet.users.len());
         let from = fleet.clients.iter().take_while(|c| c.is_some()).count();
-        if from < fleet.users.len() {
-            self.connect(fleet, from..fleet.users.len()).await;
+        if from < upto {
+            self.connect(fleet, from..upto).await;
         }
     }
 
@@ -308,7 +314,7 @@ pub async fn chat(ctx: &Context, fleet: &Fleet, args: &ChatArgs, msg: &MessageAr
     println!("result {}", kv(&load_fields(&ctx.label, "chat", held, &r)));
     ctx.reproduce(&format!(
         "chat --clients {} --rate {} --duration {} --warmup {} {}",
-        fleet.users.len(),
+        held,
         args.rate,
         args.duration,
         args.warmup,
@@ -413,7 +419,7 @@ pub async fn capacity(ctx: &Context, fleet: &Fleet, steps: &CapacityArgs, msg: &
     println!("result {}", kv(&fields));
     ctx.reproduce(&format!(
         "capacity --clients {} --start-rate {} --factor {} --max-rate {} --step-secs {} --p99-limit-ms {} --p99-goal-ms {} {}",
-        fleet.users.len(),
+        held,
         steps.start_rate,
         factor,
         steps.max_rate,
