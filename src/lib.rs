@@ -34,6 +34,7 @@ use crate::{
     domain::{
         flow::engine::FlowConfig,
         limits::Limiter,
+        messages::Writer,
         payments::Payments,
         presence::{Presence, SharedPresence},
     },
@@ -75,12 +76,14 @@ impl Application {
             None => Presence::default(),
         };
         let addr = SocketAddr::new(settings.host, settings.port);
+        let writer = Writer::start(db.clone());
         let state = AppState(Arc::new(Inner {
             db,
             verifier,
             flow: FlowConfig::from(&settings),
             payments,
             limiter: Limiter::new(settings.rate_limits.clone(), redis.clone()),
+            writer,
             redis: redis.clone(),
             settings,
             users: Default::default(),
@@ -89,6 +92,7 @@ impl Application {
             metrics: Default::default(),
             emitter: Emitter::default(),
             draining: Default::default(),
+            unread_pending: Default::default(),
             inflight: Default::default(),
         }));
 

@@ -163,6 +163,7 @@ fn direct_pair_key(a: &str, b: &str) -> String {
 #[tracing::instrument(skip_all, fields(user_id = %who.user_id))]
 pub async fn direct_connect(
     db: &sea_orm::DatabaseConnection,
+    writer: &messages::Writer,
     who: &Identity,
     target: &str,
     initial_message: Option<&str>,
@@ -210,6 +211,7 @@ pub async fn direct_connect(
     if let Some(text) = initial_message.filter(|t| !t.trim().is_empty()) {
         let sent = messages::send(
             db,
+            writer,
             who,
             messages::SendInput {
                 conversation_id: ConversationId(out.conversation.id),
@@ -240,20 +242,6 @@ pub async fn contacts(db: &impl ConnectionTrait, user_id: &str) -> AppResult<Vec
     ids.sort();
     ids.dedup();
     Ok(ids)
-}
-
-/// Moves the conversation up the participants' lists.
-pub async fn touch_activity(
-    db: &impl ConnectionTrait,
-    id: uuid::Uuid,
-    at: chrono::DateTime<chrono::Utc>,
-) -> AppResult<()> {
-    conversation::Entity::update_many()
-        .col_expr(conversation::Column::LastMessageAt, sea_orm::sea_query::Expr::value(at))
-        .filter(conversation::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// The caller's unread count per conversation plus the total.

@@ -97,11 +97,12 @@ pub async fn send(
         media_url: body.media_url.filter(|u| !u.trim().is_empty()),
         client_message_id: body.client_message_id,
     };
-    let out = messages::send(&app.db, &who, input).await?;
+    let out = messages::send(&app.db, &app.writer, &who, input).await?;
+    app.emitter.publish(out.events).await;
     if out.created {
         app.metrics.messages_sent.inc();
+        app.refresh_unread(out.message.receiver_id.clone(), out.conversation.id);
     }
-    app.emitter.publish(out.events).await;
     let status = if out.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({ "success": true, "message": message_json(&out.message) }))))
 }
@@ -134,12 +135,19 @@ pub async fn direct_connect(
     Caller(who): Caller,
     ApiJson(body): ApiJson<DirectConnectBody>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    let out = conversations::direct_connect(&app.db, &who, body.target_user_id.trim(), body.initial_message.as_deref())
-        .await?;
-    if out.message.is_some() {
-        app.metrics.messages_sent.inc();
-    }
+    let out = conversations::direct_connect(
+        &app.db,
+        &app.writer,
+        &who,
+        body.target_user_id.trim(),
+        body.initial_message.as_deref(),
+    )
+    .await?;
     app.emitter.publish(out.events).await;
+    if let Some(m) = &out.message {
+        app.metrics.messages_sent.inc();
+        app.refresh_unread(m.receiver_id.clone(), out.conversation.id);
+    }
     let status = if out.created { StatusCode::CREATED } else { StatusCode::OK };
     let mut body = json!({ "success": true, "conversation": events::conversation_json(&out.conversation) });
     if let Some(m) = &out.message {

@@ -6,11 +6,15 @@ use std::collections::HashMap;
 use entity::{conversation, message};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, OnConflict},
+    QuerySelect, sea_query::Expr,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+mod writer;
+
+pub use writer::Writer;
+use writer::Written;
 
 use super::{
     clock,
@@ -61,11 +65,16 @@ pub fn closed() -> AppError {
     AppError::new(crate::error::ErrorCode::ConversationClosed, "This conversation is closed")
 }
 
-/// Sends a user's message. The message is committed before any event is
-/// returned; a repeated client message id returns the stored message and no
-/// events.
+/// Sends a user's message through the group-commit writer. The message is
+/// committed before any event is returned; a repeated client message id
+/// returns the stored message and no events.
 #[tracing::instrument(skip_all, fields(conversation_id = %input.conversation_id, user_id = %who.user_id))]
-pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> AppResult<SendOutcome> {
+pub async fn send(
+    db: &DatabaseConnection,
+    writer: &Writer,
+    who: &Identity,
+    input: SendInput,
+) -> AppResult<SendOutcome> {
     let media_url = input.media_url.as_deref().map(|u| validate::media_url("media_url", u)).transpose()?;
     let text = validate::message_text(&input.text, media_url.is_some())?;
     let client_message_id = input
@@ -74,21 +83,29 @@ pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> 
         .map(|id| validate::client_message_id("client_message_id", id))
         .transpose()?;
 
-    let (c, _side) = conversations::writable(db, input.conversation_id, who).await?;
-    ensure_chat_open(&c)?;
+    let participants = match writer.participants(input.conversation_id.0) {
+        Some(p) => p,
+        None => {
+            let c = conversations::load(db, input.conversation_id).await?;
+            writer.remember(&c);
+            writer.participants(c.id).ok_or_else(|| AppError::internal(anyhow::anyhow!("participants not kept")))?
+        }
+    };
+    let receiver = if participants.user1_id == who.user_id {
+        participants.user2_id.clone()
+    } else if participants.user2_id == who.user_id {
+        participants.user1_id.clone()
+    } else if who.is_admin() {
+        return Err(AppError::forbidden("Admins may read conversations but not act in them"));
+    } else {
+        return Err(AppError::forbidden("You are not a participant of this conversation"));
+    };
 
-    if let Some(cmid) = &client_message_id
-        && let Some(existing) = find_by_client_id(db, c.id, &who.user_id, cmid).await?
-    {
-        return Ok(SendOutcome { message: existing, conversation: c, created: false, events: vec![] });
-    }
-
-    let now = clock::now();
     let row = message::Model {
         id: MessageId::new().0,
-        conversation_id: c.id,
+        conversation_id: input.conversation_id.0,
         sender_id: who.user_id.clone(),
-        receiver_id: conversations::other_participant(&c, &who.user_id).to_string(),
+        receiver_id: receiver,
         message: text,
         media_url,
         message_type: USER_INPUT.into(),
@@ -98,40 +115,17 @@ pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> 
         action_completed: false,
         seen: false,
         seen_at: None,
-        client_message_id: client_message_id.clone(),
+        client_message_id,
         expires_at: None,
         emit_pending: true,
-        created_at: now,
+        created_at: clock::now(),
     };
-
-    let txn = crate::db::begin_write(db).await?;
-    let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
-        .on_conflict(
-            OnConflict::columns([
-                message::Column::ConversationId,
-                message::Column::SenderId,
-                message::Column::ClientMessageId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    if inserted == 0 {
-        // A concurrent send with the same client message id won the race.
-        txn.rollback().await?;
-        let cmid = client_message_id.unwrap_or_default();
-        let existing = find_by_client_id(db, c.id, &who.user_id, &cmid)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("duplicate client message id not found")))?;
-        return Ok(SendOutcome { message: existing, conversation: c, created: false, events: vec![] });
-    }
-    conversations::touch_activity(&txn, c.id, now).await?;
-    txn.commit().await?;
-
-    let mut c = c;
-    c.last_message_at = now;
-    let mut events = vec![
+    let (written, c) = writer.write(row).await?;
+    let row = match written {
+        Written::Existing(m) => return Ok(SendOutcome { message: m, conversation: c, created: false, events: vec![] }),
+        Written::New(m) => m,
+    };
+    let events = vec![
         events::new_message(&c, &row),
         events::notification(
             &row.receiver_id,
@@ -143,22 +137,7 @@ pub async fn send(db: &DatabaseConnection, who: &Identity, input: SendInput) -> 
             }),
         ),
     ];
-    events.extend(unread_update(db, &row.receiver_id, c.id).await);
     Ok(SendOutcome { message: row, conversation: c, created: true, events })
-}
-
-async fn find_by_client_id(
-    db: &impl ConnectionTrait,
-    conversation_id: Uuid,
-    sender_id: &str,
-    client_message_id: &str,
-) -> AppResult<Option<message::Model>> {
-    Ok(message::Entity::find()
-        .filter(message::Column::ConversationId.eq(conversation_id))
-        .filter(message::Column::SenderId.eq(sender_id))
-        .filter(message::Column::ClientMessageId.eq(client_message_id))
-        .one(db)
-        .await?)
 }
 
 /// Which slice of a conversation's history to read.

@@ -1,0 +1,234 @@
+//! Group commit for user messages: concurrent sends queue here and are
+//! written together, one transaction per batch, each acknowledged only
+//! after the commit that holds it. The batch also re-checks that each
+//! conversation is open for free chat, in the same transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use dashmap::DashMap;
+use entity::{conversation, message};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    sea_query::OnConflict,
+};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::ensure_chat_open;
+use crate::{
+    domain::clock,
+    error::{AppError, AppResult},
+};
+
+/// Messages written in one transaction at most.
+const MAX_BATCH: usize = 256;
+/// Conversations whose participants are remembered (they never change).
+const MAX_REMEMBERED: usize = 200_000;
+
+/// How a queued message ended.
+pub enum Written {
+    /// Stored now.
+    New(message::Model),
+    /// A message with the same client message id was already stored.
+    Existing(message::Model),
+}
+
+struct Job {
+    row: message::Model,
+    reply: oneshot::Sender<AppResult<(Written, conversation::Model)>>,
+}
+
+/// Who takes part in a conversation: fixed at creation, so safe to remember.
+#[derive(Clone, Debug)]
+pub struct Participants {
+    pub user1_id: String,
+    pub user2_id: String,
+    pub conversation_type: String,
+}
+
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    participants: DashMap<Uuid, Participants>,
+}
+
+impl Writer {
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
+        tokio::spawn(run(db, queue));
+        Self { jobs, participants: DashMap::new() }
+    }
+
+    pub fn participants(&self, id: Uuid) -> Option<Participants> {
+        self.participants.get(&id).map(|p| p.clone())
+    }
+
+    pub fn remember(&self, c: &conversation::Model) {
+        if self.participants.len() >= MAX_REMEMBERED {
+            self.participants.clear();
+        }
+        self.participants.insert(
+            c.id,
+            Participants {
+                user1_id: c.user1_id.clone(),
+                user2_id: c.user2_id.clone(),
+                conversation_type: c.conversation_type.clone(),
+            },
+        );
+    }
+
+    /// Queues a message and waits for the commit that stores it. Returns the
+    /// conversation as that transaction saw it.
+    pub async fn write(&self, row: message::Model) -> AppResult<(Written, conversation::Model)> {
+        let (reply, done) = oneshot::channel();
+        self.jobs
+            .send(Job { row, reply })
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("message writer stopped")))?;
+        done.await.map_err(|_| AppError::internal(anyhow::anyhow!("message writer dropped a message")))?
+    }
+}
+
+async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let jobs = std::mem::take(&mut batch);
+        let rows: Vec<&message::Model> = jobs.iter().map(|j| &j.row).collect();
+        match write_batch(&db, &rows).await {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) if jobs.len() > 1 => {
+                // One bad row must not fail the others: write them one by one.
+                tracing::warn!(error = %e, size = jobs.len(), "message batch failed; writing its messages one by one");
+                for job in jobs {
+                    let result = match write_batch(&db, &[&job.row]).await {
+                        Ok(mut r) => r.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch")))),
+                        Err(e) => Err(e),
+                    };
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(AppError::internal(anyhow::anyhow!("{e:#}"))));
+                }
+            }
+        }
+    }
+}
+
+type Outcome = AppResult<(Written, conversation::Model)>;
+
+/// One transaction: touch the open conversations (which locks them against
+/// a concurrent close), insert the messages, find the repeats.
+async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model]) -> AppResult<Vec<Outcome>> {
+    let now = clock::now();
+    let mut ids: Vec<Uuid> = rows.iter().map(|r| r.conversation_id).collect::<HashSet<_>>().into_iter().collect();
+    ids.sort();
+    let txn = crate::db::begin_write(db).await?;
+    let open: HashMap<Uuid, conversation::Model> = conversation::Entity::update_many()
+        .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
+        .filter(conversation::Column::Id.is_in(ids.clone()))
+        .filter(conversation::Column::ChatStatus.eq("real_time"))
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let shut: HashMap<Uuid, conversation::Model> = if open.len() < ids.len() {
+        conversation::Entity::find()
+            .filter(
+                conversation::Column::Id
+                    .is_in(ids.iter().filter(|id| !open.contains_key(id)).copied().collect::<Vec<_>>()),
+            )
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+
+    let writable: Vec<message::ActiveModel> = rows
+        .iter()
+        .filter(|r| open.contains_key(&r.conversation_id))
+        .map(|r| message::ActiveModel::from((*r).clone()))
+        .collect();
+    let inserted: HashSet<Uuid> = if writable.is_empty() {
+        HashSet::new()
+    } else {
+        let keys = message::Entity::insert_many(writable)
+            .on_conflict(
+                OnConflict::columns([
+                    message::Column::ConversationId,
+                    message::Column::SenderId,
+                    message::Column::ClientMessageId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_with_returning_keys(&txn)
+            .await;
+        match keys {
+            Ok(keys) => keys.into_iter().collect(),
+            // Every row repeated a stored one.
+            Err(sea_orm::DbErr::RecordNotInserted) => HashSet::new(),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let repeats = existing(&txn, rows, &open, &inserted).await?;
+    txn.commit().await?;
+
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let Some(c) = open.get(&r.conversation_id) else {
+                let c = shut.get(&r.conversation_id).ok_or_else(|| AppError::not_found("Conversation"))?;
+                return Err(ensure_chat_open(c).err().unwrap_or_else(super::closed));
+            };
+            if inserted.contains(&r.id) {
+                Ok((Written::New((*r).clone()), c.clone()))
+            } else {
+                let key = (r.sender_id.clone(), r.client_message_id.clone().unwrap_or_default());
+                repeats
+                    .get(&(r.conversation_id, key))
+                    .map(|m| (Written::Existing(m.clone()), c.clone()))
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("message {} neither stored nor found", r.id)))
+            }
+        })
+        .collect())
+}
+
+/// The stored messages that rows not inserted repeated (same client id).
+async fn existing(
+    txn: &DatabaseTransaction,
+    rows: &[&message::Model],
+    open: &HashMap<Uuid, conversation::Model>,
+    inserted: &HashSet<Uuid>,
+) -> AppResult<HashMap<(Uuid, (String, String)), message::Model>> {
+    let mut any = Condition::any();
+    let mut asked = false;
+    for r in rows.iter().filter(|r| open.contains_key(&r.conversation_id) && !inserted.contains(&r.id)) {
+        let Some(cmid) = &r.client_message_id else { continue };
+        asked = true;
+        any = any.add(
+            Condition::all()
+                .add(message::Column::ConversationId.eq(r.conversation_id))
+                .add(message::Column::SenderId.eq(r.sender_id.as_str()))
+                .add(message::Column::ClientMessageId.eq(cmid.as_str())),
+        );
+    }
+    if !asked {
+        return Ok(HashMap::new());
+    }
+    Ok(message::Entity::find()
+        .filter(any)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|m| ((m.conversation_id, (m.sender_id.clone(), m.client_message_id.clone().unwrap_or_default())), m))
+        .collect())
+}
