@@ -262,3 +262,38 @@ async fn conversation_list_orders_by_activity_with_last_message_and_unread() {
     let (_, campaigns) = app.get("/api/messages/conversations?type=campaign", &me_token).await;
     assert_eq!(campaigns["pagination"]["total"], 0);
 }
+
+/// Concurrent sends share transactions; each still gets its own answer:
+/// stored, refused for its conversation, or the stored twin of a repeat.
+#[tokio::test]
+async fn concurrent_sends_in_one_batch_each_get_their_own_answer() {
+    let app = spawn_with(|s| s.rate_limits.enabled = false).await;
+    let p = pair(&app).await;
+    let f = app.flow("bid").await;
+    let a = app.socket(&p.a_token).await;
+    let mut sends = vec![];
+    for i in 0..20 {
+        sends.push(a.ack("send_message", json!({"conversationId": p.conversation, "message": format!("m{i}")})));
+        sends.push(a.ack(
+            "send_message",
+            json!({"conversationId": p.conversation, "message": "twin", "clientMessageId": "same-id"}),
+        ));
+        sends.push(
+            f.brand.socket.ack("send_message", json!({"conversationId": f.conversation, "message": "too early"})),
+        );
+    }
+    let acks: Vec<Value> = futures::future::join_all(sends).await.into_iter().map(Result::unwrap).collect();
+    let mut twin_ids = std::collections::HashSet::new();
+    for (i, ack) in acks.iter().enumerate() {
+        match i % 3 {
+            0 => assert_eq!(ack["message"]["message"], format!("m{}", i / 3)),
+            1 => {
+                twin_ids.insert(ack["message"]["id"].as_str().unwrap().to_string());
+            }
+            _ => assert_error(ack, "CHAT_NOT_ENABLED"),
+        }
+    }
+    assert_eq!(twin_ids.len(), 1, "repeats of one client message id are one message");
+    let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", p.conversation), &p.b_token).await;
+    assert_eq!(history["pagination"]["total"], 21);
+}
