@@ -94,15 +94,19 @@ fn send_order(fleet: &Fleet) -> Vec<usize> {
     order
 }
 
-/// Waits until the server has worked off what an earlier run left queued:
-/// its CPU over half a second stays under 15 % of a core (at most 60 s).
+/// Waits until the server and its database have worked off what an earlier
+/// run (or a wave of disconnects) left queued: each one's CPU over half a
+/// second stays under 15 % of a core (at most 60 s).
 async fn wait_until_quiet(meters: Meters) {
-    let Some(server) = meters.server else { return };
+    let watched: Vec<Watched> = [meters.server, meters.database].into_iter().flatten().collect();
+    if watched.is_empty() {
+        return;
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let meter = CpuMeter::start(server);
+        let cpu: Vec<CpuMeter> = watched.iter().map(|w| CpuMeter::start(*w)).collect();
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let busy = meter.percent();
+        let busy = cpu.iter().map(CpuMeter::percent).fold(0.0, f64::max);
         if busy < 15.0 {
             return;
         }

@@ -379,6 +379,28 @@ pub async fn capacity(ctx: &Context, fleet: &Fleet, steps: &CapacityArgs, msg: &
         // Let queues empty before the next step.
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    // No step met the tighter goal: halve from the lowest rate tried until one does.
+    if best_goal.is_none() {
+        let mut lower = steps.start_rate.min(best_limit.as_ref().map_or(f64::MAX, |r| r.rate)) / 2.0;
+        while lower >= steps.start_rate / 32.0 {
+            step += 1;
+            let spec = LoadSpec {
+                rate: lower,
+                warmup: Duration::from_secs(1),
+                duration: Duration::from_secs(steps.step_secs),
+                ack_timeout: Duration::from_secs(msg.ack_timeout),
+                text_len: msg.text_len,
+            };
+            let r = load::run(fleet, &spec, ctx.meters, ctx.store.as_ref(), &ctx.run_id(step)).await?;
+            println!("step {step} (for p99 <= {} ms):", steps.p99_goal_ms);
+            print_load(&ctx.label, held, &r);
+            if r.lossless() && r.latency.p99 <= steps.p99_goal_ms {
+                best_goal = Some(lower);
+                break;
+            }
+            lower /= 2.0;
+        }
+    }
     let best_rate = best_limit.as_ref().map(|r| r.rate).unwrap_or(0.0);
     println!(
         "capacity {}: highest durable rate {:.0} msg/s with p99 <= {} ms; {:.0} msg/s with p99 <= {} ms",
