@@ -99,6 +99,9 @@ pub struct Settings {
     pub typing_timeout: Duration,
     pub shutdown_grace: Duration,
     pub presence_ttl: Duration,
+    /// With several nodes: how long a stored message may wait for its emit
+    /// before a surviving node emits it instead.
+    pub redelivery_after: Duration,
     pub rate_limits: RateLimits,
     pub static_dir: PathBuf,
     pub max_revisions: i32,
@@ -258,6 +261,7 @@ impl Settings {
             typing_timeout: Duration::from_millis(parse(&var, "TYPING_TIMEOUT_MS", "8000")?),
             shutdown_grace: Duration::from_millis(parse(&var, "SHUTDOWN_GRACE_MS", "10000")?),
             presence_ttl: Duration::from_millis(parse(&var, "PRESENCE_TTL_MS", "30000")?),
+            redelivery_after: Duration::from_millis(parse(&var, "REDELIVERY_AFTER_MS", "30000")?),
             rate_limits,
             static_dir: var("STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("static")),
             max_revisions: parse(&var, "MAX_REVISIONS", "3")?,

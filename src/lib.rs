@@ -23,7 +23,7 @@ use std::{
 };
 
 use anyhow::Context;
-use axum::Router;
+use axum::ServiceExt;
 use socketioxide::SocketIo;
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
@@ -42,11 +42,15 @@ use crate::{
     state::{AppState, BoxFuture, Emitter, Inner},
 };
 
+/// Socket.IO frames from chat clients are small; the default 4 KiB read
+/// buffer per WebSocket is most of an idle connection's memory.
+const WS_READ_BUFFER: usize = 1024;
+
 type CloseSockets = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    service: http::HttpService,
     state: AppState,
     close_sockets: CloseSockets,
 }
@@ -76,7 +80,7 @@ impl Application {
             None => Presence::default(),
         };
         let addr = SocketAddr::new(settings.host, settings.port);
-        let writer = Writer::start(db.clone());
+        let writer = Writer::start(db.clone(), redis.is_some());
         let state = AppState(Arc::new(Inner {
             db,
             verifier,
@@ -98,12 +102,16 @@ impl Application {
 
         // The adapter decides how room emits travel: in memory, or through
         // Redis to every node.
-        let (router, close_sockets): (Router, CloseSockets) = match &redis {
+        let (service, close_sockets): (http::HttpService, CloseSockets) = match &redis {
             None => {
-                let (layer, io) = SocketIo::builder().with_state(state.clone()).build_layer();
+                let (layer, io) =
+                    SocketIo::builder().with_state(state.clone()).ws_read_buffer_size(WS_READ_BUFFER).build_layer();
                 realtime::namespace(&io);
                 state.emitter.install(SocketSink::new(io.clone()));
-                (http::router(state.clone()).layer(layer), Box::new(move || Box::pin(async move { io.close().await })))
+                (
+                    http::service(&state, http::router(state.clone()), layer),
+                    Box::new(move || Box::pin(async move { io.close().await })),
+                )
             }
             Some(r) => {
                 let driver = ResilientDriver::connect(r).await.context("could not subscribe to Redis")?;
@@ -111,19 +119,27 @@ impl Application {
                 let ctr = RedisAdapterCtr::new_with_driver(driver, config);
                 let (layer, io) = SocketIo::builder()
                     .with_state(state.clone())
+                    .ws_read_buffer_size(WS_READ_BUFFER)
                     .with_adapter::<CustomRedisAdapter<_, ResilientDriver>>(ctr)
                     .build_layer();
                 realtime::namespace(&io).await.context("could not set up the Redis adapter")?;
                 state.emitter.install(SocketSink::new(io.clone()));
                 tracing::info!(node_id = %r.node_id, "several nodes: rooms and presence shared through Redis");
-                (http::router(state.clone()).layer(layer), Box::new(move || Box::pin(async move { io.close().await })))
+                (
+                    http::service(&state, http::router(state.clone()), layer),
+                    Box::new(move || Box::pin(async move { io.close().await })),
+                )
             }
         };
-        let (emitted, confirmations) = tokio::sync::mpsc::unbounded_channel();
-        state.emitter.track_delivery(emitted, redis);
-        tokio::spawn(realtime::cluster::confirm_emits(state.db.clone(), confirmations));
+        if redis.is_some() {
+            // Several nodes: a node may die between commit and emit, so emits
+            // are confirmed and the unconfirmed emitted again by another node.
+            let (emitted, confirmations) = tokio::sync::mpsc::unbounded_channel();
+            state.emitter.track_delivery(emitted, redis);
+            tokio::spawn(realtime::cluster::confirm_emits(state.db.clone(), confirmations));
+        }
         let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
-        Ok(Self { listener, router, state, close_sockets })
+        Ok(Self { listener, service, state, close_sockets })
     }
 
     pub fn port(&self) -> u16 {
@@ -171,7 +187,7 @@ impl Application {
                 shared.leave_cluster().await;
             }
         };
-        let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let server = axum::serve(self.listener, self.service.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(signal);
         let server = tokio::spawn(async move { server.await });
         tokio::pin!(server);

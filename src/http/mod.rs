@@ -71,7 +71,6 @@ pub fn router(app: AppState) -> Router {
         .merge(api)
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
         .layer(middleware::from_fn_with_state(app.clone(), record_request))
-        .layer(cors(&app))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
                 .extensions()
@@ -81,6 +80,56 @@ pub fn router(app: AppState) -> Router {
             tracing::info_span!("http", method = %req.method(), route)
         }))
         .with_state(app)
+}
+
+/// The whole HTTP service: CORS, then Socket.IO (which takes its own path),
+/// then the router. A WebSocket handshake is copied first, so the socket
+/// does not keep hyper's 16 KiB read buffer alive for its whole life.
+pub fn service<L, B>(app: &AppState, router: Router, socket_io: L) -> HttpService
+where
+    L: tower::Layer<Router>,
+    L::Service: tower::Service<Request, Response = http::Response<B>, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as tower::Service<Request>>::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Default + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let stack = tower::ServiceBuilder::new()
+        .map_response(|res: http::Response<B>| res.map(axum::body::Body::new))
+        .map_request(compact_handshake)
+        .layer(cors(app))
+        .service(socket_io.layer(router));
+    tower::util::BoxCloneSyncService::new(stack)
+}
+
+pub type HttpService = tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible>;
+
+/// Rebuilds a Socket.IO request from owned copies of its URI and headers:
+/// the originals are slices of the connection's read buffer, and the socket
+/// keeps its handshake for as long as it lives.
+fn compact_handshake(req: Request) -> Request {
+    if !req.uri().path().starts_with("/socket.io") {
+        return req;
+    }
+    let (parts, body) = req.into_parts();
+    let mut fresh = Request::new(body);
+    *fresh.method_mut() = parts.method;
+    *fresh.version_mut() = parts.version;
+    *fresh.uri_mut() = parts.uri.to_string().parse().unwrap_or(parts.uri);
+    let headers = fresh.headers_mut();
+    headers.reserve(parts.headers.len());
+    for (name, value) in parts.headers.iter() {
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(name.as_str().as_bytes()), HeaderValue::from_bytes(value.as_bytes()))
+        {
+            headers.append(name, value);
+        }
+    }
+    *fresh.extensions_mut() = parts.extensions;
+    fresh
 }
 
 async fn api_not_found() -> Response {

@@ -14,12 +14,11 @@ use crate::{
     state::AppState,
 };
 
-/// How old a pending message must be before another node emits it: its own
-/// node had this long to do so.
-const REDELIVERY_AGE: Duration = Duration::from_secs(3);
-
-/// Runs for the life of the server.
+/// Runs for the life of the server; a single node has nothing to do.
 pub async fn maintain(app: AppState) {
+    if app.redis.is_none() {
+        return;
+    }
     let period = (app.settings.presence_ttl / 3).clamp(Duration::from_millis(200), Duration::from_secs(1));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -64,7 +63,8 @@ async fn redeliver(app: &AppState) {
             return;
         }
     }
-    let age = chrono::Duration::from_std(REDELIVERY_AGE).unwrap_or_default();
+    // Its own node had this long to emit it (and confirm), even under load.
+    let age = chrono::Duration::from_std(app.settings.redelivery_after).unwrap_or_default();
     let pending = match messages::pending_emits(&app.db, age, 200).await {
         Ok(p) => p,
         Err(e) => {

@@ -21,7 +21,12 @@ impl<A: Adapter> SocketSink<A> {
 impl<A: Adapter> Sink for SocketSink<A> {
     fn emit<'a>(&'a self, event: &'a Outbound) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let mut op = self.io.to(event.rooms.clone());
+            // After shutdown closed the namespace, late events have nowhere to go.
+            let Some(op) = self.io.of("/") else {
+                tracing::debug!(event = event.event, "emit after shutdown dropped");
+                return;
+            };
+            let mut op = op.to(event.rooms.clone());
             if !event.except.is_empty() {
                 op = op.except(event.except.clone());
             }

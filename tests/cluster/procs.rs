@@ -43,6 +43,7 @@ impl Node {
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .env("PRESENCE_TTL_MS", "2000")
+            .env("REDELIVERY_AFTER_MS", "3000")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);

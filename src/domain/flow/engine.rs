@@ -28,6 +28,8 @@ use crate::{
 /// What the flow needs from the settings.
 #[derive(Clone, Debug)]
 pub struct FlowConfig {
+    /// Whether written messages wait for an emit confirmation (several nodes).
+    pub track_emits: bool,
     pub commission_bps: u32,
     pub max_revisions: i32,
     pub system_user_id: String,
@@ -36,6 +38,7 @@ pub struct FlowConfig {
 impl From<&Settings> for FlowConfig {
     fn from(s: &Settings) -> Self {
         Self {
+            track_emits: s.redis_url.is_some(),
             commission_bps: s.commission_bps,
             max_revisions: s.max_revisions,
             system_user_id: s.system_user_id.clone(),
@@ -371,7 +374,7 @@ pub(super) fn draft_to_row(
         seen_at: seen.then_some(now),
         client_message_id: None,
         expires_at: None,
-        emit_pending: true,
+        emit_pending: cfg.track_emits,
         created_at: now,
     }
 }

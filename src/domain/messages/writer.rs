@@ -48,14 +48,16 @@ pub struct Participants {
 
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    /// Whether messages wait for an emit confirmation (several nodes).
+    track_emits: bool,
     participants: DashMap<Uuid, Participants>,
 }
 
 impl Writer {
-    pub fn start(db: DatabaseConnection) -> Self {
+    pub fn start(db: DatabaseConnection, track_emits: bool) -> Self {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
         tokio::spawn(run(db, queue));
-        Self { jobs, participants: DashMap::new() }
+        Self { jobs, track_emits, participants: DashMap::new() }
     }
 
     pub fn participants(&self, id: Uuid) -> Option<Participants> {
@@ -78,7 +80,8 @@ impl Writer {
 
     /// Queues a message and waits for the commit that stores it. Returns the
     /// conversation as that transaction saw it.
-    pub async fn write(&self, row: message::Model) -> AppResult<(Written, conversation::Model)> {
+    pub async fn write(&self, mut row: message::Model) -> AppResult<(Written, conversation::Model)> {
+        row.emit_pending = self.track_emits;
         let (reply, done) = oneshot::channel();
         self.jobs
             .send(Job { row, reply })
