@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod message;
 pub mod payment_order;
 pub mod request;
+pub mod unread_count;
 pub mod user;
 pub mod webhook_event;
 
@@ -17,6 +18,7 @@ pub mod prelude {
     pub use super::message::Entity as Message;
     pub use super::payment_order::Entity as PaymentOrder;
     pub use super::request::Entity as Request;
+    pub use super::unread_count::Entity as UnreadCount;
     pub use super::user::Entity as User;
     pub use super::webhook_event::Entity as WebhookEvent;
 }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_conversations;
 mod m20261122_000002_collaborations;
 mod m20261122_000003_payments;
+mod m20261122_000004_unread_counts;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_conversations::Migration),
             Box::new(m20261122_000002_collaborations::Migration),
             Box::new(m20261122_000003_payments::Migration),
+            Box::new(m20261122_000004_unread_counts::Migration),
         ]
     }
 }

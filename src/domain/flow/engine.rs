@@ -333,6 +333,7 @@ pub async fn write(
         message::Entity::insert_many(rows.iter().cloned().map(message::ActiveModel::from))
             .exec_without_returning(txn)
             .await?;
+        messages::count_unread(txn, &rows).await.map_err(WriteError::Other)?;
     }
     Ok((after, rows))
 }

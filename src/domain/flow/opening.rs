@@ -123,6 +123,7 @@ pub async fn initialize(
     message::Entity::insert_many(rows.iter().cloned().map(message::ActiveModel::from))
         .exec_without_returning(&txn)
         .await?;
+    crate::domain::messages::count_unread(&txn, &rows).await?;
     if let Some(r) = &application {
         collaborations::mark_connected(&txn, r.id).await?;
     }

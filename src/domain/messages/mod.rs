@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use entity::{conversation, message};
+use entity::{conversation, message, unread_count};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    QuerySelect, Set,
+    sea_query::{Expr, OnConflict},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -288,6 +289,7 @@ pub async fn mark_seen(
         .filter(unseen.add(message::Column::Id.lte(newest)))
         .exec(&txn)
         .await?;
+    recount_unread(&txn, &who.user_id, c.id).await?;
     txn.commit().await?;
 
     let other = conversations::other_participant(&c, &who.user_id).to_string();
@@ -313,24 +315,71 @@ pub async fn unread_by_conversation(
     user_id: &str,
     only: Option<Vec<Uuid>>,
 ) -> AppResult<HashMap<Uuid, u64>> {
-    let now = clock::now();
-    let mut query = message::Entity::find()
-        .select_only()
-        .column(message::Column::ConversationId)
-        .column_as(message::Column::Id.count(), "n")
-        .filter(message::Column::ReceiverId.eq(user_id))
-        .filter(message::Column::Seen.eq(false))
-        .filter(message::Column::SenderId.ne(user_id))
-        .filter(Condition::any().add(message::Column::ExpiresAt.is_null()).add(message::Column::ExpiresAt.gt(now)))
-        .group_by(message::Column::ConversationId);
+    let mut query = unread_count::Entity::find()
+        .filter(unread_count::Column::UserId.eq(user_id))
+        .filter(unread_count::Column::Count.gt(0));
     if let Some(ids) = only {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        query = query.filter(message::Column::ConversationId.is_in(ids));
+        query = query.filter(unread_count::Column::ConversationId.is_in(ids));
     }
-    let rows: Vec<(Uuid, i64)> = query.into_tuple().all(db).await?;
-    Ok(rows.into_iter().map(|(id, n)| (id, n.max(0) as u64)).collect())
+    Ok(query.all(db).await?.into_iter().map(|u| (u.conversation_id, u.count.max(0) as u64)).collect())
+}
+
+/// Raises the unread counts for newly stored messages, in their transaction.
+/// Seen messages and messages to oneself (audits) never count.
+pub async fn count_unread<'a>(
+    txn: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = &'a message::Model>,
+) -> AppResult<()> {
+    let mut added: HashMap<(&str, Uuid), i64> = HashMap::new();
+    for m in rows.into_iter().filter(|m| !m.seen && m.sender_id != m.receiver_id) {
+        *added.entry((m.receiver_id.as_str(), m.conversation_id)).or_default() += 1;
+    }
+    if added.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<_> = added.into_iter().collect();
+    // One order for every writer, so concurrent batches never deadlock.
+    keys.sort();
+    unread_count::Entity::insert_many(keys.into_iter().map(|((user, conversation), n)| unread_count::ActiveModel {
+        user_id: Set(user.to_string()),
+        conversation_id: Set(conversation),
+        count: Set(n),
+    }))
+    .on_conflict(
+        OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
+            .value(unread_count::Column::Count, Expr::cust("unread_counts.count + excluded.count"))
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a user's unread count in a conversation to what is really unseen.
+async fn recount_unread(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<()> {
+    let n = message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .filter(message::Column::ReceiverId.eq(user_id))
+        .filter(message::Column::SenderId.ne(user_id))
+        .filter(message::Column::Seen.eq(false))
+        .count(txn)
+        .await? as i64;
+    unread_count::Entity::insert(unread_count::ActiveModel {
+        user_id: Set(user_id.to_string()),
+        conversation_id: Set(conversation_id),
+        count: Set(n),
+    })
+    .on_conflict(
+        OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
+            .update_column(unread_count::Column::Count)
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
 }
 
 /// Clears the pending mark of messages that have been emitted.

@@ -182,6 +182,7 @@ async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model]) -> AppRe
             Err(e) => return Err(e.into()),
         }
     };
+    super::count_unread(&txn, rows.iter().filter(|r| inserted.contains(&r.id)).copied()).await?;
     let repeats = existing(&txn, rows, &open, &inserted).await?;
     txn.commit().await?;
 
