@@ -34,10 +34,11 @@ use crate::{
     domain::{
         flow::engine::FlowConfig,
         limits::Limiter,
-        messages::Writer,
+        messages::{BatchMetrics, Writer},
         payments::Payments,
         presence::{Presence, SharedPresence},
     },
+    metrics::Metrics,
     realtime::{emitter::SocketSink, redis_driver::ResilientDriver},
     state::{AppState, BoxFuture, Emitter, Inner},
 };
@@ -80,7 +81,12 @@ impl Application {
             None => Presence::default(),
         };
         let addr = SocketAddr::new(settings.host, settings.port);
-        let writer = Writer::start(db.clone(), redis.is_some());
+        let metrics = Metrics::default();
+        let writer = Writer::start(
+            db.clone(),
+            redis.is_some(),
+            BatchMetrics { size: metrics.message_batch_size.clone(), seconds: metrics.message_batch_seconds.clone() },
+        );
         let state = AppState(Arc::new(Inner {
             db,
             verifier,
@@ -93,10 +99,9 @@ impl Application {
             users: Default::default(),
             presence,
             typing: Default::default(),
-            metrics: Default::default(),
+            metrics,
             emitter: Emitter::default(),
             draining: Default::default(),
-            unread_pending: Default::default(),
             inflight: Default::default(),
         }));
 

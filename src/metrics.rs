@@ -2,7 +2,12 @@
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
     registry::Registry,
 };
 
@@ -25,6 +30,10 @@ pub struct Metrics {
     pub messages_sent: Counter,
     pub http_requests: Family<HttpLabels, Counter>,
     pub event_errors: Family<EventLabels, Counter>,
+    /// Messages per group commit.
+    pub message_batch_size: Histogram,
+    /// Time from a group commit's first statement to its commit.
+    pub message_batch_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -34,6 +43,8 @@ impl Default for Metrics {
         let messages_sent = Counter::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
         let event_errors = Family::<EventLabels, Counter>::default();
+        let message_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 10));
+        let message_batch_seconds = Histogram::new(exponential_buckets(0.000_25, 2.0, 12));
         registry.register("connected_sockets", "Socket.IO connections open on this node", connected_sockets.clone());
         registry.register("messages_sent", "User messages stored", messages_sent.clone());
         registry.register("http_requests", "HTTP requests by route, method and status", http_requests.clone());
@@ -42,7 +53,21 @@ impl Default for Metrics {
             "Socket.IO events answered with an error, by event and error code",
             event_errors.clone(),
         );
-        Self { registry, connected_sockets, messages_sent, http_requests, event_errors }
+        registry.register("message_batch_size", "Messages written by one group commit", message_batch_size.clone());
+        registry.register(
+            "message_batch_seconds",
+            "Duration of one group commit, first statement to commit",
+            message_batch_seconds.clone(),
+        );
+        Self {
+            registry,
+            connected_sockets,
+            messages_sent,
+            http_requests,
+            event_errors,
+            message_batch_size,
+            message_batch_seconds,
+        }
     }
 }
 

@@ -100,8 +100,6 @@ pub struct Inner {
     pub redis: Option<Redis>,
     /// Set once shutdown begins: new sockets are refused, readiness fails.
     pub draining: AtomicBool,
-    /// Unread counts waiting to be sent, by (user, conversation).
-    pub unread_pending: dashmap::DashMap<(String, Uuid), ()>,
     pub inflight: InFlight,
 }
 
@@ -143,24 +141,6 @@ impl AppState {
             }
         };
         tokio::time::timeout(limit, wait).await.is_ok()
-    }
-
-    /// Tells a user their unread counts changed, once for a burst of
-    /// messages, after the messages themselves went out.
-    pub fn refresh_unread(&self, user_id: String, conversation: Uuid) {
-        let key = (user_id, conversation);
-        if self.unread_pending.insert(key.clone(), ()).is_some() {
-            return;
-        }
-        let app = self.clone();
-        tokio::spawn(async move {
-            // Removed before counting: a message stored after this point
-            // schedules its own count.
-            app.unread_pending.remove(&key);
-            if let Some(event) = crate::domain::messages::unread_update(&app.db, &key.0, key.1).await {
-                app.emitter.publish(vec![event]).await;
-            }
-        });
     }
 
     pub fn is_draining(&self) -> bool {

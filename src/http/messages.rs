@@ -101,7 +101,6 @@ pub async fn send(
     app.emitter.publish(out.events).await;
     if out.created {
         app.metrics.messages_sent.inc();
-        app.refresh_unread(out.message.receiver_id.clone(), out.conversation.id);
     }
     let status = if out.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({ "success": true, "message": message_json(&out.message) }))))
@@ -144,9 +143,8 @@ pub async fn direct_connect(
     )
     .await?;
     app.emitter.publish(out.events).await;
-    if let Some(m) = &out.message {
+    if out.message.is_some() {
         app.metrics.messages_sent.inc();
-        app.refresh_unread(m.receiver_id.clone(), out.conversation.id);
     }
     let status = if out.created { StatusCode::CREATED } else { StatusCode::OK };
     let mut body = json!({ "success": true, "conversation": events::conversation_json(&out.conversation) });

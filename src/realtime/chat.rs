@@ -48,7 +48,6 @@ pub async fn send_message<A: Adapter>(
 ) {
     let client_message_id =
         data.as_ref().ok().and_then(|v| v.get("clientMessageId")).and_then(Value::as_str).map(str::to_owned);
-    let mut unread = None;
     let result: AppResult<_> = async {
         app.limiter.check(Kind::Messages, &who.user_id).await?;
         let p: SendMessage = payload(data)?;
@@ -67,15 +66,11 @@ pub async fn send_message<A: Adapter>(
         .await?;
         if out.created {
             app.metrics.messages_sent.inc();
-            unread = Some((out.message.receiver_id.clone(), out.conversation.id));
         }
         Ok((json!({ "message": message_json(&out.message) }), out.events))
     }
     .await;
     finish(&app, reply, "send_message", result, client_message_id.as_deref()).await;
-    if let Some((user, conversation)) = unread {
-        app.refresh_unread(user, conversation);
-    }
 }
 
 #[derive(Deserialize)]

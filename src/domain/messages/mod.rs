@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 mod writer;
 
-pub use writer::Writer;
-use writer::Written;
+pub use writer::{BatchMetrics, Writer};
+use writer::{Unread, Written};
 
 use super::{
     clock,
@@ -122,9 +122,9 @@ pub async fn send(
         created_at: clock::now(),
     };
     let (written, c) = writer.write(row).await?;
-    let row = match written {
+    let (row, unread) = match written {
         Written::Existing(m) => return Ok(SendOutcome { message: m, conversation: c, created: false, events: vec![] }),
-        Written::New(m) => m,
+        Written::New(m, unread) => (m, unread),
     };
     let events = vec![
         events::new_message(&c, &row),
@@ -137,6 +137,7 @@ pub async fn send(
                 "sender_id": row.sender_id,
             }),
         ),
+        unread_event(&row.receiver_id, c.id, unread),
     ];
     Ok(SendOutcome { message: row, conversation: c, created: true, events })
 }
@@ -411,6 +412,41 @@ pub async fn pending_emits(
         .await?)
 }
 
+/// Every unread count above zero of the given users, in one query.
+pub async fn unread_of<'a>(
+    db: &impl ConnectionTrait,
+    users: impl IntoIterator<Item = &'a str>,
+) -> AppResult<HashMap<String, HashMap<Uuid, u64>>> {
+    let mut users: Vec<&str> = users.into_iter().collect();
+    users.sort_unstable();
+    users.dedup();
+    let mut out: HashMap<String, HashMap<Uuid, u64>> = HashMap::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let rows = unread_count::Entity::find()
+        .filter(unread_count::Column::UserId.is_in(users))
+        .filter(unread_count::Column::Count.gt(0))
+        .all(db)
+        .await?;
+    for u in rows {
+        out.entry(u.user_id).or_default().insert(u.conversation_id, u.count.max(0) as u64);
+    }
+    Ok(out)
+}
+
+fn unread_event(user_id: &str, conversation_id: Uuid, unread: Unread) -> Outbound {
+    Outbound::new(
+        "unread_count_updated",
+        vec![events::user_room(user_id)],
+        json!({
+            "conversation_id": conversation_id,
+            "unread_count": unread.conversation,
+            "total_unread": unread.total,
+        }),
+    )
+}
+
 /// `unread_count_updated` for one user after a change in one conversation.
 /// It is computed after the change committed, so a failure here is logged
 /// and the event skipped rather than reported as a failed change.
@@ -422,13 +458,9 @@ pub async fn unread_update(db: &impl ConnectionTrait, user_id: &str, conversatio
             return None;
         }
     };
-    Some(Outbound::new(
-        "unread_count_updated",
-        vec![events::user_room(user_id)],
-        json!({
-            "conversation_id": conversation_id,
-            "unread_count": counts.get(&conversation_id).copied().unwrap_or(0),
-            "total_unread": counts.values().sum::<u64>(),
-        }),
-    ))
+    let unread = Unread {
+        conversation: counts.get(&conversation_id).copied().unwrap_or(0),
+        total: counts.values().sum::<u64>(),
+    };
+    Some(unread_event(user_id, conversation_id, unread))
 }

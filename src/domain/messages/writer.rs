@@ -5,8 +5,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use std::time::Instant;
+
 use dashmap::DashMap;
 use entity::{conversation, message};
+use prometheus_client::metrics::histogram::Histogram;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
     sea_query::OnConflict,
@@ -27,8 +30,8 @@ const MAX_REMEMBERED: usize = 200_000;
 
 /// How a queued message ended.
 pub enum Written {
-    /// Stored now.
-    New(message::Model),
+    /// Stored now, with the receiver's unread counts right after the commit.
+    New(message::Model, Unread),
     /// A message with the same client message id was already stored.
     Existing(message::Model),
 }
@@ -54,9 +57,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(db: DatabaseConnection, track_emits: bool) -> Self {
+    pub fn start(db: DatabaseConnection, track_emits: bool, metrics: BatchMetrics) -> Self {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
-        tokio::spawn(run(db, queue));
+        tokio::spawn(run(db, queue, metrics));
         Self { jobs, track_emits, participants: DashMap::new() }
     }
 
@@ -91,12 +94,23 @@ impl Writer {
     }
 }
 
-async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
+/// Where the writer reports its batches (sizes and durations).
+#[derive(Clone)]
+pub struct BatchMetrics {
+    pub size: Histogram,
+    pub seconds: Histogram,
+}
+
+async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>, metrics: BatchMetrics) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
         let rows: Vec<&message::Model> = jobs.iter().map(|j| &j.row).collect();
-        match write_batch(&db, &rows).await {
+        let started = Instant::now();
+        let written = write_batch(&db, &rows).await;
+        metrics.size.observe(rows.len() as f64);
+        metrics.seconds.observe(started.elapsed().as_secs_f64());
+        match written {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);
@@ -120,6 +134,13 @@ async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>) {
             }
         }
     }
+}
+
+/// A receiver's unread counts as the commit that stored a message left them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unread {
+    pub conversation: u64,
+    pub total: u64,
 }
 
 type Outcome = AppResult<(Written, conversation::Model)>;
@@ -182,7 +203,9 @@ async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model]) -> AppRe
             Err(e) => return Err(e.into()),
         }
     };
-    super::count_unread(&txn, rows.iter().filter(|r| inserted.contains(&r.id)).copied()).await?;
+    let stored = || rows.iter().filter(|r| inserted.contains(&r.id)).copied();
+    super::count_unread(&txn, stored()).await?;
+    let unread = super::unread_of(&txn, stored().map(|r| r.receiver_id.as_str())).await?;
     let repeats = existing(&txn, rows, &open, &inserted).await?;
     txn.commit().await?;
 
@@ -194,7 +217,12 @@ async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model]) -> AppRe
                 return Err(ensure_chat_open(c).err().unwrap_or_else(super::closed));
             };
             if inserted.contains(&r.id) {
-                Ok((Written::New((*r).clone()), c.clone()))
+                let counts = unread.get(r.receiver_id.as_str());
+                let figures = Unread {
+                    conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
+                    total: counts.map(|u| u.values().sum()).unwrap_or(0),
+                };
+                Ok((Written::New((*r).clone(), figures), c.clone()))
             } else {
                 let key = (r.sender_id.clone(), r.client_message_id.clone().unwrap_or_default());
                 repeats
