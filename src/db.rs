@@ -12,8 +12,13 @@ use sea_orm::{
 use crate::config::Settings;
 
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    connect_pool(settings, settings.database_max_connections).await
+}
+
+/// A pool of at most `max` connections to the configured database.
+pub async fn connect_pool(settings: &Settings, max: u32) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(settings.database_url.clone());
-    opts.max_connections(settings.database_max_connections)
+    opts.max_connections(max)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(5))

@@ -83,10 +83,11 @@ impl Application {
         let addr = SocketAddr::new(settings.host, settings.port);
         let metrics = Metrics::default();
         let writer = Writer::start(
-            db.clone(),
+            &settings,
             redis.is_some(),
             BatchMetrics { size: metrics.message_batch_size.clone(), seconds: metrics.message_batch_seconds.clone() },
-        );
+        )
+        .await?;
         let state = AppState(Arc::new(Inner {
             db,
             verifier,

@@ -7,11 +7,12 @@ use std::collections::{HashMap, HashSet};
 
 use std::time::Instant;
 
+use anyhow::Context;
 use dashmap::DashMap;
 use entity::{conversation, message};
 use prometheus_client::metrics::histogram::Histogram;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
     sea_query::OnConflict,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 use super::ensure_chat_open;
 use crate::{
+    config::Settings,
     domain::clock,
     error::{AppError, AppResult},
 };
@@ -57,10 +59,41 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(db: DatabaseConnection, track_emits: bool, metrics: BatchMetrics) -> Self {
+    /// Starts the writer on a thread of its own, with its own connection:
+    /// its few round trips per batch are then never queued behind socket
+    /// work on the main runtime, which is what bounds a batch's duration.
+    pub async fn start(settings: &Settings, track_emits: bool, metrics: BatchMetrics) -> anyhow::Result<Self> {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
-        tokio::spawn(run(db, queue, metrics));
-        Self { jobs, track_emits, participants: DashMap::new() }
+        let (ready, started) = oneshot::channel::<anyhow::Result<()>>();
+        let settings = settings.clone();
+        std::thread::Builder::new()
+            .name("parley-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready.send(Err(e.into()));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let db = match crate::db::connect_pool(&settings, 1).await {
+                        Ok(db) => db,
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready.send(Ok(()));
+                    run(&db, queue, metrics).await;
+                    if let Err(e) = db.close().await {
+                        tracing::debug!(error = %e, "closing the writer's connection");
+                    }
+                });
+            })
+            .context("could not start the message writer thread")?;
+        started.await.context("the message writer thread stopped during start-up")??;
+        Ok(Self { jobs, track_emits, participants: DashMap::new() })
     }
 
     pub fn participants(&self, id: Uuid) -> Option<Participants> {
@@ -101,13 +134,14 @@ pub struct BatchMetrics {
     pub seconds: Histogram,
 }
 
-async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>, metrics: BatchMetrics) {
+async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, metrics: BatchMetrics) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut known = Known::default();
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
         let rows: Vec<&message::Model> = jobs.iter().map(|j| &j.row).collect();
         let started = Instant::now();
-        let written = write_batch(&db, &rows).await;
+        let written = write_batch(db, &rows, &mut known).await;
         metrics.size.observe(rows.len() as f64);
         metrics.seconds.observe(started.elapsed().as_secs_f64());
         match written {
@@ -120,7 +154,7 @@ async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Job>, metrics: Ba
                 // One bad row must not fail the others: write them one by one.
                 tracing::warn!(error = %e, size = jobs.len(), "message batch failed; writing its messages one by one");
                 for job in jobs {
-                    let result = match write_batch(&db, &[&job.row]).await {
+                    let result = match write_batch(db, &[&job.row], &mut known).await {
                         Ok(mut r) => r.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch")))),
                         Err(e) => Err(e),
                     };
@@ -147,20 +181,12 @@ type Outcome = AppResult<(Written, conversation::Model)>;
 
 /// One transaction: touch the open conversations (which locks them against
 /// a concurrent close), insert the messages, find the repeats.
-async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model]) -> AppResult<Vec<Outcome>> {
+async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model], known: &mut Known) -> AppResult<Vec<Outcome>> {
     let now = clock::now();
     let mut ids: Vec<Uuid> = rows.iter().map(|r| r.conversation_id).collect::<HashSet<_>>().into_iter().collect();
     ids.sort();
     let txn = crate::db::begin_write(db).await?;
-    let open: HashMap<Uuid, conversation::Model> = conversation::Entity::update_many()
-        .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
-        .filter(conversation::Column::Id.is_in(ids.clone()))
-        .filter(conversation::Column::ChatStatus.eq("real_time"))
-        .exec_with_returning(&txn)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let open = touch(&txn, &ids, now, known).await?;
     let shut: HashMap<Uuid, conversation::Model> = if open.len() < ids.len() {
         conversation::Entity::find()
             .filter(
@@ -181,33 +207,13 @@ async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model]) -> AppRe
         .filter(|r| open.contains_key(&r.conversation_id))
         .map(|r| message::ActiveModel::from((*r).clone()))
         .collect();
-    let inserted: HashSet<Uuid> = if writable.is_empty() {
-        HashSet::new()
-    } else {
-        let keys = message::Entity::insert_many(writable)
-            .on_conflict(
-                OnConflict::columns([
-                    message::Column::ConversationId,
-                    message::Column::SenderId,
-                    message::Column::ClientMessageId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_with_returning_keys(&txn)
-            .await;
-        match keys {
-            Ok(keys) => keys.into_iter().collect(),
-            // Every row repeated a stored one.
-            Err(sea_orm::DbErr::RecordNotInserted) => HashSet::new(),
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let inserted = insert(&txn, writable).await?;
     let stored = || rows.iter().filter(|r| inserted.contains(&r.id)).copied();
     super::count_unread(&txn, stored()).await?;
     let unread = super::unread_of(&txn, stored().map(|r| r.receiver_id.as_str())).await?;
     let repeats = existing(&txn, rows, &open, &inserted).await?;
     txn.commit().await?;
+    known.remember(open.values());
 
     Ok(rows
         .iter()
@@ -231,6 +237,121 @@ async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model]) -> AppRe
                     .ok_or_else(|| AppError::internal(anyhow::anyhow!("message {} neither stored nor found", r.id)))
             }
         })
+        .collect())
+}
+
+/// Conversations as the writer last saw them, by id. A conversation's
+/// `version` changes with every change of its state (the flow engine is the
+/// only other writer of conversations), so a remembered model whose version
+/// still matches is exact but for `last_message_at`, which the writer sets.
+#[derive(Default)]
+struct Known(HashMap<Uuid, conversation::Model>);
+
+impl Known {
+    fn remember<'a>(&mut self, models: impl IntoIterator<Item = &'a conversation::Model>) {
+        if self.0.len() >= MAX_REMEMBERED {
+            self.0.clear();
+        }
+        for c in models {
+            self.0.insert(c.id, c.clone());
+        }
+    }
+}
+
+/// Sets `last_message_at` of the conversations among `ids` that are open for
+/// free chat (locking them against a concurrent close) and returns them as
+/// they now are. Remembered conversations whose version is unchanged are
+/// touched without reading them back (on SQLite every row read back is a
+/// hand-off between threads); the others are read back by `RETURNING`.
+async fn touch(
+    txn: &DatabaseTransaction,
+    ids: &[Uuid],
+    now: chrono::DateTime<chrono::Utc>,
+    known: &mut Known,
+) -> AppResult<HashMap<Uuid, conversation::Model>> {
+    let mut open = HashMap::new();
+    let remembered: Vec<&conversation::Model> = ids.iter().filter_map(|id| known.0.get(id)).collect();
+    if !remembered.is_empty() {
+        let unchanged = remembered.iter().fold(Condition::any(), |any, c| {
+            any.add(
+                Condition::all()
+                    .add(conversation::Column::Id.eq(c.id))
+                    .add(conversation::Column::Version.eq(c.version)),
+            )
+        });
+        let touched = conversation::Entity::update_many()
+            .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
+            .filter(conversation::Column::ChatStatus.eq("real_time"))
+            .filter(unchanged)
+            .exec(txn)
+            .await?
+            .rows_affected;
+        if touched as usize == remembered.len() {
+            for c in remembered {
+                open.insert(c.id, conversation::Model { last_message_at: now, ..c.clone() });
+            }
+        } else {
+            // Something changed (closed, or a new version): forget them all
+            // and read them back below.
+            for id in ids {
+                known.0.remove(id);
+            }
+        }
+    }
+    let rest: Vec<Uuid> = ids.iter().filter(|id| !open.contains_key(*id)).copied().collect();
+    if !rest.is_empty() {
+        let fresh = conversation::Entity::update_many()
+            .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
+            .filter(conversation::Column::Id.is_in(rest))
+            .filter(conversation::Column::ChatStatus.eq("real_time"))
+            .exec_with_returning(txn)
+            .await?;
+        open.extend(fresh.into_iter().map(|c| (c.id, c)));
+    }
+    Ok(open)
+}
+
+/// Inserts the messages, skipping repeats of a stored client message id, and
+/// returns the ids stored. Nothing comes back per row in the common case (on
+/// SQLite each returned row is a hand-off between threads): only when the
+/// count falls short are the stored ids looked up.
+async fn insert(txn: &DatabaseTransaction, writable: Vec<message::ActiveModel>) -> AppResult<HashSet<Uuid>> {
+    let ids: Vec<Uuid> = writable.iter().filter_map(|m| m.id.try_as_ref().copied()).collect();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let stored = message::Entity::insert_many(writable)
+        .on_conflict(
+            OnConflict::columns([
+                message::Column::ConversationId,
+                message::Column::SenderId,
+                message::Column::ClientMessageId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await;
+    let count = match stored {
+        Ok(n) => n,
+        // Every row repeated a stored one.
+        Err(sea_orm::DbErr::RecordNotInserted) => 0,
+        Err(e) => return Err(e.into()),
+    };
+    if count as usize == ids.len() {
+        return Ok(ids.into_iter().collect());
+    }
+    if count == 0 {
+        return Ok(HashSet::new());
+    }
+    Ok(message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::Id.is_in(ids))
+        .into_tuple::<Uuid>()
+        .all(txn)
+        .await?
+        .into_iter()
         .collect())
 }
 
