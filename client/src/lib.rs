@@ -161,6 +161,9 @@ async fn connect_inner(base: &str, opts: Options) -> Result<Client, Error> {
         None => "40".to_string(),
     };
     sink.send(Message::text(connect)).await.map_err(|e| Error::Io(e.to_string()))?;
+    // Events the server sends before the connect answer are kept and handled
+    // right after it, as the official client does.
+    let mut early = Vec::new();
     let sid = loop {
         let text = next_text(&mut stream).await?;
         if text == "2" {
@@ -174,6 +177,10 @@ async fn connect_inner(base: &str, opts: Options) -> Result<Client, Error> {
         if let Some(body) = text.strip_prefix("44") {
             let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
             return Err(Error::Refused(v["message"].as_str().unwrap_or(body).to_string()));
+        }
+        if text.starts_with("42") {
+            early.push(text);
+            continue;
         }
         return Err(Error::Protocol(format!("unexpected packet before connect: {text:?}")));
     };
@@ -197,6 +204,9 @@ async fn connect_inner(base: &str, opts: Options) -> Result<Client, Error> {
     let pong = out_tx.clone();
     let hooks = Hooks { hook: opts.hook.clone(), raw: opts.raw_hook.clone(), buffer: opts.buffer };
     tokio::spawn(async move {
+        for text in early {
+            dispatch(&text, &reader_shared, &pong, &hooks);
+        }
         while let Some(Ok(msg)) = stream.next().await {
             let Message::Text(text) = msg else { continue };
             dispatch(text.as_str(), &reader_shared, &pong, &hooks);
