@@ -29,6 +29,9 @@ use crate::{
 const MAX_BATCH: usize = 256;
 /// Conversations whose participants are remembered (they never change).
 const MAX_REMEMBERED: usize = 200_000;
+/// Whole conversations the writer remembers (a campaign conversation's flow
+/// data makes one a few KiB): enough for every chat active at once on a node.
+const MAX_KNOWN: usize = 20_000;
 
 /// How a queued message ended.
 pub enum Written {
@@ -249,7 +252,7 @@ struct Known(HashMap<Uuid, conversation::Model>);
 
 impl Known {
     fn remember<'a>(&mut self, models: impl IntoIterator<Item = &'a conversation::Model>) {
-        if self.0.len() >= MAX_REMEMBERED {
+        if self.0.len() >= MAX_KNOWN {
             self.0.clear();
         }
         for c in models {
