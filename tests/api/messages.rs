@@ -297,3 +297,52 @@ async fn concurrent_sends_in_one_batch_each_get_their_own_answer() {
     let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", p.conversation), &p.b_token).await;
     assert_eq!(history["pagination"]["total"], 21);
 }
+
+/// Messages to one user from several conversations at once (so several in
+/// one batch): every `unread_count_updated` carries that conversation's count
+/// and the user's total over all their conversations, as its commit left them.
+#[tokio::test]
+async fn unread_totals_cover_every_conversation_when_sends_share_a_batch() {
+    let app = spawn_with(|s| s.rate_limits.enabled = false).await;
+    let me = uid("me");
+    let me_token = token(&me, "influencer");
+    let mut senders = vec![];
+    for _ in 0..3 {
+        let other = uid("other");
+        let other_token = token(&other, "brand_owner");
+        let conv = app.direct(&other_token, &me).await;
+        senders.push((conv, app.socket(&other_token).await));
+    }
+    let mine = app.socket(&me_token).await;
+    let mut sends = vec![];
+    for round in 0..5 {
+        for (conv, socket) in &senders {
+            sends.push(socket.ack("send_message", json!({"conversationId": conv, "message": format!("r{round}")})));
+        }
+    }
+    for ack in futures::future::join_all(sends).await {
+        assert_eq!(ack.unwrap()["success"], true);
+    }
+    let mut top = std::collections::HashMap::new();
+    let mut highest_total = 0;
+    for _ in 0..15 {
+        let u = mine.wait_for("unread_count_updated").await.unwrap();
+        let (count, total) = (u["unread_count"].as_u64().unwrap(), u["total_unread"].as_u64().unwrap());
+        assert!(total >= count, "total {total} below the conversation's {count}");
+        let c = top.entry(u["conversation_id"].as_str().unwrap().to_string()).or_insert(0);
+        *c = (*c).max(count);
+        highest_total = highest_total.max(total);
+    }
+    assert_eq!(highest_total, 15);
+    assert_eq!(top.len(), 3);
+    assert!(top.values().all(|&c| c == 5), "final counts per conversation: {top:?}");
+    // One more, alone in its batch: the total still counts the other two.
+    let (conv, socket) = &senders[0];
+    socket.ack("send_message", json!({"conversationId": conv, "message": "alone"})).await.unwrap();
+    let u = mine.wait_for("unread_count_updated").await.unwrap();
+    assert_eq!((u["unread_count"].as_u64(), u["total_unread"].as_u64()), (Some(6), Some(16)));
+    let (_, list) = app.get("/api/messages/conversations", &me_token).await;
+    let unread: Vec<u64> =
+        list["conversations"].as_array().unwrap().iter().map(|c| c["unread_count"].as_u64().unwrap()).collect();
+    assert_eq!(unread, vec![6, 5, 5]);
+}

@@ -12,13 +12,15 @@ use dashmap::DashMap;
 use entity::{conversation, message};
 use prometheus_client::metrics::histogram::Histogram;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
-    sea_query::OnConflict,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, Set, sea_query::OnConflict,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::ensure_chat_open;
+
+mod pg;
 use crate::{
     config::Settings,
     domain::clock,
@@ -182,9 +184,90 @@ pub struct Unread {
 
 type Outcome = AppResult<(Written, conversation::Model)>;
 
+/// Writes a batch: on PostgreSQL, the messages of remembered conversations by
+/// one statement (`pg`), the others (and any whose conversation changed
+/// since) by a transaction; elsewhere all by a transaction.
+async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model], known: &mut Known) -> AppResult<Vec<Outcome>> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return write_in_transaction(db, rows, known).await;
+    }
+    let now = clock::now();
+    let (fast, mut slow): (Vec<usize>, Vec<usize>) =
+        (0..rows.len()).partition(|&i| known.0.contains_key(&rows[i].conversation_id));
+    let mut out: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
+    if !fast.is_empty() {
+        let mut conversations: Vec<&conversation::Model> =
+            fast.iter().filter_map(|&i| known.0.get(&rows[i].conversation_id)).collect();
+        conversations.sort_by_key(|c| c.id);
+        conversations.dedup_by_key(|c| c.id);
+        let fast_rows: Vec<&message::Model> = fast.iter().map(|&i| rows[i]).collect();
+        let done = pg::write(db, &fast_rows, &conversations, now).await?;
+        let open: HashMap<Uuid, conversation::Model> = conversations
+            .iter()
+            .filter(|c| done.touched.contains(&c.id))
+            .map(|c| (c.id, conversation::Model { last_message_at: now, ..(*c).clone() }))
+            .collect();
+        // A conversation closed or changed since it was remembered: forget
+        // it and write its messages the long way, which reads it again.
+        let gone: Vec<Uuid> = conversations.iter().map(|c| c.id).filter(|id| !open.contains_key(id)).collect();
+        for id in gone {
+            known.0.remove(&id);
+        }
+        let (candidates, changed): (Vec<usize>, Vec<usize>) =
+            fast.into_iter().partition(|&i| open.contains_key(&rows[i].conversation_id));
+        slow.extend(changed);
+        let inserted: HashSet<Uuid> = if done.stored == candidates.len() {
+            candidates.iter().map(|&i| rows[i].id).collect()
+        } else {
+            stored_ids(db, candidates.iter().map(|&i| rows[i].id).collect()).await?
+        };
+        let repeats = existing(db, candidates.iter().map(|&i| rows[i]).filter(|r| !inserted.contains(&r.id))).await?;
+        let missing: Vec<&str> = candidates
+            .iter()
+            .map(|&i| rows[i])
+            .filter(|r| {
+                inserted.contains(&r.id) && !done.unread.contains_key(&(r.receiver_id.clone(), r.conversation_id))
+            })
+            .map(|r| r.receiver_id.as_str())
+            .collect();
+        let later = super::unread_of(db, missing).await?;
+        for i in candidates {
+            let r = rows[i];
+            let c = open[&r.conversation_id].clone();
+            out[i] = Some(if inserted.contains(&r.id) {
+                let figures =
+                    done.unread.get(&(r.receiver_id.clone(), r.conversation_id)).copied().unwrap_or_else(|| {
+                        let counts = later.get(r.receiver_id.as_str());
+                        Unread {
+                            conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
+                            total: counts.map(|u| u.values().sum()).unwrap_or(0),
+                        }
+                    });
+                Ok((Written::New(r.clone(), figures), c))
+            } else {
+                repeated(&repeats, r, c)
+            });
+        }
+    }
+    if !slow.is_empty() {
+        let slow_rows: Vec<&message::Model> = slow.iter().map(|&i| rows[i]).collect();
+        for (i, result) in slow.into_iter().zip(write_in_transaction(db, &slow_rows, known).await?) {
+            out[i] = Some(result);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("a message was left out of its batch")))))
+        .collect())
+}
+
 /// One transaction: touch the open conversations (which locks them against
 /// a concurrent close), insert the messages, find the repeats.
-async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model], known: &mut Known) -> AppResult<Vec<Outcome>> {
+async fn write_in_transaction(
+    db: &DatabaseConnection,
+    rows: &[&message::Model],
+    known: &mut Known,
+) -> AppResult<Vec<Outcome>> {
     let now = clock::now();
     let mut ids: Vec<Uuid> = rows.iter().map(|r| r.conversation_id).collect::<HashSet<_>>().into_iter().collect();
     ids.sort();
@@ -214,7 +297,11 @@ async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model], known: &
     let stored = || rows.iter().filter(|r| inserted.contains(&r.id)).copied();
     super::count_unread(&txn, stored()).await?;
     let unread = super::unread_of(&txn, stored().map(|r| r.receiver_id.as_str())).await?;
-    let repeats = existing(&txn, rows, &open, &inserted).await?;
+    let repeats = existing(
+        &txn,
+        rows.iter().copied().filter(|r| open.contains_key(&r.conversation_id) && !inserted.contains(&r.id)),
+    )
+    .await?;
     txn.commit().await?;
     known.remember(open.values());
 
@@ -233,11 +320,7 @@ async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model], known: &
                 };
                 Ok((Written::New((*r).clone(), figures), c.clone()))
             } else {
-                let key = (r.sender_id.clone(), r.client_message_id.clone().unwrap_or_default());
-                repeats
-                    .get(&(r.conversation_id, key))
-                    .map(|m| (Written::Existing(m.clone()), c.clone()))
-                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("message {} neither stored nor found", r.id)))
+                repeated(&repeats, r, c.clone())
             }
         })
         .collect())
@@ -347,27 +430,33 @@ async fn insert(txn: &DatabaseTransaction, writable: Vec<message::ActiveModel>) 
     if count == 0 {
         return Ok(HashSet::new());
     }
+    stored_ids(txn, ids).await
+}
+
+/// Which of these (fresh) message ids are stored.
+async fn stored_ids(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> AppResult<HashSet<Uuid>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
     Ok(message::Entity::find()
         .select_only()
         .column(message::Column::Id)
         .filter(message::Column::Id.is_in(ids))
         .into_tuple::<Uuid>()
-        .all(txn)
+        .all(db)
         .await?
         .into_iter()
         .collect())
 }
 
 /// The stored messages that rows not inserted repeated (same client id).
-async fn existing(
-    txn: &DatabaseTransaction,
-    rows: &[&message::Model],
-    open: &HashMap<Uuid, conversation::Model>,
-    inserted: &HashSet<Uuid>,
-) -> AppResult<HashMap<(Uuid, (String, String)), message::Model>> {
+async fn existing<'a>(
+    db: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = &'a message::Model>,
+) -> AppResult<Repeats> {
     let mut any = Condition::any();
     let mut asked = false;
-    for r in rows.iter().filter(|r| open.contains_key(&r.conversation_id) && !inserted.contains(&r.id)) {
+    for r in rows {
         let Some(cmid) = &r.client_message_id else { continue };
         asked = true;
         any = any.add(
@@ -382,9 +471,21 @@ async fn existing(
     }
     Ok(message::Entity::find()
         .filter(any)
-        .all(txn)
+        .all(db)
         .await?
         .into_iter()
         .map(|m| ((m.conversation_id, (m.sender_id.clone(), m.client_message_id.clone().unwrap_or_default())), m))
         .collect())
+}
+
+/// Stored messages by (conversation, (sender, client message id)).
+type Repeats = HashMap<(Uuid, (String, String)), message::Model>;
+
+/// The answer for a message that was not inserted: the stored one it repeated.
+fn repeated(repeats: &Repeats, r: &message::Model, c: conversation::Model) -> Outcome {
+    let key = (r.sender_id.clone(), r.client_message_id.clone().unwrap_or_default());
+    repeats
+        .get(&(r.conversation_id, key))
+        .map(|m| (Written::Existing(m.clone()), c))
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("message {} neither stored nor found", r.id)))
 }
