@@ -116,12 +116,17 @@ pub fn message_audience(c: &conversation::Model, m: &message::Model) -> Vec<Stri
 
 /// `new_message` for one stored message, to the sockets allowed to see it.
 pub fn new_message(c: &conversation::Model, m: &message::Model) -> Outbound {
+    new_message_as(c, m, message_json(m))
+}
+
+/// `new_message` with the message's JSON already built.
+pub fn new_message_as(c: &conversation::Model, m: &message::Model, json: Value) -> Outbound {
     let mut out = Outbound::new(
         "new_message",
         message_audience(c, m),
         json!({
             "conversation_id": c.id,
-            "message": message_json(m),
+            "message": json,
             "conversation_context": conversation_context(c),
         }),
     );

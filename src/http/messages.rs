@@ -103,7 +103,7 @@ pub async fn send(
         app.metrics.messages_sent.inc();
     }
     let status = if out.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(json!({ "success": true, "message": message_json(&out.message) }))))
+    Ok((status, Json(json!({ "success": true, "message": out.json }))))
 }
 
 pub async fn mark_seen(

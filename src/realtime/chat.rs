@@ -67,7 +67,7 @@ pub async fn send_message<A: Adapter>(
         if out.created {
             app.metrics.messages_sent.inc();
         }
-        Ok((json!({ "message": message_json(&out.message) }), out.events))
+        Ok((json!({ "message": out.json }), out.events))
     }
     .await;
     finish(&app, reply, "send_message", result, client_message_id.as_deref()).await;

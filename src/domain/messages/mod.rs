@@ -42,6 +42,8 @@ pub struct SendInput {
 
 pub struct SendOutcome {
     pub message: message::Model,
+    /// `message` as clients see it (built once, shared by the events and the answer).
+    pub json: Value,
     pub conversation: conversation::Model,
     /// False when a repeated client message id returned the stored message.
     pub created: bool,
@@ -123,23 +125,27 @@ pub async fn send(
     };
     let (written, c) = writer.write(row).await?;
     let (row, unread) = match written {
-        Written::Existing(m) => return Ok(SendOutcome { message: m, conversation: c, created: false, events: vec![] }),
+        Written::Existing(m) => {
+            let json = events::message_json(&m);
+            return Ok(SendOutcome { message: m, json, conversation: c, created: false, events: vec![] });
+        }
         Written::New(m, unread) => (m, unread),
     };
+    let json = events::message_json(&row);
     let events = vec![
-        events::new_message(&c, &row),
+        events::new_message_as(&c, &row, json.clone()),
         events::notification(
             &row.receiver_id,
             "new_message",
             json!({
                 "conversation_id": c.id,
-                "message": events::message_json(&row),
+                "message": json.clone(),
                 "sender_id": row.sender_id,
             }),
         ),
         unread_event(&row.receiver_id, c.id, unread),
     ];
-    Ok(SendOutcome { message: row, conversation: c, created: true, events })
+    Ok(SendOutcome { message: row, json, conversation: c, created: true, events })
 }
 
 /// Which slice of a conversation's history to read.

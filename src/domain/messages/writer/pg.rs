@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use entity::{conversation, message};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
-use serde_json::json;
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::Unread;
@@ -78,9 +78,8 @@ pub async fn write(
     conversations: &[&conversation::Model],
     now: DateTime<Utc>,
 ) -> Result<Outcome, DbErr> {
-    let batch: Vec<serde_json::Value> = rows.iter().map(|m| row_json(m)).collect();
-    let keys: Vec<serde_json::Value> =
-        conversations.iter().map(|c| json!({ "id": c.id, "version": c.version })).collect();
+    let batch: Vec<Row> = rows.iter().map(|m| Row::from(*m)).collect();
+    let keys: Vec<Key> = conversations.iter().map(|c| Key { id: c.id, version: c.version }).collect();
     let statement = Statement::from_sql_and_values(
         DbBackend::Postgres,
         WRITE,
@@ -113,25 +112,55 @@ pub async fn write(
     Ok(out)
 }
 
-/// A message as `json_populate_recordset` reads it: one key per column.
-fn row_json(m: &message::Model) -> serde_json::Value {
-    json!({
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "sender_id": m.sender_id,
-        "receiver_id": m.receiver_id,
-        "message": m.message,
-        "media_url": m.media_url,
-        "message_type": m.message_type,
-        "action_required": m.action_required,
-        "action_data": m.action_data,
-        "is_automated": m.is_automated,
-        "action_completed": m.action_completed,
-        "seen": m.seen,
-        "seen_at": m.seen_at,
-        "client_message_id": m.client_message_id,
-        "expires_at": m.expires_at,
-        "emit_pending": m.emit_pending,
-        "created_at": m.created_at,
-    })
+/// A message as `json_populate_recordset` reads it: one key per column,
+/// written straight to the parameter's text.
+#[derive(Serialize)]
+struct Row<'a> {
+    id: Uuid,
+    conversation_id: Uuid,
+    sender_id: &'a str,
+    receiver_id: &'a str,
+    message: &'a str,
+    media_url: Option<&'a str>,
+    message_type: &'a str,
+    action_required: bool,
+    action_data: Option<&'a serde_json::Value>,
+    is_automated: bool,
+    action_completed: bool,
+    seen: bool,
+    seen_at: Option<DateTime<Utc>>,
+    client_message_id: Option<&'a str>,
+    expires_at: Option<DateTime<Utc>>,
+    emit_pending: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a message::Model> for Row<'a> {
+    fn from(m: &'a message::Model) -> Self {
+        Self {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender_id: &m.sender_id,
+            receiver_id: &m.receiver_id,
+            message: &m.message,
+            media_url: m.media_url.as_deref(),
+            message_type: &m.message_type,
+            action_required: m.action_required,
+            action_data: m.action_data.as_ref(),
+            is_automated: m.is_automated,
+            action_completed: m.action_completed,
+            seen: m.seen,
+            seen_at: m.seen_at,
+            client_message_id: m.client_message_id.as_deref(),
+            expires_at: m.expires_at,
+            emit_pending: m.emit_pending,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Key {
+    id: Uuid,
+    version: i64,
 }
