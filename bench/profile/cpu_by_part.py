@@ -23,20 +23,22 @@ PARTS = [
 # tokio's only when no other part is on its (unwound) stack.
 FALLBACK = ("tokio runtime: scheduler, timers, task wake-ups, I/O driver", ("tokio::", "mio::"))
 INCLUSIVE = [
+    "parley::realtime::chat::send_message",
     "parley::domain::messages::send",
-    "parley::domain::messages::unread_update",
-    "parley::domain::messages::unread_by_conversation",
-    "parley::domain::messages::find_by_client_id",
-    "parley::domain::conversations::writable",
-    "parley::domain::conversations::touch_activity",
+    "parley::domain::messages::writer::write_batch",
+    "parley::domain::messages::writer::pg::write",
+    "parley::domain::messages::writer::write_in_transaction",
     "parley::state::Emitter::publish",
-    "parley::realtime::reply::Reply",
+    "parley::realtime::reply::",
     "parley::domain::events::",
+    "parley::realtime::connect::",
     "sqlx_core::pool::Pool<DB>::acquire",
     "return_to_pool",
-    "sea_orm::database::transaction::DatabaseTransaction::commit",
-    "sea_orm::database::db_connection::DatabaseConnection as sea_orm::database::transaction::TransactionTrait>::begin",
+    "sqlite3_exec",
+    "sqlite3_step",
+    "sqlite3_prepare",
     "socketioxide::operators::BroadcastOperators",
+    "socketioxide_parser_common::value::ser::into_str",
     "engineioxide::transport::ws::forward_to_socket",
     "engineioxide::transport::ws::forward_to_handler",
     "serde_json::",
@@ -44,26 +46,31 @@ INCLUSIVE = [
 
 
 def samples(path):
-    frames = []
+    """Yields (thread name, frames innermost first) per sample."""
+    frames, thread = [], "?"
     for line in open(path, encoding="utf-8", errors="replace"):
         if not line.strip():
             if frames:
-                yield frames
+                yield thread, frames
             frames = []
         elif line.startswith("\t") or line.startswith(" "):
             parts = line.strip().split(" ", 1)
             frames.append(parts[1] if len(parts) > 1 else "")
+        else:
+            thread = line.split()[0]
     if frames:
-        yield frames
+        yield thread, frames
 
 
 def main():
     parts = Counter()
     leaf = Counter()
     inclusive = Counter()
+    threads = Counter()
     n = 0
-    for frames in samples(sys.argv[1]):
+    for thread, frames in samples(sys.argv[1]):
         n += 1
+        threads[thread] += 1
         kernel = frames[0].startswith(("_", "entry_")) or "[kernel" in frames[0]
         top = frames[0]
         if any(k in top for k in ("malloc", "free", "memmove", "memcpy", "unlink_chunk", "realloc")):
@@ -91,6 +98,10 @@ def main():
                     inclusive[key] += 1
         _ = kernel
     print(f"{n} samples")
+    print("\nby thread (tokio-rt-worker: sockets and handlers; parley-writer: the message writer;")
+    print("sqlx-sqlite-wor: SQLite itself, statements and commits):")
+    for name, c in threads.most_common():
+        print(f"  {c / n * 100:5.1f}%  {name}")
     print("\nwhere the CPU time is spent (innermost known frame):")
     for name, c in parts.most_common():
         print(f"  {c / n * 100:5.1f}%  {name}")

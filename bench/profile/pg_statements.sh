@@ -37,6 +37,7 @@ psql "$U/b" -c "
   select kind, sum(calls) as calls, count(*) as texts, round(sum(total_exec_time)::numeric, 0) as total_ms,
          round((100 * sum(total_exec_time) / (select sum(total_exec_time) from pg_stat_statements))::numeric, 1) as pct
   from (select calls, total_exec_time, case
+          when query ilike '%json_populate_recordset%' then 'message batch (one statement)'
           when query ilike 'insert into \"messages\"%' then 'insert messages'
           when query ilike 'update \"conversations\" set \"last_message_at\"%' then 'update conversations (batch)'
           when query ilike 'update \"messages\" set \"emit_pending\"%' then 'update messages emit_pending'
