@@ -37,6 +37,7 @@ use crate::{
         messages::{BatchMetrics, Writer},
         payments::Payments,
         presence::{Presence, SharedPresence},
+        users::LastSeen,
     },
     metrics::Metrics,
     realtime::{emitter::SocketSink, redis_driver::ResilientDriver},
@@ -89,6 +90,7 @@ impl Application {
         )
         .await?;
         let state = AppState(Arc::new(Inner {
+            last_seen: LastSeen::start(db.clone()),
             db,
             verifier,
             flow: FlowConfig::from(&settings),

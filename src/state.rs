@@ -28,7 +28,7 @@ use crate::{
         payments::Payments,
         presence::Presence,
         typing::Typing,
-        users::UserCache,
+        users::{LastSeen, UserCache},
     },
     metrics::Metrics,
 };
@@ -97,6 +97,7 @@ pub struct Inner {
     pub payments: Payments,
     pub limiter: Limiter,
     pub writer: Writer,
+    pub last_seen: LastSeen,
     pub redis: Option<Redis>,
     /// Set once shutdown begins: new sockets are refused, readiness fails.
     pub draining: AtomicBool,

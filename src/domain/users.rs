@@ -3,16 +3,18 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use entity::user;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
 
 use super::clock;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -135,17 +137,58 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: Vec<String>) -> AppResult
     Ok(user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?)
 }
 
-pub async fn touch_last_seen(
-    db: &impl ConnectionTrait,
-    user_id: &str,
-    at: chrono::DateTime<chrono::Utc>,
-) -> AppResult<()> {
-    user::Entity::update_many()
-        .col_expr(user::Column::LastSeenAt, Expr::value(at))
-        .filter(user::Column::Id.eq(user_id))
-        .exec(db)
-        .await?;
-    Ok(())
+/// Records when users' last sockets closed. A wave of disconnects (a node
+/// restart, a network blip) would otherwise be one commit per user; the
+/// recorder writes whoever is waiting in one `UPDATE`, and each caller gets
+/// the time stored for it once that commit is done.
+#[derive(Clone)]
+pub struct LastSeen {
+    queue: mpsc::Sender<Seen>,
+}
+
+/// A user whose last socket closed, and where to answer with the time stored.
+type Seen = (String, oneshot::Sender<Result<DateTime<Utc>, String>>);
+
+/// Users whose last-seen time one statement sets at most.
+const LAST_SEEN_BATCH: usize = 500;
+
+impl LastSeen {
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (queue, mut waiting) = mpsc::channel::<Seen>(4096);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(LAST_SEEN_BATCH);
+            while waiting.recv_many(&mut batch, LAST_SEEN_BATCH).await > 0 {
+                let at = clock::now();
+                let mut ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let stored = user::Entity::update_many()
+                    .col_expr(user::Column::LastSeenAt, Expr::value(at))
+                    .filter(user::Column::Id.is_in(ids))
+                    .exec(&db)
+                    .await
+                    .map(|_| at)
+                    .map_err(|e| e.to_string());
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(stored.clone());
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Stores "last seen now" for a user; returns the time stored.
+    pub async fn record(&self, user_id: &str) -> AppResult<DateTime<Utc>> {
+        let (reply, stored) = oneshot::channel();
+        self.queue
+            .send((user_id.to_string(), reply))
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("last-seen recorder stopped")))?;
+        stored
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("last-seen recorder dropped a user")))?
+            .map_err(|e| AppError::internal(anyhow::anyhow!("storing last seen: {e}")))
+    }
 }
 
 /// What one participant sees of the other: no email or phone.

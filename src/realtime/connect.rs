@@ -14,7 +14,7 @@ use crate::{
         clock, conversations,
         events::{Outbound, conversation_room, user_room},
         presence,
-        users::{self, Identity},
+        users::Identity,
     },
     state::AppState,
 };
@@ -126,10 +126,13 @@ pub fn presence_left(conv: uuid::Uuid, user_id: &str, meta: Value) -> Outbound {
 
 /// A user's last socket is gone: remember when, and tell their contacts.
 pub async fn went_offline(app: &AppState, user_id: &str) -> Vec<Outbound> {
-    let now = clock::now();
-    if let Err(e) = users::touch_last_seen(&app.db, user_id, now).await {
-        e.envelope();
-    }
+    let now = match app.last_seen.record(user_id).await {
+        Ok(at) => at,
+        Err(e) => {
+            e.envelope();
+            clock::now()
+        }
+    };
     match conversations::contacts(&app.db, user_id).await {
         Ok(contacts) if !contacts.is_empty() => vec![Outbound::new(
             "user_offline",

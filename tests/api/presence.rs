@@ -69,3 +69,28 @@ async fn contacts_hear_when_a_user_comes_online() {
         a.wait_for_match("user_status_change", |c| c["userId"] == p.b.as_str(), Duration::from_secs(5)).await.unwrap();
     assert_eq!(change["status"], "online");
 }
+
+/// Many users leaving at once (their last-seen times are stored together):
+/// each contact hears `user_offline` once, and what it says is what is stored.
+#[tokio::test]
+async fn a_wave_of_disconnects_stores_every_users_last_seen() {
+    let app = spawn_with(|s| s.rate_limits.enabled = false).await;
+    let mut pairs = vec![];
+    for _ in 0..24 {
+        let p = pair(&app).await;
+        let watcher = app.socket(&p.a_token).await;
+        let leaver = app.socket(&p.b_token).await;
+        pairs.push((p, watcher, leaver));
+    }
+    for (_, _, leaver) in &pairs {
+        leaver.disconnect();
+    }
+    for (p, watcher, _) in &pairs {
+        let offline = watcher.wait_for("user_offline").await.unwrap();
+        assert_eq!(offline["userId"], p.b.as_str());
+        let (_, ctx) = app.get(&format!("/api/messages/conversations/{}/context", p.conversation), &p.a_token).await;
+        assert_eq!(ctx["other_user"]["is_online"], false);
+        assert_eq!(ctx["other_user"]["last_seen"], offline["last_seen"], "stored time differs from the event's");
+        assert!(watcher.take("user_offline").is_empty(), "user_offline twice");
+    }
+}
