@@ -3,7 +3,9 @@
 //! `bid_{id}`, `campaign_{id}`.
 
 use entity::{conversation, message};
-use serde_json::{Value, json};
+use serde::{Serialize, Serializer};
+use serde_json::{Value, json, value::RawValue};
+use uuid::Uuid;
 
 use super::clock;
 
@@ -25,19 +27,19 @@ pub fn bid_room(id: impl std::fmt::Display) -> String {
 
 /// One emit: `event` with `data` to every socket in any of `rooms` (each
 /// socket once), leaving out sockets in any of `except`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Outbound {
     pub rooms: Vec<String>,
     pub except: Vec<String>,
     pub event: &'static str,
-    pub data: Value,
+    pub data: Payload,
     /// The stored message this event delivers, marked emitted once sent.
     pub message_id: Option<uuid::Uuid>,
 }
 
 impl Outbound {
-    pub fn new(event: &'static str, rooms: Vec<String>, data: Value) -> Self {
-        Self { rooms, except: vec![], event, data, message_id: None }
+    pub fn new(event: &'static str, rooms: Vec<String>, data: impl Into<Payload>) -> Self {
+        Self { rooms, except: vec![], event, data: data.into(), message_id: None }
     }
 
     pub fn except(mut self, room: String) -> Self {
@@ -46,37 +48,132 @@ impl Outbound {
     }
 }
 
-/// A message as clients see it.
+/// An event's data: a JSON tree, or JSON text written once and copied into
+/// every frame that carries it (a sent message travels in three).
+#[derive(Clone, Debug)]
+pub enum Payload {
+    Tree(Value),
+    Text(Box<RawValue>),
+}
+
+impl Payload {
+    /// Serialises `data` now; the events of one send share its text. Event
+    /// data has string keys and derived serialisers, so this cannot fail; if
+    /// it ever did, the event goes out with `null` data and the bug is logged.
+    pub fn text(data: &impl Serialize) -> Self {
+        match serde_json::value::to_raw_value(data) {
+            Ok(text) => Self::Text(text),
+            Err(e) => {
+                tracing::error!(error = %e, "event data did not serialise");
+                Self::Tree(Value::Null)
+            }
+        }
+    }
+
+    /// The data as a tree, for the rare event that is changed after it was built.
+    pub fn tree_mut(&mut self) -> &mut Value {
+        if let Self::Text(text) = self {
+            // Text is only ever written by `text`, so it is valid JSON.
+            *self = Self::Tree(serde_json::from_str(text.get()).unwrap_or_default());
+        }
+        match self {
+            Self::Tree(tree) => tree,
+            Self::Text(_) => unreachable!("converted above"),
+        }
+    }
+}
+
+impl From<Value> for Payload {
+    fn from(tree: Value) -> Self {
+        Self::Tree(tree)
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Tree(tree) => tree.serialize(s),
+            Self::Text(text) => text.serialize(s),
+        }
+    }
+}
+
+/// A message as clients see it. Serialised straight from the row, so the
+/// hot path never builds a tree; [`message_json`] is the same as a `Value`.
+#[derive(Serialize)]
+pub struct MessageView<'a> {
+    id: Uuid,
+    conversation_id: Uuid,
+    sender_id: &'a str,
+    receiver_id: &'a str,
+    message: &'a str,
+    media_url: Option<&'a str>,
+    message_type: &'a str,
+    action_required: bool,
+    action_data: Option<&'a Value>,
+    is_automated: bool,
+    action_completed: bool,
+    seen: bool,
+    seen_at: Option<String>,
+    client_message_id: Option<&'a str>,
+    created_at: String,
+}
+
+impl<'a> From<&'a message::Model> for MessageView<'a> {
+    fn from(m: &'a message::Model) -> Self {
+        Self {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            sender_id: &m.sender_id,
+            receiver_id: &m.receiver_id,
+            message: &m.message,
+            media_url: m.media_url.as_deref(),
+            message_type: &m.message_type,
+            action_required: m.action_required,
+            action_data: m.action_data.as_ref(),
+            is_automated: m.is_automated,
+            action_completed: m.action_completed,
+            seen: m.seen,
+            seen_at: m.seen_at.as_ref().map(clock::rfc3339),
+            client_message_id: m.client_message_id.as_deref(),
+            created_at: clock::rfc3339(&m.created_at),
+        }
+    }
+}
+
+/// A message as clients see it (a derived serialiser with string keys
+/// cannot fail).
 pub fn message_json(m: &message::Model) -> Value {
-    json!({
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "sender_id": m.sender_id,
-        "receiver_id": m.receiver_id,
-        "message": m.message,
-        "media_url": m.media_url,
-        "message_type": m.message_type,
-        "action_required": m.action_required,
-        "action_data": m.action_data,
-        "is_automated": m.is_automated,
-        "action_completed": m.action_completed,
-        "seen": m.seen,
-        "seen_at": m.seen_at.as_ref().map(clock::rfc3339),
-        "client_message_id": m.client_message_id,
-        "created_at": clock::rfc3339(&m.created_at),
-    })
+    serde_json::to_value(MessageView::from(m)).unwrap_or_default()
+}
+
+/// The short form of a conversation's state that travels with messages.
+#[derive(Serialize)]
+pub struct ContextView<'a> {
+    id: Uuid,
+    conversation_type: &'a str,
+    chat_status: &'a str,
+    flow_state: Option<&'a str>,
+    awaiting_role: Option<&'a str>,
+    current_action_data: Option<&'a Value>,
+}
+
+impl<'a> From<&'a conversation::Model> for ContextView<'a> {
+    fn from(c: &'a conversation::Model) -> Self {
+        Self {
+            id: c.id,
+            conversation_type: &c.conversation_type,
+            chat_status: &c.chat_status,
+            flow_state: c.flow_state.as_deref(),
+            awaiting_role: c.awaiting_role.as_deref(),
+            current_action_data: c.current_action_data.as_ref(),
+        }
+    }
 }
 
 /// The short form of a conversation's state that travels with messages.
 pub fn conversation_context(c: &conversation::Model) -> Value {
-    json!({
-        "id": c.id,
-        "conversation_type": c.conversation_type,
-        "chat_status": c.chat_status,
-        "flow_state": c.flow_state,
-        "awaiting_role": c.awaiting_role,
-        "current_action_data": c.current_action_data,
-    })
+    serde_json::to_value(ContextView::from(c)).unwrap_or_default()
 }
 
 /// A conversation in full.
@@ -116,25 +213,134 @@ pub fn message_audience(c: &conversation::Model, m: &message::Model) -> Vec<Stri
 
 /// `new_message` for one stored message, to the sockets allowed to see it.
 pub fn new_message(c: &conversation::Model, m: &message::Model) -> Outbound {
-    new_message_as(c, m, message_json(m))
+    new_message_as(c, m, &Payload::text(&MessageView::from(m)))
 }
 
-/// `new_message` with the message's JSON already built.
-pub fn new_message_as(c: &conversation::Model, m: &message::Model, json: Value) -> Outbound {
-    let mut out = Outbound::new(
-        "new_message",
-        message_audience(c, m),
-        json!({
-            "conversation_id": c.id,
-            "message": json,
-            "conversation_context": conversation_context(c),
-        }),
-    );
+/// `new_message` with the message's JSON already written (`message`).
+pub fn new_message_as<M: Serialize + ?Sized>(c: &conversation::Model, m: &message::Model, message: &M) -> Outbound {
+    #[derive(Serialize)]
+    struct NewMessage<'a, M: ?Sized> {
+        conversation_id: Uuid,
+        message: &'a M,
+        conversation_context: ContextView<'a>,
+    }
+    let data = NewMessage { conversation_id: c.id, message, conversation_context: c.into() };
+    let mut out = Outbound::new("new_message", message_audience(c, m), Payload::text(&data));
     out.message_id = Some(m.id);
     out
 }
 
 /// A `notification` to one user.
-pub fn notification(user_id: &str, kind: &str, data: Value) -> Outbound {
-    Outbound::new("notification", vec![user_room(user_id)], json!({ "type": kind, "data": data }))
+pub fn notification(user_id: &str, kind: &str, data: impl Into<Payload>) -> Outbound {
+    #[derive(Serialize)]
+    struct Notification<'a> {
+        r#type: &'a str,
+        data: Payload,
+    }
+    let data = Notification { r#type: kind, data: data.into() };
+    Outbound::new("notification", vec![user_room(user_id)], Payload::text(&data))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn conversation() -> conversation::Model {
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 9, 30, 0).unwrap();
+        conversation::Model {
+            id: Uuid::from_u128(1),
+            conversation_type: "bid".into(),
+            user1_id: "brand".into(),
+            user2_id: "creator".into(),
+            pair_key: "bid:1".into(),
+            campaign_id: None,
+            bid_id: Some(Uuid::from_u128(2)),
+            request_id: None,
+            chat_status: "real_time".into(),
+            flow_state: Some("real_time".into()),
+            awaiting_role: None,
+            flow_data: json!({}),
+            current_action_data: Some(json!({ "step": "chat" })),
+            revision_count: 0,
+            max_revisions: 3,
+            version: 7,
+            last_message_at: at,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn message() -> message::Model {
+        message::Model {
+            id: Uuid::from_u128(3),
+            conversation_id: Uuid::from_u128(1),
+            sender_id: "brand".into(),
+            receiver_id: "creator".into(),
+            message: "Hi \"there\"\n".into(),
+            media_url: None,
+            message_type: "user_input".into(),
+            action_required: false,
+            action_data: None,
+            is_automated: false,
+            action_completed: false,
+            seen: false,
+            seen_at: None,
+            client_message_id: Some("c-1".into()),
+            expires_at: None,
+            emit_pending: true,
+            created_at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 31, 5).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_message_written_as_text_has_the_contract_shape() {
+        let expected = json!({
+            "id": "00000000-0000-0000-0000-000000000003",
+            "conversation_id": "00000000-0000-0000-0000-000000000001",
+            "sender_id": "brand",
+            "receiver_id": "creator",
+            "message": "Hi \"there\"\n",
+            "media_url": null,
+            "message_type": "user_input",
+            "action_required": false,
+            "action_data": null,
+            "is_automated": false,
+            "action_completed": false,
+            "seen": false,
+            "seen_at": null,
+            "client_message_id": "c-1",
+            "created_at": "2026-11-22T09:31:05.000Z",
+        });
+        assert_eq!(message_json(&message()), expected);
+        let mut event = new_message(&conversation(), &message());
+        assert!(matches!(event.data, Payload::Text(_)), "a new message is written once, as text");
+        assert_eq!(event.message_id, Some(Uuid::from_u128(3)));
+        assert_eq!(
+            event.data.tree_mut(),
+            &json!({
+                "conversation_id": "00000000-0000-0000-0000-000000000001",
+                "message": expected,
+                "conversation_context": {
+                    "id": "00000000-0000-0000-0000-000000000001",
+                    "conversation_type": "bid",
+                    "chat_status": "real_time",
+                    "flow_state": "real_time",
+                    "awaiting_role": null,
+                    "current_action_data": { "step": "chat" },
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn a_notification_wraps_text_and_trees_alike() {
+        let text = Payload::text(&json!({ "a": 1 }));
+        for data in [text, Payload::Tree(json!({ "a": 1 }))] {
+            let mut event = notification("creator", "new_message", data);
+            assert_eq!(event.rooms, vec!["user_creator".to_string()]);
+            assert_eq!(event.data.tree_mut(), &json!({ "type": "new_message", "data": { "a": 1 } }));
+        }
+    }
 }

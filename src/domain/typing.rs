@@ -67,8 +67,8 @@ mod tests {
         let renewed = t.start(conv, "u");
         assert!(renewed.event.is_none(), "renewing does not repeat the event");
         assert!(t.expire(conv, "u", first.generation).is_none(), "a renewed run does not expire early");
-        let ended = t.expire(conv, "u", renewed.generation).unwrap();
-        assert_eq!(ended.data["isTyping"], false);
+        let mut ended = t.expire(conv, "u", renewed.generation).unwrap();
+        assert_eq!(ended.data.tree_mut()["isTyping"], false);
         assert!(t.stop(conv, "u").is_none());
         t.start(conv, "u");
         assert_eq!(t.stop(conv, "u").unwrap().except, vec!["user_u".to_string()]);

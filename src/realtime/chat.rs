@@ -1,14 +1,17 @@
 //! Messages over the socket: send, read receipts and catch-up. Each calls
 //! the same domain function as its REST twin.
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{
+    Value, json,
+    value::{RawValue, to_raw_value},
+};
 use socketioxide::{
     adapter::Adapter,
     extract::{Extension, State, TryData},
 };
 
-use super::reply::{Reply, finish, must_be_self, payload};
+use super::reply::{Answer, Reply, finish, must_be_self, payload};
 use crate::domain::limits::Kind;
 use crate::{
     domain::{
@@ -19,7 +22,7 @@ use crate::{
         pagination::Page,
         users::Identity,
     },
-    error::AppResult,
+    error::{AppError, AppResult},
     state::AppState,
 };
 
@@ -67,7 +70,14 @@ pub async fn send_message<A: Adapter>(
         if out.created {
             app.metrics.messages_sent.inc();
         }
-        Ok((json!({ "message": out.json }), out.events))
+        #[derive(Serialize)]
+        struct Sent<'a> {
+            success: bool,
+            message: &'a RawValue,
+        }
+        let envelope =
+            Answer::Envelope(to_raw_value(&Sent { success: true, message: &out.json }).map_err(AppError::internal)?);
+        Ok((envelope, out.events))
     }
     .await;
     finish(&app, reply, "send_message", result, client_message_id.as_deref()).await;

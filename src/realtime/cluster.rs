@@ -92,7 +92,7 @@ async fn redeliver(app: &AppState) {
             }
         };
         let mut event = events::new_message(c, &m);
-        event.data["redelivered"] = json!(true);
+        event.data.tree_mut()["redelivered"] = json!(true);
         out.push(event);
     }
     app.emitter.publish(out).await;

@@ -4,11 +4,11 @@
 use std::{convert::Infallible, sync::Arc};
 
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{Value, json, value::RawValue};
 use socketioxide::{
     adapter::Adapter,
     extract::{AckSender, SocketRef, State},
-    handler::{FromMessageParts, Value as RawValue},
+    handler::{FromMessageParts, Value as Frame},
     socket::Socket,
 };
 
@@ -30,7 +30,7 @@ pub struct Reply<A: Adapter> {
 impl<A: Adapter> FromMessageParts<A> for Reply<A> {
     type Error = Infallible;
 
-    fn from_message_parts(s: &Arc<Socket<A>>, v: &mut RawValue, ack_id: &Option<i64>) -> Result<Self, Infallible> {
+    fn from_message_parts(s: &Arc<Socket<A>>, v: &mut Frame, ack_id: &Option<i64>) -> Result<Self, Infallible> {
         let ack = match ack_id {
             Some(_) => Some(AckSender::from_message_parts(s, v, ack_id)?),
             None => None,
@@ -40,16 +40,35 @@ impl<A: Adapter> FromMessageParts<A> for Reply<A> {
     }
 }
 
+/// What a successful event answers with.
+pub enum Answer {
+    /// Fields added to `{success: true}`.
+    Fields(Value),
+    /// The whole envelope, already written (it carries a message's JSON text).
+    Envelope(Box<RawValue>),
+}
+
+impl From<Value> for Answer {
+    fn from(fields: Value) -> Self {
+        Self::Fields(fields)
+    }
+}
+
 impl<A: Adapter> Reply<A> {
     /// Acknowledges success: `{success: true, ...body}`.
-    pub fn ok(self, body: Value) {
-        let mut envelope = json!({ "success": true });
-        if let (Some(target), Value::Object(fields)) = (envelope.as_object_mut(), body) {
-            target.extend(fields);
-        }
-        if let Some(ack) = self.ack
-            && let Err(e) = ack.send(&envelope)
-        {
+    pub fn ok(self, body: Answer) {
+        let Some(ack) = self.ack else { return };
+        let sent = match body {
+            Answer::Fields(body) => {
+                let mut envelope = json!({ "success": true });
+                if let (Some(target), Value::Object(fields)) = (envelope.as_object_mut(), body) {
+                    target.extend(fields);
+                }
+                ack.send(&envelope)
+            }
+            Answer::Envelope(envelope) => ack.send(&envelope),
+        };
+        if let Err(e) = sent {
             tracing::debug!(error = %e, "ack not delivered");
         }
     }
@@ -86,13 +105,13 @@ pub async fn finish<A: Adapter>(
     app: &AppState,
     reply: Reply<A>,
     event: &'static str,
-    result: AppResult<(Value, Vec<Outbound>)>,
+    result: AppResult<(impl Into<Answer>, Vec<Outbound>)>,
     client_message_id: Option<&str>,
 ) {
     match result {
         Ok((body, events)) => {
             app.emitter.publish(events).await;
-            reply.ok(body);
+            reply.ok(body.into());
         }
         Err(err) => {
             app.metrics

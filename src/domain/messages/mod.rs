@@ -9,7 +9,8 @@ use sea_orm::{
     QuerySelect, Set,
     sea_query::{Expr, OnConflict},
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Value, json, value::RawValue};
 use uuid::Uuid;
 
 mod writer;
@@ -20,7 +21,7 @@ use writer::{Unread, Written};
 use super::{
     clock,
     conversations::{self, visible_messages},
-    events::{self, Outbound},
+    events::{self, Outbound, Payload},
     ids::{ConversationId, MessageId},
     pagination::Page,
     users::Identity,
@@ -42,8 +43,8 @@ pub struct SendInput {
 
 pub struct SendOutcome {
     pub message: message::Model,
-    /// `message` as clients see it (built once, shared by the events and the answer).
-    pub json: Value,
+    /// `message` as clients see it (written once, shared by the events and the answer).
+    pub json: Box<RawValue>,
     pub conversation: conversation::Model,
     /// False when a repeated client message id returned the stored message.
     pub created: bool,
@@ -126,26 +127,30 @@ pub async fn send(
     let (written, c) = writer.write(row).await?;
     let (row, unread) = match written {
         Written::Existing(m) => {
-            let json = events::message_json(&m);
+            let json = message_text(&m)?;
             return Ok(SendOutcome { message: m, json, conversation: c, created: false, events: vec![] });
         }
         Written::New(m, unread) => (m, unread),
     };
-    let json = events::message_json(&row);
+    let json = message_text(&row)?;
+    #[derive(Serialize)]
+    struct Sent<'a> {
+        conversation_id: Uuid,
+        message: &'a RawValue,
+        sender_id: &'a str,
+    }
+    let sent = Sent { conversation_id: c.id, message: &json, sender_id: &row.sender_id };
     let events = vec![
-        events::new_message_as(&c, &row, json.clone()),
-        events::notification(
-            &row.receiver_id,
-            "new_message",
-            json!({
-                "conversation_id": c.id,
-                "message": json.clone(),
-                "sender_id": row.sender_id,
-            }),
-        ),
+        events::new_message_as(&c, &row, &*json),
+        events::notification(&row.receiver_id, "new_message", Payload::text(&sent)),
         unread_event(&row.receiver_id, c.id, unread),
     ];
     Ok(SendOutcome { message: row, json, conversation: c, created: true, events })
+}
+
+/// A message as clients see it, written as JSON text once.
+fn message_text(m: &message::Model) -> AppResult<Box<RawValue>> {
+    serde_json::value::to_raw_value(&events::MessageView::from(m)).map_err(AppError::internal)
 }
 
 /// Which slice of a conversation's history to read.
