@@ -258,6 +258,14 @@ fn print_load(label: &str, clients: usize, r: &LoadResult) {
         println!("  failed acks: {:?}", r.ack_errors);
     }
     println!("  delivery  {}", r.latency);
+    let secs = r.latency.per_second;
+    println!(
+        "  per second: p99 over {:.0} ms in {} of {} s (worst second {:.1} ms)",
+        crate::stats::SLOW_SECOND_P99_MS,
+        secs.slow,
+        secs.seconds,
+        secs.worst_p99
+    );
     println!("  ack       {}", r.ack_latency);
     println!("  send lag  {}  (generator behind schedule)", r.lag);
     let pct = |v: Option<f64>| v.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "n/a".into());
@@ -353,7 +361,11 @@ pub async fn capacity(ctx: &Context, fleet: &Fleet, steps: &CapacityArgs, msg: &
         let why = if !r.lossless() {
             Some(format!("lost {} of {} (acked {}, delivered {})", r.lost(), r.sent, r.acked, r.delivered))
         } else if r.latency.p99 > steps.p99_limit_ms {
-            Some(format!("p99 {:.1} ms > {} ms", r.latency.p99, steps.p99_limit_ms))
+            let secs = r.latency.per_second;
+            Some(format!(
+                "p99 {:.1} ms > {} ms (seconds over: {} of {})",
+                r.latency.p99, steps.p99_limit_ms, secs.slow, secs.seconds
+            ))
         } else {
             None
         };

@@ -1,24 +1,59 @@
 //! Latency percentiles from every sample (microseconds). A run keeps at most
-//! a few million samples, so sorting them all is exact and cheap.
+//! a few million samples, so sorting them all is exact and cheap. Each sample
+//! also keeps the second it arrived in, so a short stall (one slow second)
+//! can be told from a rate the server cannot hold (every second slow).
 
 use std::sync::Mutex;
 
+/// A second counts as slow when its own p99 is above this.
+pub const SLOW_SECOND_P99_MS: f64 = 50.0;
+
 #[derive(Default)]
 pub struct Samples {
-    inner: Mutex<Vec<u32>>,
+    /// (latency in µs, second of arrival on the bench's clock)
+    inner: Mutex<Vec<(u32, u32)>>,
 }
 
 impl Samples {
     pub fn record_us(&self, us: u64) {
+        self.record_at(us, (crate::probe::now_us() / 1_000_000) as u32);
+    }
+
+    fn record_at(&self, us: u64, second: u32) {
         let v = u32::try_from(us).unwrap_or(u32::MAX);
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).push(v);
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).push((v, second));
     }
 
     pub fn summary(&self) -> Summary {
         let mut v = std::mem::take(&mut *self.inner.lock().unwrap_or_else(|e| e.into_inner()));
-        v.sort_unstable();
-        Summary::of_sorted(&v)
+        v.sort_unstable_by_key(|&(us, second)| (second, us));
+        let mut per_second = Seconds::default();
+        for group in v.chunk_by(|a, b| a.1 == b.1) {
+            let p99 = rank(group.len(), 0.99).map(|i| group[i].0 as f64 / 1000.0).unwrap_or(0.0);
+            per_second.seconds += 1;
+            per_second.slow += usize::from(p99 > SLOW_SECOND_P99_MS);
+            per_second.worst_p99 = per_second.worst_p99.max(p99);
+        }
+        let mut all: Vec<u32> = v.into_iter().map(|(us, _)| us).collect();
+        all.sort_unstable();
+        Summary { per_second, ..Summary::of_sorted(&all) }
     }
+}
+
+/// The index of the nearest-rank `q` quantile among `n` sorted samples.
+fn rank(n: usize, q: f64) -> Option<usize> {
+    (n > 0).then(|| ((q * n as f64).ceil() as usize).clamp(1, n) - 1)
+}
+
+/// The samples second by second.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Seconds {
+    /// Seconds with at least one sample.
+    pub seconds: usize,
+    /// Seconds whose own p99 was above [`SLOW_SECOND_P99_MS`].
+    pub slow: usize,
+    /// The highest p99 of any one second (ms).
+    pub worst_p99: f64,
 }
 
 /// Percentiles in milliseconds.
@@ -30,6 +65,7 @@ pub struct Summary {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+    pub per_second: Seconds,
 }
 
 impl Summary {
@@ -37,10 +73,7 @@ impl Summary {
         if v.is_empty() {
             return Self::default();
         }
-        let at = |q: f64| {
-            let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-            v.get(rank - 1).copied().unwrap_or(0) as f64 / 1000.0
-        };
+        let at = |q: f64| rank(v.len(), q).and_then(|i| v.get(i)).copied().unwrap_or(0) as f64 / 1000.0;
         Self {
             count: v.len(),
             p50: at(0.50),
@@ -48,6 +81,7 @@ impl Summary {
             p99: at(0.99),
             p999: at(0.999),
             max: v.last().copied().unwrap_or(0) as f64 / 1000.0,
+            per_second: Seconds::default(),
         }
     }
 }
@@ -78,6 +112,30 @@ mod tests {
         assert_eq!(sum.p99, 990.0);
         assert_eq!(sum.p999, 999.0);
         assert_eq!(sum.max, 1000.0);
+    }
+
+    #[test]
+    fn a_stall_is_one_slow_second_and_overload_is_all_of_them() {
+        let stall = Samples::default();
+        for second in 0..8 {
+            for i in 0..100 {
+                let ms = if second == 3 && i < 10 { 90 } else { 2 };
+                stall.record_at(ms * 1000, 100 + second);
+            }
+        }
+        let sum = stall.summary();
+        assert_eq!((sum.per_second.slow, sum.per_second.seconds), (1, 8));
+        assert_eq!(sum.per_second.worst_p99, 90.0);
+        assert_eq!(sum.p99, 90.0, "the stall still sets the run's p99");
+
+        let overload = Samples::default();
+        for second in 0..8 {
+            for i in 0..100 {
+                overload.record_at(if i < 5 { 60_000 } else { 20_000 }, second);
+            }
+        }
+        let sum = overload.summary();
+        assert_eq!((sum.per_second.slow, sum.per_second.seconds), (8, 8));
     }
 
     #[test]
