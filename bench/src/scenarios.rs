@@ -258,7 +258,7 @@ fn print_load(label: &str, clients: usize, r: &LoadResult) {
         println!("  failed acks: {:?}", r.ack_errors);
     }
     println!("  delivery  {}", r.latency);
-    let secs = r.latency.per_second;
+    let secs = &r.latency.per_second;
     println!(
         "  per second: p99 over {:.0} ms in {} of {} s (worst second {:.1} ms)",
         crate::stats::SLOW_SECOND_P99_MS,
@@ -266,6 +266,10 @@ fn print_load(label: &str, clients: usize, r: &LoadResult) {
         secs.seconds,
         secs.worst_p99
     );
+    if secs.slow > 0 {
+        // UTC, to match with the server's and the database's logs.
+        println!("  slow seconds (UTC): {}", secs.slow_list());
+    }
     println!("  ack       {}", r.ack_latency);
     println!("  send lag  {}  (generator behind schedule)", r.lag);
     let pct = |v: Option<f64>| v.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "n/a".into());
@@ -361,7 +365,7 @@ pub async fn capacity(ctx: &Context, fleet: &Fleet, steps: &CapacityArgs, msg: &
         let why = if !r.lossless() {
             Some(format!("lost {} of {} (acked {}, delivered {})", r.lost(), r.sent, r.acked, r.delivered))
         } else if r.latency.p99 > steps.p99_limit_ms {
-            let secs = r.latency.per_second;
+            let secs = &r.latency.per_second;
             Some(format!(
                 "p99 {:.1} ms > {} ms (seconds over: {} of {})",
                 r.latency.p99, steps.p99_limit_ms, secs.slow, secs.seconds

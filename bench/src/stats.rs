@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 /// A second counts as slow when its own p99 is above this.
 pub const SLOW_SECOND_P99_MS: f64 = 50.0;
+/// How many slow seconds a summary names (the first ones).
+const SLOW_SECONDS_LISTED: usize = 8;
 
 #[derive(Default)]
 pub struct Samples {
@@ -31,7 +33,12 @@ impl Samples {
         for group in v.chunk_by(|a, b| a.1 == b.1) {
             let p99 = rank(group.len(), 0.99).map(|i| group[i].0 as f64 / 1000.0).unwrap_or(0.0);
             per_second.seconds += 1;
-            per_second.slow += usize::from(p99 > SLOW_SECOND_P99_MS);
+            if p99 > SLOW_SECOND_P99_MS {
+                per_second.slow += 1;
+                if per_second.slow_at.len() < SLOW_SECONDS_LISTED {
+                    per_second.slow_at.push((group[0].1, p99));
+                }
+            }
             per_second.worst_p99 = per_second.worst_p99.max(p99);
         }
         let mut all: Vec<u32> = v.into_iter().map(|(us, _)| us).collect();
@@ -46,7 +53,7 @@ fn rank(n: usize, q: f64) -> Option<usize> {
 }
 
 /// The samples second by second.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Seconds {
     /// Seconds with at least one sample.
     pub seconds: usize,
@@ -54,10 +61,25 @@ pub struct Seconds {
     pub slow: usize,
     /// The highest p99 of any one second (ms).
     pub worst_p99: f64,
+    /// The first slow seconds (second on the bench's clock, its p99 in ms).
+    pub slow_at: Vec<(u32, f64)>,
+}
+
+impl Seconds {
+    /// The slow seconds as UTC times with their p99, e.g.
+    /// `14:31:07 85 ms, 14:31:40 61 ms`; empty when there were none.
+    pub fn slow_list(&self) -> String {
+        let mut out: Vec<String> =
+            self.slow_at.iter().map(|&(s, p99)| format!("{} {p99:.0} ms", crate::probe::utc_of_second(s))).collect();
+        if self.slow > self.slow_at.len() {
+            out.push(format!("and {} more", self.slow - self.slow_at.len()));
+        }
+        out.join(", ")
+    }
 }
 
 /// Percentiles in milliseconds.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Summary {
     pub count: usize,
     pub p50: f64,
@@ -126,6 +148,7 @@ mod tests {
         let sum = stall.summary();
         assert_eq!((sum.per_second.slow, sum.per_second.seconds), (1, 8));
         assert_eq!(sum.per_second.worst_p99, 90.0);
+        assert_eq!(sum.per_second.slow_at, vec![(103, 90.0)], "the slow second is named");
         assert_eq!(sum.p99, 90.0, "the stall still sets the run's p99");
 
         let overload = Samples::default();
@@ -136,6 +159,8 @@ mod tests {
         }
         let sum = overload.summary();
         assert_eq!((sum.per_second.slow, sum.per_second.seconds), (8, 8));
+        assert_eq!(sum.per_second.slow_at.len(), SLOW_SECONDS_LISTED);
+        assert!(!sum.per_second.slow_list().contains("more"), "all eight are named");
     }
 
     #[test]
