@@ -59,6 +59,39 @@ impl Identity {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+
+    /// A `userId`/`senderId` a client put in its payload: never trusted,
+    /// only checked to be the caller's own id (`FORBIDDEN` otherwise).
+    pub fn must_be_self(&self, claimed: &[Option<&Value>]) -> AppResult<()> {
+        for value in claimed.iter().flatten() {
+            let claimed = match value {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(AppError::forbidden("userId must be your own id")),
+            };
+            if claimed != self.user_id {
+                return Err(AppError::forbidden("You may only act as yourself"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ids a payload may claim for its caller, in either spelling; added to
+/// a payload with `#[serde(flatten)]` and checked with [`Claimed::check`].
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Claimed {
+    #[serde(default, alias = "userId")]
+    user_id: Option<Value>,
+    #[serde(default, alias = "senderId")]
+    sender_id: Option<Value>,
+}
+
+impl Claimed {
+    pub fn check(&self, who: &Identity) -> AppResult<()> {
+        who.must_be_self(&[self.user_id.as_ref(), self.sender_id.as_ref()])
+    }
 }
 
 /// Remembers which claims were last written per user, so a busy client does

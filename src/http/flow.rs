@@ -13,6 +13,7 @@ use crate::{
     domain::{
         flow::engine::{self, Via},
         ids::ConversationId,
+        users::Claimed,
         validate,
     },
     error::AppResult,
@@ -24,6 +25,8 @@ pub struct ButtonBody {
     button_id: String,
     #[serde(default)]
     additional_data: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    claimed: Claimed,
 }
 
 pub async fn button_click(
@@ -33,6 +36,7 @@ pub async fn button_click(
     ApiJson(b): ApiJson<ButtonBody>,
 ) -> AppResult<Json<Value>> {
     app.limiter.check(Kind::Actions, &who.user_id).await?;
+    b.claimed.check(&who)?;
     let id = ConversationId::parse(&id)?;
     let out =
         engine::act(&app.deps(), &who, id, &b.button_id, b.additional_data.unwrap_or_default(), Via::Button).await?;
@@ -45,6 +49,8 @@ pub async fn button_click(
 pub struct TextBody {
     text: Value,
     input_type: String,
+    #[serde(flatten)]
+    claimed: Claimed,
 }
 
 pub async fn text_input(
@@ -54,6 +60,7 @@ pub async fn text_input(
     ApiJson(b): ApiJson<TextBody>,
 ) -> AppResult<Json<Value>> {
     app.limiter.check(Kind::Actions, &who.user_id).await?;
+    b.claimed.check(&who)?;
     let id = ConversationId::parse(&id)?;
     let text = validate::scalar_text(&b.text)?;
     let out = engine::text_input(&app.deps(), &who, id, &b.input_type, &text).await?;

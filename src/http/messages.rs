@@ -18,6 +18,7 @@ use crate::{
         ids::ConversationId,
         messages::{self, SendInput, Window},
         pagination::Page,
+        users::Claimed,
     },
     error::AppResult,
     state::AppState,
@@ -81,6 +82,8 @@ pub struct SendBody {
     message: String,
     media_url: Option<String>,
     client_message_id: Option<String>,
+    #[serde(flatten)]
+    claimed: Claimed,
 }
 
 /// 201 with the new message; 200 with the stored one when the client
@@ -91,6 +94,7 @@ pub async fn send(
     ApiJson(body): ApiJson<SendBody>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     app.limiter.check(Kind::Messages, &who.user_id).await?;
+    body.claimed.check(&who)?;
     let input = SendInput {
         conversation_id: ConversationId::parse(&body.conversation_id)?,
         text: body.message,

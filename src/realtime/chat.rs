@@ -11,7 +11,7 @@ use socketioxide::{
     extract::{Extension, State, TryData},
 };
 
-use super::reply::{Answer, Reply, finish, must_be_self, payload};
+use super::reply::{Answer, Reply, finish, payload};
 use crate::domain::limits::Kind;
 use crate::{
     domain::{
@@ -54,7 +54,7 @@ pub async fn send_message<A: Adapter>(
     let result: AppResult<_> = async {
         app.limiter.check(Kind::Messages, &who.user_id).await?;
         let p: SendMessage = payload(data)?;
-        must_be_self(&who, &[p.sender_id.as_ref(), p.user_id.as_ref()])?;
+        who.must_be_self(&[p.sender_id.as_ref(), p.user_id.as_ref()])?;
         let out = messages::send(
             &app.db,
             &app.writer,
@@ -102,7 +102,7 @@ pub async fn mark_seen<A: Adapter>(
 ) {
     let result: AppResult<_> = async {
         let p: MarkSeen = payload(data)?;
-        must_be_self(&who, &[p.user_id.as_ref()])?;
+        who.must_be_self(&[p.user_id.as_ref()])?;
         let message_id = MessageId::parse(&p.message_id)?;
         let out =
             messages::mark_seen(&app.db, &who, ConversationId::parse(&p.conversation_id)?, Some(message_id)).await?;

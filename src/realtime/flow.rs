@@ -13,7 +13,7 @@ use crate::{
     domain::{
         flow::engine::{self, Via},
         ids::ConversationId,
-        users::Identity,
+        users::{Claimed, Identity},
         validate::scalar_text,
     },
     error::AppResult,
@@ -29,6 +29,8 @@ struct ButtonAction {
     button_id: String,
     #[serde(default, alias = "additionalData")]
     additional_data: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    claimed: Claimed,
 }
 
 pub async fn button_action<A: Adapter>(
@@ -40,6 +42,7 @@ pub async fn button_action<A: Adapter>(
     let result: AppResult<_> = async {
         app.limiter.check(Kind::Actions, &who.user_id).await?;
         let p: ButtonAction = payload(data)?;
+        p.claimed.check(&who)?;
         let id = ConversationId::parse(&p.conversation_id)?;
         let out = engine::act(&app.deps(), &who, id, &p.button_id, p.additional_data.unwrap_or_default(), Via::Button)
             .await?;
@@ -57,6 +60,8 @@ struct TextInput {
     #[serde(alias = "inputType")]
     input_type: String,
     text: Value,
+    #[serde(flatten)]
+    claimed: Claimed,
 }
 
 pub async fn text_input<A: Adapter>(
@@ -68,6 +73,7 @@ pub async fn text_input<A: Adapter>(
     let result: AppResult<_> = async {
         app.limiter.check(Kind::Actions, &who.user_id).await?;
         let p: TextInput = payload(data)?;
+        p.claimed.check(&who)?;
         let id = ConversationId::parse(&p.conversation_id)?;
         let out = engine::text_input(&app.deps(), &who, id, &p.input_type, &scalar_text(&p.text)?).await?;
         Ok((out.body(), out.events))

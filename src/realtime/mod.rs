@@ -24,6 +24,19 @@ use socketioxide::{
 use socketioxide_core::Value;
 use socketioxide_core::adapter::DefinedAdapter;
 
+/// An event the server does not know is answered, not dropped: a client
+/// waiting on its acknowledgement would otherwise wait for its timeout.
+fn unknown_event<A: Adapter>(s: Arc<Socket<A>>, mut v: Value, ack: Option<i64>, event: &str) {
+    tracing::debug!(event = %event, "unknown event");
+    let Ok(reply) = reply::Reply::from_message_parts(&s, &mut v, &ack);
+    let name: String = event.chars().take(64).collect();
+    let err = crate::error::AppError::validation(
+        "Unknown event",
+        serde_json::json!({ "event": format!("no event is named {name:?}") }),
+    );
+    reply.fail(&err, None);
+}
+
 /// Registers the default namespace: authentication first, then handlers.
 pub fn namespace<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
     io.ns("/", connect::on_connect::<A>.with(connect::authenticate::<A>))
@@ -57,7 +70,7 @@ impl<A: Adapter> MessageHandler<A, ()> for Events {
             }
             "button_action" => dispatch(flow::button_action::<A>, s, v, ack),
             "text_input" => dispatch(flow::text_input::<A>, s, v, ack),
-            _ => tracing::debug!(event = %event, "event without a handler ignored"),
+            _ => unknown_event(s, v, ack, &event),
         }
     }
 }

@@ -13,7 +13,7 @@ use socketioxide::{
 };
 
 use crate::{
-    domain::{events::Outbound, users::Identity},
+    domain::events::Outbound,
     error::{AppError, AppResult},
     http::extract::field_error,
     metrics::EventLabels,
@@ -143,20 +143,4 @@ pub fn id_arg(data: Result<Value, impl std::fmt::Display>, keys: &[&str]) -> App
         Some(Value::Number(n)) => Ok(n.to_string()),
         _ => Err(AppError::invalid_field(keys[0], "is required")),
     }
-}
-
-/// A `userId`/`senderId` in a payload must be the caller's own id.
-pub fn must_be_self(who: &Identity, claimed: &[Option<&Value>]) -> AppResult<()> {
-    for value in claimed.iter().flatten() {
-        let claimed = match value {
-            Value::Null => continue,
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return Err(AppError::forbidden("userId must be your own id")),
-        };
-        if claimed != who.user_id {
-            return Err(AppError::forbidden("You may only act as yourself"));
-        }
-    }
-    Ok(())
 }

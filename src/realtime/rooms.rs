@@ -6,7 +6,7 @@ use socketioxide::{
     extract::{Event, Extension, SocketRef, State, TryData},
 };
 
-use super::reply::{Reply, finish, id_arg, must_be_self};
+use super::reply::{Reply, finish, id_arg};
 use crate::{
     domain::{
         collaborations::{self, Source},
@@ -29,7 +29,7 @@ pub async fn join<A: Adapter>(
     TryData(data): TryData<Value>,
 ) {
     let result = id_arg(data, &["userId", "user_id"]).and_then(|claimed| {
-        must_be_self(&who, &[Some(&json!(claimed))])?;
+        who.must_be_self(&[Some(&json!(claimed))])?;
         Ok((json!({ "user_id": who.user_id }), vec![]))
     });
     finish(&app, reply, "join", result, None).await;

@@ -9,7 +9,7 @@ use socketioxide::{
 
 use super::{
     connect::status_change,
-    reply::{Reply, finish, must_be_self, payload},
+    reply::{Reply, finish, payload},
 };
 use crate::{
     domain::{presence::STATUSES, users::Identity},
@@ -33,7 +33,7 @@ pub async fn user_status<A: Adapter>(
 ) {
     let result: AppResult<_> = async {
         let p: StatusPayload = payload(data)?;
-        must_be_self(&who, &[p.user_id.as_ref()])?;
+        who.must_be_self(&[p.user_id.as_ref()])?;
         let status = p.status.trim();
         if !STATUSES.contains(&status) {
             return Err(AppError::invalid_field("status", "must be online, away, busy or offline"));

@@ -7,10 +7,10 @@ use socketioxide::{
     extract::{Extension, SocketRef, State, TryData},
 };
 
-use super::reply::{Reply, finish, must_be_self, payload};
+use super::reply::{Reply, finish, payload};
 use crate::domain::limits::Kind;
 use crate::{
-    domain::{events::conversation_room, ids::ConversationId, users::Identity},
+    domain::{conversations, events::conversation_room, ids::ConversationId, messages, users::Identity},
     error::{AppError, AppResult},
     state::AppState,
 };
@@ -32,8 +32,11 @@ async fn joined_conversation<A: Adapter>(
 ) -> AppResult<ConversationId> {
     app.limiter.check(Kind::Typing, &who.user_id).await?;
     let p: TypingPayload = payload(data)?;
-    must_be_self(who, &[p.user_id.as_ref()])?;
+    who.must_be_self(&[p.user_id.as_ref()])?;
     let id = ConversationId::parse(&p.conversation_id)?;
+    if who.is_admin() {
+        return Err(AppError::forbidden("Admins may read conversations but not act in them"));
+    }
     let room = conversation_room(id);
     if !s.rooms().iter().any(|r| *r == room) {
         return Err(AppError::forbidden("Join the conversation before sending typing indicators"));
@@ -48,7 +51,17 @@ pub async fn typing_start<A: Adapter>(
     reply: Reply<A>,
     TryData(data): TryData<Value>,
 ) {
-    let result = joined_conversation(&app, &s, &who, data).await.map(|id| {
+    let result = async {
+        let id = joined_conversation(&app, &s, &who, data).await?;
+        // A closed conversation is read only (its chat status never reopens).
+        let c = conversations::load(&app.db, id).await?;
+        if c.chat_status == "closed" {
+            return Err(messages::closed());
+        }
+        Ok(id)
+    }
+    .await
+    .map(|id| {
         let started = app.typing.start(id.0, &who.user_id);
         let timer = app.clone();
         let user_id = who.user_id.clone();

@@ -471,3 +471,44 @@ async fn campaigns_bids_and_applications() {
     let (_, list) = app.get("/api/messages/conversations?type=campaign", &creator_token).await;
     assert_eq!(list["pagination"]["total"], 1);
 }
+
+#[tokio::test]
+async fn outsiders_and_spoofed_ids_are_forbidden_before_any_input_is_read() {
+    let app = spawn().await;
+    let f = app.flow("bid").await;
+    let outsider_token = token(&uid("outsider"), "influencer");
+    let outsider = app.socket(&outsider_token).await;
+    for input_type in ["bogus", "send_project_details"] {
+        let ack = outsider
+            .ack("text_input", json!({"conversationId": f.conversation, "input_type": input_type, "text": "y"}))
+            .await
+            .unwrap();
+        assert_error(&ack, "FORBIDDEN");
+        let (status, body) = app
+            .post(
+                &format!("/api/messages/conversations/{}/text-input", f.conversation),
+                &outsider_token,
+                json!({"input_type": input_type, "text": "y"}),
+            )
+            .await;
+        assert_eq!(status, 403, "{body}");
+    }
+
+    // A participant naming the other party as themselves is refused, by socket and by REST.
+    let spoofed = json!({"conversationId": f.conversation, "button_id": "accept_connection", "userId": f.creator.id});
+    assert_error(&f.brand.socket.ack("button_action", spoofed).await.unwrap(), "FORBIDDEN");
+    let spoofed = json!({"conversationId": f.conversation, "input_type": "x", "text": "y", "senderId": f.brand.id});
+    assert_error(&f.creator.socket.ack("text_input", spoofed).await.unwrap(), "FORBIDDEN");
+    let (status, body) = app
+        .post(
+            &format!("/api/messages/conversations/{}/button-click", f.conversation),
+            &f.brand.token,
+            json!({"button_id": "accept_connection", "user_id": f.creator.id}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    // Their own id is fine.
+    let own = json!({"conversationId": f.conversation, "button_id": "accept_connection", "userId": f.creator.id});
+    let ack = f.creator.socket.ack("button_action", own).await.unwrap();
+    assert_eq!(ack["conversation"]["flow_state"], "brand_owner_details", "{ack}");
+}

@@ -88,6 +88,19 @@ async fn spoofed_sender_is_forbidden_by_ack_or_message_error_and_receiver_id_is_
     assert_eq!(got["conversation_id"], eve_conv.as_str());
     assert!(eve_socket.take("new_message").is_empty());
 
+    // REST refuses a spoofed sender the same way.
+    for field in ["sender_id", "senderId"] {
+        let (status, body) = app
+            .post(
+                "/api/messages/send",
+                &p.a_token,
+                json!({"conversation_id": p.conversation, "message": "spoof", field: p.b}),
+            )
+            .await;
+        assert_eq!(status, 403, "{field}: {body}");
+        assert_error(&body, "FORBIDDEN");
+    }
+
     // Nothing was stored for the refused sends.
     let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", p.conversation), &p.b_token).await;
     let texts: Vec<&str> =

@@ -201,6 +201,11 @@ async fn webhooks_are_verified_deduplicated_and_checked() {
     assert_error(&body, "PAYMENT_SIGNATURE_INVALID");
     let (status, _) = webhook(&app, b"{not json", Some("evt_x"), None).await;
     assert_eq!(status, 400, "a malformed body");
+    let (status, body) = webhook(&app, br#"{"event":"payment.captured"}"#, Some("evt_y"), None).await;
+    assert_eq!(status, 400, "a payment event that names no payment: {body}");
+    assert_error(&body, "VALIDATION_FAILED");
+    let (status, body) = webhook(&app, br#"{"event":"refund.created","payload":{}}"#, Some("evt_z"), None).await;
+    assert_eq!((status, &body["success"]), (200, &json!(true)), "an event type not handled is acknowledged");
     let (status, body) =
         webhook(&app, &serde_json::to_vec(&gateway::captured(&order, "pay_w1", 399_900)).unwrap(), Some("evt_2"), None)
             .await;
@@ -429,7 +434,15 @@ async fn the_sandbox_pays_through_the_same_completion() {
         app.post("/api/payments/sandbox/pay", &f.brand.token, json!({"conversation_id": f.conversation})).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["conversation"]["flow_state"], "payment_completed");
+    assert_eq!(done["changed"], true);
     f.creator.socket.wait_for_match("notification", |n| n["type"] == "payment_completed", WAIT).await.unwrap();
+    // Paying again is a success that changes nothing, as a repeated capture is.
+    let (status, again) =
+        app.post("/api/payments/sandbox/pay", &f.brand.token, json!({"conversation_id": f.conversation})).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!((&again["changed"], &again["payment"]["status"]), (&json!(false), &json!("paid")));
+    assert_eq!(again["payment"]["payment_id"], done["payment"]["payment_id"]);
+    assert_eq!(paid_notices(&app, &f).await, 1);
     let (_, config) = app.get("/api/payments/config", &f.brand.token).await;
     assert_eq!(config["config"]["sandbox"], true);
 }

@@ -105,6 +105,21 @@ async fn malformed_payloads_get_validation_errors_and_the_socket_stays_open() {
 }
 
 #[tokio::test]
+async fn an_unknown_event_is_answered_by_ack_or_message_error() {
+    let app = spawn().await;
+    let p = pair(&app).await;
+    let s = app.socket(&p.a_token).await;
+    let ack = s.ack("send_messages", json!({"conversationId": p.conversation, "message": "typo"})).await.unwrap();
+    assert_error(&ack, "VALIDATION_FAILED");
+    assert!(ack["details"]["event"].as_str().unwrap().contains("send_messages"), "{ack}");
+    s.emit("get_conversations", json!({}));
+    let err = s.wait_for("message_error").await.unwrap();
+    assert_eq!(err["error_code"], "VALIDATION_FAILED");
+    let ok = s.ack("join_conversation", json!(p.conversation)).await.unwrap();
+    assert_eq!(ok["success"], true, "the socket stays open");
+}
+
+#[tokio::test]
 async fn an_event_sent_the_moment_the_socket_connects_is_handled() {
     let app = spawn().await;
     let p = pair(&app).await;

@@ -58,3 +58,17 @@ async fn the_default_typing_expiry_is_eight_seconds() {
     let settings = parley::config::Settings::from_map(&Default::default()).unwrap();
     assert_eq!(settings.typing_timeout, Duration::from_secs(8));
 }
+
+#[tokio::test]
+async fn admins_and_closed_conversations_get_no_typing() {
+    let app = spawn().await;
+    let f = app.flow("bid").await;
+    let admin = app.joined(&uid("admin"), "admin", &f.conversation).await;
+    let ack = admin.ack("typing_start", json!({"conversationId": f.conversation})).await.unwrap();
+    assert_error(&ack, "FORBIDDEN");
+
+    f.step(&f.creator, "reject_connection", json!({})).await;
+    let ack = f.brand.socket.ack("typing_start", json!({"conversationId": f.conversation})).await.unwrap();
+    assert_error(&ack, "CONVERSATION_CLOSED");
+    assert!(f.creator.socket.take("user_typing").is_empty(), "nobody was told of typing");
+}

@@ -238,7 +238,8 @@ pub async fn text_input(
     input_type: &str,
     text: &str,
 ) -> AppResult<Outcome> {
-    let c = conversations::load(deps.db, id).await?;
+    // Who may act comes first: an outsider learns nothing of the card.
+    let (c, _) = conversations::writable(deps.db, id, who).await?;
     let (action, input) = resolve_text_input(&c, input_type.trim(), text)?;
     let via = Via::TextInput { input_type: input_type.trim().to_string() };
     act(deps, who, id, &action, input, via).await

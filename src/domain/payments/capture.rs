@@ -63,6 +63,16 @@ impl Payments {
         let event: WebhookEvent = serde_json::from_slice(raw).map_err(|e| {
             AppError::validation("The webhook body is not a gateway event", json!({ "body": e.to_string() }))
         })?;
+        let payment = event.payload.payment.as_ref().map(|p| &p.entity);
+        let order_entity = event.payload.order.as_ref().map(|o| &o.entity);
+        let order_id = payment.and_then(|p| p.order_id.clone()).or_else(|| order_entity.map(|o| o.id.clone()));
+        if order_id.is_none() && PAYMENT_EVENTS.contains(&event.event.as_str()) {
+            tracing::warn!(event = %event.event, "webhook refused: a payment event without its payment or order");
+            return Err(AppError::validation(
+                "The webhook event names no payment or order",
+                json!({ "payload": "payment.entity.order_id or order.entity.id is required" }),
+            ));
+        }
         let event_id = event_id.map(str::trim).filter(|s| !s.is_empty());
         if let Some(id) = event_id
             && seen_event(db, id).await?
@@ -70,9 +80,6 @@ impl Payments {
             tracing::info!(event = %event.event, "webhook event already processed");
             return Ok(Completion::unchanged());
         }
-        let payment = event.payload.payment.as_ref().map(|p| &p.entity);
-        let order_entity = event.payload.order.as_ref().map(|o| &o.entity);
-        let order_id = payment.and_then(|p| p.order_id.clone()).or_else(|| order_entity.map(|o| o.id.clone()));
         let known = match &order_id {
             Some(id) => {
                 payment_order::Entity::find()
@@ -134,24 +141,31 @@ impl Payments {
             return Err(AppError::not_found("Sandbox"));
         }
         let (c, _) = conversations::writable(db, id, who).await?;
-        let order = payment_order::Entity::find()
+        let latest = payment_order::Entity::find()
             .filter(payment_order::Column::ConversationId.eq(c.id))
-            .filter(payment_order::Column::Status.is_in(["created", "failed"]))
             .order_by_desc(payment_order::Column::CreatedAt)
             .one(db)
-            .await?
-            .ok_or_else(|| {
-                rules::state_invalid(
-                    c.flow_state.as_deref().and_then(State::parse),
-                    c.awaiting_role.as_deref().and_then(Role::parse),
-                    &[],
-                    "No open payment order: click proceed_to_payment first",
-                )
-            })?;
+            .await?;
+        // Paying again what is already paid is a success that changes nothing,
+        // as a repeated capture by either real path is.
+        if latest.as_ref().is_some_and(|o| o.status == "paid") {
+            return Ok(Completion { payment: latest, ..Completion::unchanged() });
+        }
+        let order = latest.filter(|o| o.status == "created" || o.status == "failed").ok_or_else(|| {
+            rules::state_invalid(
+                c.flow_state.as_deref().and_then(State::parse),
+                c.awaiting_role.as_deref().and_then(Role::parse),
+                &[],
+                "No open payment order: click proceed_to_payment first",
+            )
+        })?;
         let payment_id = format!("pay_sbx{}", &Uuid::now_v7().simple().to_string()[12..]);
         complete(db, cfg, &order, &payment_id, order.amount_paise, &order.currency.clone(), None).await
     }
 }
+
+/// The events that must carry a payment or an order.
+const PAYMENT_EVENTS: [&str; 3] = ["payment.captured", "order.paid", "payment.failed"];
 
 #[derive(Deserialize)]
 struct WebhookEvent {
