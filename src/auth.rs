@@ -107,6 +107,7 @@ fn validation(alg: Algorithm) -> Validation {
     let mut v = Validation::new(alg);
     v.leeway = LEEWAY_SECS;
     v.validate_exp = true;
+    v.validate_nbf = true;
     v.set_required_spec_claims(&["exp"]);
     v
 }
@@ -121,11 +122,17 @@ fn identity_from(claims: Claims) -> Option<Identity> {
     }
     Some(Identity {
         user_id,
-        role: Role::parse(claims.role.as_deref().unwrap_or("")),
-        name: claims.name.filter(|s| !s.trim().is_empty()),
-        email: claims.email.filter(|s| !s.trim().is_empty()),
-        phone: claims.phone.as_ref().and_then(scalar_string),
+        role: Role::parse(&without_nul(claims.role.unwrap_or_default())),
+        name: claims.name.map(without_nul).filter(|s| !s.trim().is_empty()),
+        email: claims.email.map(without_nul).filter(|s| !s.trim().is_empty()),
+        phone: claims.phone.as_ref().and_then(scalar_string).map(without_nul),
     })
+}
+
+/// Profile claims are kept as the platform signed them, less any NUL, which
+/// PostgreSQL cannot store (a signed token is never refused for its name).
+fn without_nul(s: String) -> String {
+    if s.contains('\0') { s.replace('\0', "") } else { s }
 }
 
 fn scalar_string(v: &Value) -> Option<String> {

@@ -30,7 +30,12 @@ impl Page {
                 .parse::<u64>()
                 .ok()
                 .filter(|l| *l >= 1)
-                .ok_or_else(|| AppError::invalid_field("limit", "must be a whole number from 1 to 100"))?
+                .ok_or_else(|| {
+                    AppError::invalid_field(
+                        "limit",
+                        "must be a whole number from 1 (values above 100 are lowered to 100)",
+                    )
+                })?
                 .min(MAX_LIMIT),
         };
         Ok(Self { page, limit })

@@ -83,9 +83,64 @@ pub fn scalar_text(v: &serde_json::Value) -> AppResult<String> {
     }
 }
 
+/// Whether JSON text holds an escaped NUL (`\u0000`: JSON has no other way
+/// to write one). PostgreSQL cannot store NUL in text, so such input is
+/// refused on every database alike.
+pub fn has_nul_escape(json: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(at) = json[from..].windows(6).position(|w| w == b"\\u0000") {
+        let start = from + at;
+        // The backslash opens an escape only after an even run of backslashes.
+        let run = json[..start].iter().rev().take_while(|b| **b == b'\\').count();
+        if run % 2 == 0 {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
+}
+
+/// The path of the first string (or key) in `v` that holds a NUL.
+pub fn nul_path(v: &serde_json::Value) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &str) -> Option<String> {
+        let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+        match v {
+            serde_json::Value::String(s) => s.contains('\0').then(|| path.to_string()),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, x)| walk(x, &join(&i.to_string())))
+            }
+            serde_json::Value::Object(map) => map
+                .iter()
+                .find_map(|(k, x)| if k.contains('\0') { Some(join(&k.replace('\0', ""))) } else { walk(x, &join(k)) }),
+            _ => None,
+        }
+    }
+    walk(v, "").map(|p| if p.is_empty() { "payload".to_string() } else { p })
+}
+
+/// Refuses a payload holding a NUL anywhere, naming the field.
+pub fn no_nul(v: &serde_json::Value) -> AppResult<()> {
+    match nul_path(v) {
+        Some(field) => Err(AppError::invalid_field(&field, "must not contain the NUL character (U+0000)")),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_are_found_by_escape_and_by_path() {
+        assert!(has_nul_escape(br#"{"message":"a\u0000b"}"#));
+        assert!(has_nul_escape(br#"{"message":"\\\u0000"}"#), "an escaped backslash, then NUL");
+        assert!(!has_nul_escape(br#"{"message":"\\u0000"}"#), "the six characters \\u0000, not NUL");
+        assert!(!has_nul_escape(br#"{"message":"u0000"}"#));
+        let v: serde_json::Value = serde_json::from_slice(br#"{"a":{"b":["x","y\u0000"]}}"#).unwrap();
+        assert_eq!(nul_path(&v).as_deref(), Some("a.b.1"));
+        assert_eq!(nul_path(&serde_json::json!("\u{0}")).as_deref(), Some("payload"));
+        assert!(no_nul(&serde_json::json!({"message": "fine"})).is_ok());
+    }
 
     #[test]
     fn message_limits() {

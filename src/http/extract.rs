@@ -10,7 +10,12 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::domain::limits::Kind;
-use crate::{auth::bearer_token, domain::users::Identity, error::AppError, state::AppState};
+use crate::{
+    auth::bearer_token,
+    domain::{users::Identity, validate},
+    error::AppError,
+    state::AppState,
+};
 
 /// The authenticated caller. Verifies the bearer token and keeps the user
 /// row in step with the token's claims.
@@ -42,10 +47,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::validation("Could not read the request body", json!({ "body": e.body_text() })))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::validation("The request body is too large", json!({ "body": "must be at most 2 MiB" }))
+            } else {
+                AppError::validation("Could not read the request body", json!({ "body": e.body_text() }))
+            }
+        })?;
         let text = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &bytes[..] };
+        if validate::has_nul_escape(text) {
+            // Find the field only on this rare path: the check above is a scan.
+            validate::no_nul(&parse_json::<serde_json::Value>(text)?)?;
+        }
         parse_json(text).map(ApiJson)
     }
 }

@@ -20,7 +20,7 @@ use crate::{
         pagination::Page,
         users::Claimed,
     },
-    error::AppResult,
+    error::{AppError, AppResult},
     state::AppState,
 };
 
@@ -138,6 +138,9 @@ pub async fn direct_connect(
     Caller(who): Caller,
     ApiJson(body): ApiJson<DirectConnectBody>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
+    if body.target_user_id.trim() == app.settings.system_user_id {
+        return Err(AppError::invalid_field("target_user_id", "is the system user, which takes no conversations"));
+    }
     let out = conversations::direct_connect(
         &app.db,
         &app.writer,

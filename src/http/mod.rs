@@ -19,7 +19,8 @@ use axum::{
 };
 use http::{HeaderValue, Method, header};
 use tower_http::{
-    cors::{AllowOrigin, Any, CorsLayer},
+    cors::{AllowHeaders, AllowOrigin, Any, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::{ServeDir, ServeFile},
     trace::TraceLayer,
 };
@@ -70,6 +71,7 @@ pub fn router(app: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .merge(api)
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), record_request))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
@@ -77,8 +79,13 @@ pub fn router(app: AppState) -> Router {
                 .get::<MatchedPath>()
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_else(|| req.uri().path().to_string());
-            tracing::info_span!("http", method = %req.method(), route)
+            let request_id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("http", method = %req.method(), route, request_id)
         }))
+        // Outermost: every request has an id (the caller's, or a new one),
+        // in the trace span above and echoed in the response.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(app)
 }
 
@@ -132,6 +139,17 @@ fn compact_handshake(req: Request) -> Request {
     fresh
 }
 
+/// The header that carries a request's id.
+const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
+/// A known path with another method: the envelope, with `Allow` kept by axum.
+async fn method_not_allowed() -> Response {
+    let mut response =
+        AppError::new(crate::error::ErrorCode::NotFound, "This route does not take that method").into_response();
+    *response.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
 async fn api_not_found() -> Response {
     AppError::new(crate::error::ErrorCode::NotFound, "No such API route").into_response()
 }
@@ -152,12 +170,17 @@ async fn record_request(State(app): State<AppState>, req: Request, next: Next) -
 }
 
 fn cors(app: &AppState) -> CorsLayer {
+    // Any header a client asks for (socket.io-client's `extraHeaders`), and the
+    // headers a page may want to read back.
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([header::RETRY_AFTER, REQUEST_ID]);
     let origins: Vec<HeaderValue> = app.settings.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
     if !origins.is_empty() {
-        layer.allow_origin(AllowOrigin::list(origins))
+        // Named origins may send cookies: a load balancer's sticky-session
+        // cookie keeps a polling client on one node.
+        layer.allow_origin(AllowOrigin::list(origins)).allow_credentials(true)
     } else if app.settings.is_production() {
         // Same-origin only unless CORS_ORIGIN says otherwise.
         layer.allow_origin(AllowOrigin::list([]))

@@ -128,12 +128,14 @@ pub fn payload<T: DeserializeOwned>(data: Result<Value, impl std::fmt::Display>)
     let value = data.map_err(|e| {
         AppError::validation("Missing or unreadable event payload", json!({ "payload": e.to_string() }))
     })?;
+    crate::domain::validate::no_nul(&value)?;
     serde_path_to_error::deserialize(value).map_err(|e| field_error(&e.path().to_string(), &e.inner().to_string()))
 }
 
 /// An id given either bare (`"abc"`, `42`) or inside an object under one of `keys`.
 pub fn id_arg(data: Result<Value, impl std::fmt::Display>, keys: &[&str]) -> AppResult<String> {
     let value = data.map_err(|e| AppError::validation("Missing event payload", json!({ "payload": e.to_string() })))?;
+    crate::domain::validate::no_nul(&value)?;
     let found = match &value {
         Value::Object(map) => keys.iter().find_map(|k| map.get(*k)).cloned(),
         other => Some(other.clone()),

@@ -48,7 +48,7 @@ async fn socket_token_may_come_from_auth_bearer_header_or_query() {
 }
 
 #[tokio::test]
-async fn rest_refuses_missing_expired_wrong_secret_and_refresh_tokens() {
+async fn rest_refuses_missing_expired_wrong_secret_refresh_and_not_yet_valid_tokens() {
     let app = spawn().await;
     let res = app.http.get(format!("{}/api/messages/unread-count", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 401);
@@ -57,6 +57,7 @@ async fn rest_refuses_missing_expired_wrong_secret_and_refresh_tokens() {
         sign(json!({"id": "u1", "exp": exp_in(-600)}), SECRET),
         sign(json!({"id": "u1", "exp": exp_in(600)}), "another-secret"),
         sign(json!({"id": "u1", "exp": exp_in(600), "type": "refresh"}), SECRET),
+        sign(json!({"id": "u1", "exp": exp_in(600), "nbf": exp_in(300)}), SECRET),
     ] {
         let (status, body) = app.get("/api/messages/unread-count", &token).await;
         assert_eq!(status, 401);

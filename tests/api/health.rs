@@ -57,3 +57,39 @@ async fn unknown_api_routes_and_malformed_json_get_the_envelope() {
     assert_error(&body, "VALIDATION_FAILED");
     assert!(body["details"]["conversation_id"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn wrong_methods_get_the_envelope_and_every_response_has_a_request_id() {
+    let app = spawn().await;
+    let res = app.http.delete(format!("{}/api/messages/send", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert!(res.headers().get("allow").is_some(), "Allow is kept");
+    let generated = res.headers().get("x-request-id").expect("a request id").to_str().unwrap().to_string();
+    assert!(!generated.is_empty());
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["success"], false, "{body}");
+    assert!(body["message"].is_string() && body["error_code"].is_string(), "{body}");
+
+    let res = app.http.get(format!("{}/healthz", app.base)).header("x-request-id", "trace-42").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-42", "the caller's id is echoed");
+}
+
+#[tokio::test]
+async fn listed_origins_may_send_credentials_and_any_header() {
+    let app = spawn_with(|s| s.cors_origins = vec!["http://app.test".into()]).await;
+    let res = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/socket.io/?EIO=4&transport=polling", app.base))
+        .header("origin", "http://app.test")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization,x-client-version")
+        .send()
+        .await
+        .unwrap();
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], "http://app.test");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("x-client-version"), "{h:?}");
+    let res = app.http.get(format!("{}/healthz", app.base)).header("origin", "http://evil.test").send().await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}

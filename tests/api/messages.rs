@@ -359,3 +359,51 @@ async fn unread_totals_cover_every_conversation_when_sends_share_a_batch() {
         list["conversations"].as_array().unwrap().iter().map(|c| c["unread_count"].as_u64().unwrap()).collect();
     assert_eq!(unread, vec![6, 5, 5]);
 }
+
+#[tokio::test]
+async fn a_nul_character_is_a_validation_error_on_every_database() {
+    let app = spawn().await;
+    let p = pair(&app).await;
+    let (status, body) = app
+        .post("/api/messages/send", &p.a_token, json!({"conversation_id": p.conversation, "message": "a\u{0}b"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_error(&body, "VALIDATION_FAILED");
+    assert!(body["details"]["message"].is_string(), "the field is named: {body}");
+    let s = app.socket(&p.a_token).await;
+    let ack = s
+        .ack("send_message", json!({"conversationId": p.conversation, "message": "x", "clientMessageId": "c\u{0}"}))
+        .await
+        .unwrap();
+    assert_error(&ack, "VALIDATION_FAILED");
+    assert!(ack["details"]["clientMessageId"].is_string(), "{ack}");
+    // The literal text \u0000 is not a NUL and is stored as written.
+    let (status, body) = app
+        .post("/api/messages/send", &p.a_token, json!({"conversation_id": p.conversation, "message": "\\u0000"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["message"], "\\u0000");
+
+    // A signed token whose name holds a NUL still works; the NUL is dropped.
+    let id = uid("nul");
+    let t = sign(json!({"id": id, "role": "influencer", "name": "A\u{0}sha", "exp": exp_in(600)}), SECRET);
+    let (status, _) = app.get("/api/messages/unread-count", &t).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.post("/api/messages/direct-connect", &t, json!({"target_user_id": p.a})).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, list) = app.get("/api/messages/conversations", &p.a_token).await;
+    let names: Vec<&str> =
+        list["conversations"].as_array().unwrap().iter().filter_map(|c| c["other_user"]["name"].as_str()).collect();
+    assert!(names.contains(&"Asha"), "{names:?}");
+}
+
+#[tokio::test]
+async fn the_system_user_takes_no_direct_conversation() {
+    let app = spawn().await;
+    let t = token(&uid("u"), "influencer");
+    let (status, body) = app
+        .post("/api/messages/direct-connect", &t, json!({"target_user_id": "00000000-0000-0000-0000-000000000000"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["details"]["target_user_id"].is_string(), "{body}");
+}

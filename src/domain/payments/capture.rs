@@ -60,6 +60,12 @@ impl Payments {
             tracing::warn!("webhook refused: bad or missing signature");
             return Err(AppError::new(ErrorCode::PaymentSignatureInvalid, "The webhook signature does not match"));
         }
+        if crate::domain::validate::has_nul_escape(raw) {
+            return Err(AppError::validation(
+                "The webhook body is not a gateway event",
+                json!({ "body": "must not contain the NUL character (U+0000)" }),
+            ));
+        }
         let event: WebhookEvent = serde_json::from_slice(raw).map_err(|e| {
             AppError::validation("The webhook body is not a gateway event", json!({ "body": e.to_string() }))
         })?;
