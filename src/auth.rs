@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::{
     config::JwtSettings,
-    domain::users::{Identity, Role},
+    domain::users::{Identity, Role, is_valid_user_id},
     error::AppError,
 };
 
@@ -141,12 +141,6 @@ fn scalar_string(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// User ids are opaque strings of 1..64 characters from `[A-Za-z0-9_.:-]`.
-pub fn is_valid_user_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }
 
 /// The token of an HTTP request: `Authorization: Bearer <jwt>`.

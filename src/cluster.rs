@@ -88,6 +88,21 @@ impl Redis {
         }
     }
 
+    /// Takes `key` for this node for `ttl` unless another node holds it:
+    /// true when this node may do the work the key guards. A node that dies
+    /// holding it frees it when the lease runs out.
+    pub async fn lease(&self, key: &str, ttl: Duration) -> bool {
+        let taken: redis::RedisResult<Option<String>> = redis::cmd("SET")
+            .arg(key)
+            .arg(&self.node_id)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut self.conn.clone())
+            .await;
+        matches!(taken, Ok(Some(_)))
+    }
+
     pub fn set_pubsub(&self, conn: ConnectionManager) {
         let _ = self.pubsub.set(conn);
     }

@@ -105,6 +105,9 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     pub static_dir: PathBuf,
     pub max_revisions: i32,
+    /// Sockets of the older protocol may connect without a token and send
+    /// `authenticate {token}` within 10 s.
+    pub legacy_auth_event: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +268,7 @@ impl Settings {
             rate_limits,
             static_dir: var("STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("static")),
             max_revisions: parse(&var, "MAX_REVISIONS", "3")?,
+            legacy_auth_event: parse(&var, "LEGACY_AUTH_EVENT", "false")?,
         })
     }
 

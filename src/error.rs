@@ -22,6 +22,9 @@ pub enum ErrorCode {
     PaymentAmountMismatch,
     PaymentGatewayError,
     RateLimited,
+    MessageRejected,
+    QuotaExceeded,
+    UserBanned,
     Internal,
 }
 
@@ -40,6 +43,9 @@ impl ErrorCode {
             Self::PaymentAmountMismatch => "PAYMENT_AMOUNT_MISMATCH",
             Self::PaymentGatewayError => "PAYMENT_GATEWAY_ERROR",
             Self::RateLimited => "RATE_LIMITED",
+            Self::MessageRejected => "MESSAGE_REJECTED",
+            Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::UserBanned => "USER_BANNED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -47,7 +53,7 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::UserBanned => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::ValidationFailed | Self::PaymentSignatureInvalid => StatusCode::BAD_REQUEST,
             Self::ChatNotEnabled
@@ -57,6 +63,8 @@ impl ErrorCode {
             | Self::PaymentAmountMismatch => StatusCode::CONFLICT,
             Self::PaymentGatewayError => StatusCode::BAD_GATEWAY,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::MessageRejected => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::QuotaExceeded => StatusCode::PAYMENT_REQUIRED,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -114,25 +122,49 @@ impl AppError {
             .with_details(json!({ "retry_after_ms": retry_after_ms }))
     }
 
+    /// Anything but reading in a closed conversation.
+    pub fn closed() -> Self {
+        Self::new(ErrorCode::ConversationClosed, "This conversation is closed")
+    }
+
+    /// A deserialisation failure at `path` (as serde reports it), naming the field.
+    pub fn field(path: &str, problem: &str) -> Self {
+        // serde reports a missing field at the parent path, naming it in the text.
+        let field = problem
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| if path == "." { name.to_string() } else { format!("{path}.{name}") })
+            .unwrap_or_else(|| if path == "." { "body".to_string() } else { path.to_string() });
+        let problem = problem.split(" at line ").next().unwrap_or(problem).to_string();
+        Self::validation(format!("{field}: {problem}"), json!({ field: problem }))
+    }
+
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self { code: ErrorCode::Internal, message: "Internal error".into(), details: None, cause: Some(cause.into()) }
     }
 
-    /// The contract's error envelope. Logs internal causes (once, here,
-    /// where every error leaves the server).
+    /// The contract's error envelope; `details` is always an object. Logs
+    /// internal causes (once, here, where every error leaves the server).
     pub fn envelope(&self) -> Value {
         if let Some(cause) = &self.cause {
             tracing::error!(error = format!("{cause:#}"), "internal error");
         }
-        let mut body = json!({
+        json!({
             "success": false,
             "message": self.message,
             "error_code": self.code.as_str(),
-        });
-        if let Some(details) = &self.details {
-            body["details"] = details.clone();
+            "details": self.details.clone().unwrap_or_else(|| json!({})),
+        })
+    }
+
+    /// For work after a commit whose failure no caller can be told about
+    /// (an event not built, a background step skipped): logs it with what
+    /// was being done, and goes on.
+    pub fn log_and_drop(&self, doing: &str) {
+        match &self.cause {
+            Some(cause) => tracing::error!(error = format!("{cause:#}"), "{doing} failed"),
+            None => tracing::warn!(error = %self, "{doing} failed"),
         }
-        body
     }
 }
 

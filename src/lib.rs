@@ -4,6 +4,7 @@
 //! together and binds the listener; [`Application::run`] serves until a
 //! shutdown signal.
 
+pub mod app;
 pub mod auth;
 pub mod cluster;
 pub mod config;
@@ -24,7 +25,7 @@ use std::{
 
 use anyhow::Context;
 use axum::ServiceExt;
-use socketioxide::SocketIo;
+use socketioxide::{SocketIo, adapter::Adapter};
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
 
@@ -32,6 +33,7 @@ use crate::{
     auth::Verifier,
     config::Settings,
     domain::{
+        clock::Clock,
         flow::engine::FlowConfig,
         limits::Limiter,
         messages::{BatchMetrics, Writer},
@@ -59,92 +61,65 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::default()).await
+    }
+
+    /// Builds the server on a given clock (tests share one between nodes).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         if settings.jwt.secret_generated {
             tracing::warn!(
                 "JWT_SECRET is not set: generated a random secret for this run. Tokens from POST /api/dev/token \
                  work until restart; set JWT_SECRET to keep them valid."
             );
         }
-        let db = db::connect(&settings).await?;
-        db::migrate(&db).await?;
-
+        // Everything that can refuse the settings does so before the database is touched.
         let verifier = Verifier::new(&settings.jwt)?;
-        let payments = Payments::from_settings(&settings)?;
+        let payments = Payments::from_settings(&settings, clock.clone())?;
         if payments.gateway.is_sandbox() {
             tracing::warn!("no Razorpay keys: payments use the development sandbox (POST /api/payments/sandbox/pay)");
         }
+        let db = db::connect(&settings).await?;
+        db::migrate(&db).await?;
         let redis = match &settings.redis_url {
             Some(url) => Some(cluster::Redis::connect(url).await?),
             None => None,
         };
         let presence = match &redis {
-            Some(r) => Presence::Shared(Box::new(SharedPresence::new(r.clone(), settings.presence_ttl))),
-            None => Presence::default(),
+            Some(r) => Presence::Shared(Box::new(SharedPresence::new(r.clone(), settings.presence_ttl, clock.clone()))),
+            None => Presence::local(clock.clone()),
         };
         let addr = SocketAddr::new(settings.host, settings.port);
         let metrics = Metrics::default();
-        let writer = Writer::start(
-            &settings,
-            redis.is_some(),
-            BatchMetrics { size: metrics.message_batch_size.clone(), seconds: metrics.message_batch_seconds.clone() },
-        )
-        .await?;
+        let batches =
+            BatchMetrics { size: metrics.message_batch_size.clone(), seconds: metrics.message_batch_seconds.clone() };
+        let writer = Writer::start(&settings, redis.is_some(), batches, clock.clone()).await?;
         let state = AppState(Arc::new(Inner {
-            last_seen: LastSeen::start(db.clone()),
+            last_seen: LastSeen::start(db.clone(), clock.clone()),
             db,
             verifier,
-            flow: FlowConfig::from(&settings),
+            flow: FlowConfig::new(&settings, clock.clone()),
             payments,
             limiter: Limiter::new(settings.rate_limits.clone(), redis.clone()),
             writer,
             redis: redis.clone(),
             settings,
+            clock,
             users: Default::default(),
             presence,
             typing: Default::default(),
             metrics,
             emitter: Emitter::default(),
             draining: Default::default(),
+            legacy_clients: Default::default(),
             inflight: Default::default(),
         }));
-
-        // The adapter decides how room emits travel: in memory, or through
-        // Redis to every node.
-        let (service, close_sockets): (http::HttpService, CloseSockets) = match &redis {
-            None => {
-                let (layer, io) =
-                    SocketIo::builder().with_state(state.clone()).ws_read_buffer_size(WS_READ_BUFFER).build_layer();
-                realtime::namespace(&io);
-                state.emitter.install(SocketSink::new(io.clone()));
-                (
-                    http::service(&state, http::router(state.clone()), layer),
-                    Box::new(move || Box::pin(async move { io.close().await })),
-                )
-            }
-            Some(r) => {
-                let driver = ResilientDriver::connect(r).await.context("could not subscribe to Redis")?;
-                let config = RedisAdapterConfig { prefix: "parley".into(), ..RedisAdapterConfig::default() };
-                let ctr = RedisAdapterCtr::new_with_driver(driver, config);
-                let (layer, io) = SocketIo::builder()
-                    .with_state(state.clone())
-                    .ws_read_buffer_size(WS_READ_BUFFER)
-                    .with_adapter::<CustomRedisAdapter<_, ResilientDriver>>(ctr)
-                    .build_layer();
-                realtime::namespace(&io).await.context("could not set up the Redis adapter")?;
-                state.emitter.install(SocketSink::new(io.clone()));
-                tracing::info!(node_id = %r.node_id, "several nodes: rooms and presence shared through Redis");
-                (
-                    http::service(&state, http::router(state.clone()), layer),
-                    Box::new(move || Box::pin(async move { io.close().await })),
-                )
-            }
-        };
+        let (service, close_sockets) = socket_io(&state, redis.as_ref()).await?;
         if redis.is_some() {
             // Several nodes: a node may die between commit and emit, so emits
             // are confirmed and the unconfirmed emitted again by another node.
             let (emitted, confirmations) = tokio::sync::mpsc::unbounded_channel();
             state.emitter.track_delivery(emitted, redis);
-            tokio::spawn(realtime::cluster::confirm_emits(state.db.clone(), confirmations));
+            tokio::spawn(app::upkeep::confirm_emits(state.db.clone(), confirmations));
         }
         let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
         Ok(Self { listener, service, state, close_sockets })
@@ -175,7 +150,7 @@ impl Application {
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "listening on http://{addr}");
         let state = self.state.clone();
-        let sweeper = tokio::spawn(realtime::cluster::maintain(state.clone()));
+        let sweeper = tokio::spawn(app::upkeep::maintain(state.clone()));
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let close_sockets = self.close_sockets;
         let signal = async move {
@@ -211,6 +186,41 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The Socket.IO layer, with an adapter that decides how room emits travel:
+/// in memory, or through Redis to every node.
+async fn socket_io(
+    state: &AppState,
+    redis: Option<&cluster::Redis>,
+) -> anyhow::Result<(http::HttpService, CloseSockets)> {
+    let builder = SocketIo::builder().with_state(state.clone()).ws_read_buffer_size(WS_READ_BUFFER);
+    match redis {
+        None => {
+            let (layer, io) = builder.build_layer();
+            realtime::namespace(&io);
+            Ok(serve(state, layer, io))
+        }
+        Some(r) => {
+            let driver = ResilientDriver::connect(r).await.context("could not subscribe to Redis")?;
+            let config = RedisAdapterConfig { prefix: "parley".into(), ..RedisAdapterConfig::default() };
+            let ctr = RedisAdapterCtr::new_with_driver(driver, config);
+            let (layer, io) = builder.with_adapter::<CustomRedisAdapter<_, ResilientDriver>>(ctr).build_layer();
+            realtime::namespace(&io).await.context("could not set up the Redis adapter")?;
+            tracing::info!(node_id = %r.node_id, "several nodes: rooms and presence shared through Redis");
+            Ok(serve(state, layer, io))
+        }
+    }
+}
+
+fn serve<A: Adapter>(
+    state: &AppState,
+    layer: socketioxide::layer::SocketIoLayer<A>,
+    io: SocketIo<A>,
+) -> (http::HttpService, CloseSockets) {
+    state.emitter.install(SocketSink::new(io.clone(), state));
+    let service = http::service(state, http::router(state.clone()), layer);
+    (service, Box::new(move || Box::pin(async move { io.close().await })))
 }
 
 async fn shutdown_signal() {

@@ -21,8 +21,9 @@ use crate::{
     cluster::Redis,
     config::Settings,
     domain::{
+        clock::Clock,
         events::Outbound,
-        flow::engine::{Deps, FlowConfig},
+        flow::engine::FlowConfig,
         limits::Limiter,
         messages::Writer,
         payments::Payments,
@@ -35,9 +36,9 @@ use crate::{
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Delivers one outbound event to the sockets it names (on every node).
+/// Delivers outbound events to the sockets they name (on every node).
 pub trait Sink: Send + Sync + 'static {
-    fn emit<'a>(&'a self, event: &'a Outbound) -> BoxFuture<'a, ()>;
+    fn emit<'a>(&'a self, events: &'a [Outbound]) -> BoxFuture<'a, ()>;
 }
 
 /// The one way events leave the server. Installed once the Socket.IO layer
@@ -73,11 +74,14 @@ impl Emitter {
             tracing::error!(count = events.len(), "events dropped: no sink installed");
             return;
         };
-        for event in &events {
-            sink.emit(event).await;
-            if let (Some(id), Some(delivery)) = (event.message_id, self.delivery.get())
-                && delivery.redis.as_ref().is_none_or(Redis::is_healthy)
-            {
+        if events.is_empty() {
+            return;
+        }
+        sink.emit(&events).await;
+        if let Some(delivery) = self.delivery.get()
+            && delivery.redis.as_ref().is_none_or(Redis::is_healthy)
+        {
+            for id in events.iter().filter_map(|e| e.message_id) {
                 let _ = delivery.emitted.send(id);
             }
         }
@@ -87,6 +91,8 @@ impl Emitter {
 pub struct Inner {
     pub db: DatabaseConnection,
     pub settings: Settings,
+    /// The one clock every time rule reads (tests move it).
+    pub clock: Clock,
     pub verifier: Verifier,
     pub users: UserCache,
     pub presence: Presence,
@@ -101,6 +107,8 @@ pub struct Inner {
     pub redis: Option<Redis>,
     /// Set once shutdown begins: new sockets are refused, readiness fails.
     pub draining: AtomicBool,
+    /// Set once a client of the older `chat:*` protocol has connected.
+    pub legacy_clients: AtomicBool,
     pub inflight: InFlight,
 }
 
@@ -146,13 +154,6 @@ impl AppState {
 
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
-    }
-}
-
-impl Inner {
-    /// What the flow engine needs.
-    pub fn deps(&self) -> Deps<'_> {
-        Deps { db: &self.db, cfg: &self.flow, payments: &self.payments }
     }
 }
 

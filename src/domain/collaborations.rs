@@ -1,6 +1,7 @@
 //! Campaigns and bids that brand owners publish, and the applications
 //! (requests) influencers send them.
 
+use chrono::{DateTime, Utc};
 use entity::{bid, campaign, conversation, request};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -13,6 +14,7 @@ use super::{
     clock,
     events::{self, Outbound},
     money::Paise,
+    names::SourceKind,
     pagination::Page,
     users::{self, Identity, Role},
     validate,
@@ -33,10 +35,10 @@ impl Source {
         }
     }
 
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> SourceKind {
         match self {
-            Source::Campaign(_) => "campaign",
-            Source::Bid(_) => "bid",
+            Source::Campaign(_) => SourceKind::Campaign,
+            Source::Bid(_) => SourceKind::Bid,
         }
     }
 
@@ -52,10 +54,16 @@ impl Source {
         format!("{}:{}:{influencer_id}", self.kind(), self.id())
     }
 
-    pub fn parse(kind: &str, raw: &str) -> AppResult<Self> {
-        let id = Uuid::parse_str(raw.trim())
-            .map_err(|_| AppError::not_found(if kind == "bid" { "Bid" } else { "Campaign" }))?;
-        Ok(if kind == "bid" { Source::Bid(id) } else { Source::Campaign(id) })
+    pub fn parse(kind: SourceKind, raw: &str) -> AppResult<Self> {
+        let what = match kind {
+            SourceKind::Campaign => "Campaign",
+            SourceKind::Bid => "Bid",
+        };
+        let id = Uuid::parse_str(raw.trim()).map_err(|_| AppError::not_found(what))?;
+        Ok(match kind {
+            SourceKind::Campaign => Source::Campaign(id),
+            SourceKind::Bid => Source::Bid(id),
+        })
     }
 }
 
@@ -155,6 +163,7 @@ pub async fn create_campaign(
     db: &impl ConnectionTrait,
     who: &Identity,
     input: NewCampaign,
+    now: DateTime<Utc>,
 ) -> AppResult<campaign::Model> {
     must_be_brand_owner(who, "create campaigns")?;
     let title = title(input.title.as_deref())?;
@@ -162,7 +171,6 @@ pub async fn create_campaign(
         Some(v) => Paise::parse("budget", v)?,
         None => return Err(AppError::invalid_field("budget", "is required")),
     };
-    let now = clock::now();
     let row = campaign::Model {
         id: Uuid::now_v7(),
         brand_owner_id: who.user_id.clone(),
@@ -178,7 +186,12 @@ pub async fn create_campaign(
     Ok(row)
 }
 
-pub async fn create_bid(db: &impl ConnectionTrait, who: &Identity, input: NewBid) -> AppResult<bid::Model> {
+pub async fn create_bid(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    input: NewBid,
+    now: DateTime<Utc>,
+) -> AppResult<bid::Model> {
     must_be_brand_owner(who, "create bids")?;
     let title = title(input.title.as_deref())?;
     let parse = |field: &str, v: &Option<Value>| -> AppResult<Option<Paise>> {
@@ -194,7 +207,6 @@ pub async fn create_bid(db: &impl ConnectionTrait, who: &Identity, input: NewBid
     {
         return Err(AppError::invalid_field("max_budget", "must not be below min_budget"));
     }
-    let now = clock::now();
     let row = bid::Model {
         id: Uuid::now_v7(),
         brand_owner_id: who.user_id.clone(),
@@ -256,6 +268,7 @@ pub async fn apply(
     source: Source,
     proposed_amount: Option<&Value>,
     message: Option<&str>,
+    now: DateTime<Utc>,
 ) -> AppResult<Application> {
     if who.role != Role::Influencer {
         return Err(AppError::forbidden("Only influencers may apply"));
@@ -267,7 +280,6 @@ pub async fn apply(
     };
     let message = validate::optional_text("message", message, 5000)?;
     let key = source.pair_key(&who.user_id);
-    let now = clock::now();
     let row = request::Model {
         id: Uuid::now_v7(),
         campaign_id: matches!(source, Source::Campaign(_)).then_some(source.id()),
@@ -292,7 +304,7 @@ pub async fn apply(
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("application vanished after conflict")))?;
         return Ok(Application { request: existing, created: false, events: vec![] });
     }
-    let id_key = format!("{}_id", source.kind());
+    let id_key = format!("{}_id", source.kind().as_str());
     let mut payload = json!({
         "influencer_id": who.user_id,
         "request_id": row.id,
@@ -310,11 +322,11 @@ pub async fn apply(
 pub async fn list(
     db: &impl ConnectionTrait,
     who: &Identity,
-    kind: &str,
+    kind: SourceKind,
     mine: bool,
     page: Page,
 ) -> AppResult<(Vec<Value>, u64)> {
-    if kind == "bid" {
+    if kind == SourceKind::Bid {
         let mut q = bid::Entity::find();
         if mine {
             q = q.filter(bid::Column::BrandOwnerId.eq(who.user_id.as_str()));
@@ -403,18 +415,27 @@ pub async fn may_follow(db: &impl ConnectionTrait, who: &Identity, source: Sourc
     if participant > 0 {
         Ok(())
     } else {
-        Err(AppError::forbidden(format!("You do not take part in this {}", source.kind())))
+        Err(AppError::forbidden(format!("You do not take part in this {}", source.kind().as_str())))
     }
 }
 
 /// An influencer a brand owner wants to open a conversation with: known or
 /// created as a reference, and never someone known to hold another role.
-pub async fn influencer(db: &impl ConnectionTrait, owner: &Identity, influencer_id: &str) -> AppResult<String> {
+pub async fn influencer(
+    db: &impl ConnectionTrait,
+    owner: &Identity,
+    influencer_id: &str,
+    system_user_id: &str,
+    now: DateTime<Utc>,
+) -> AppResult<String> {
     let id = validate::user_id("influencer_id", influencer_id.trim())?;
     if id == owner.user_id {
         return Err(AppError::invalid_field("influencer_id", "cannot be yourself"));
     }
-    users::ensure_exists(db, &id).await?;
+    if id == system_user_id {
+        return Err(AppError::invalid_field("influencer_id", "is the system user, which takes no conversations"));
+    }
+    users::ensure_exists(db, &id, now).await?;
     match users::find(db, &id).await?.and_then(|u| u.role) {
         Some(role) if role != "influencer" => Err(AppError::invalid_field("influencer_id", "is not an influencer")),
         _ => Ok(id),
@@ -431,13 +452,9 @@ pub async fn application_of(
 }
 
 /// Marks an application as connected to its conversation.
-pub async fn mark_connected(db: &impl ConnectionTrait, request_id: Uuid) -> AppResult<()> {
+pub async fn mark_connected(db: &impl ConnectionTrait, request_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
     request::Entity::update_many()
-        .set(request::ActiveModel {
-            status: Set("connected".into()),
-            updated_at: Set(clock::now()),
-            ..Default::default()
-        })
+        .set(request::ActiveModel { status: Set("connected".into()), updated_at: Set(now), ..Default::default() })
         .filter(request::Column::Id.eq(request_id))
         .exec(db)
         .await?;

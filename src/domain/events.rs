@@ -7,7 +7,10 @@ use serde::{Serialize, Serializer};
 use serde_json::{Value, json, value::RawValue};
 use uuid::Uuid;
 
-use super::clock;
+use super::{
+    clock,
+    names::{ConversationType, MessageType},
+};
 
 pub fn user_room(user_id: &str) -> String {
     format!("user_{user_id}")
@@ -67,6 +70,15 @@ impl Payload {
                 tracing::error!(error = %e, "event data did not serialise");
                 Self::Tree(Value::Null)
             }
+        }
+    }
+
+    /// The data as a tree, read without changing the event.
+    pub fn tree(&self) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Self::Tree(tree) => std::borrow::Cow::Borrowed(tree),
+            // Text is only ever written by `text`, so it is valid JSON.
+            Self::Text(text) => std::borrow::Cow::Owned(serde_json::from_str(text.get()).unwrap_or_default()),
         }
     }
 
@@ -178,7 +190,7 @@ pub fn conversation_context(c: &conversation::Model) -> Value {
 
 /// A conversation in full.
 pub fn conversation_json(c: &conversation::Model) -> Value {
-    let flow = c.conversation_type != "direct";
+    let flow = c.conversation_type != ConversationType::Direct;
     json!({
         "id": c.id,
         "conversation_type": c.conversation_type,
@@ -204,7 +216,7 @@ pub fn conversation_json(c: &conversation::Model) -> Value {
 /// Who may see a message live: an audit message goes to its actor alone;
 /// everything else to the conversation room and both participants.
 pub fn message_audience(c: &conversation::Model, m: &message::Model) -> Vec<String> {
-    if m.message_type == "audit" {
+    if m.message_type == MessageType::Audit {
         vec![user_room(&m.receiver_id)]
     } else {
         vec![conversation_room(c.id), user_room(&c.user1_id), user_room(&c.user2_id)]
@@ -214,6 +226,14 @@ pub fn message_audience(c: &conversation::Model, m: &message::Model) -> Vec<Stri
 /// `new_message` for one stored message, to the sockets allowed to see it.
 pub fn new_message(c: &conversation::Model, m: &message::Model) -> Outbound {
     new_message_as(c, m, &Payload::text(&MessageView::from(m)))
+}
+
+/// `new_message` for a message whose node died before emitting it, emitted
+/// by another node: marked `redelivered: true`.
+pub fn redelivered(c: &conversation::Model, m: &message::Model) -> Outbound {
+    let mut event = new_message(c, m);
+    event.data.tree_mut()["redelivered"] = json!(true);
+    event
 }
 
 /// `new_message` with the message's JSON already written (`message`).

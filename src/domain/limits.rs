@@ -13,23 +13,43 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// What a budget limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
+pub enum Limit {
     Messages,
     Typing,
+    /// Flow actions (buttons and inputs).
     Actions,
-    RestWrites,
+    /// Every other change a client asks for.
+    Writes,
     Connections,
 }
 
-impl Kind {
+impl Limit {
     fn as_str(self) -> &'static str {
         match self {
-            Kind::Messages => "messages",
-            Kind::Typing => "typing",
-            Kind::Actions => "actions",
-            Kind::RestWrites => "rest_writes",
-            Kind::Connections => "connections",
+            Limit::Messages => "messages",
+            Limit::Typing => "typing",
+            Limit::Actions => "actions",
+            Limit::Writes => "rest_writes",
+            Limit::Connections => "connections",
+        }
+    }
+}
+
+/// Whose budget is spent: a user's, or (for attempts that prove no user)
+/// the address they come from. The two never share a key.
+#[derive(Clone, Copy, Debug)]
+pub enum Spender<'a> {
+    User(&'a str),
+    Address(std::net::IpAddr),
+}
+
+impl Spender<'_> {
+    fn key(&self) -> String {
+        match self {
+            Spender::User(id) => format!("u:{id}"),
+            Spender::Address(ip) => format!("a:{ip}"),
         }
     }
 }
@@ -63,7 +83,7 @@ return wait
 
 pub struct Limiter {
     settings: RateLimits,
-    local: DashMap<(Kind, String), Bucket>,
+    local: DashMap<(Limit, String), Bucket>,
     redis: Option<Redis>,
 }
 
@@ -72,22 +92,23 @@ impl Limiter {
         Self { settings, local: DashMap::new(), redis }
     }
 
-    fn limit(&self, kind: Kind) -> RateLimit {
+    fn limit(&self, kind: Limit) -> RateLimit {
         match kind {
-            Kind::Messages => self.settings.messages,
-            Kind::Typing => self.settings.typing,
-            Kind::Actions => self.settings.actions,
-            Kind::RestWrites => self.settings.rest_writes,
-            Kind::Connections => self.settings.connections,
+            Limit::Messages => self.settings.messages,
+            Limit::Typing => self.settings.typing,
+            Limit::Actions => self.settings.actions,
+            Limit::Writes => self.settings.rest_writes,
+            Limit::Connections => self.settings.connections,
         }
     }
 
-    /// Spends one unit of `kind` for `key` (a user id, or an address for
-    /// unauthenticated attempts), or answers `RATE_LIMITED`.
-    pub async fn check(&self, kind: Kind, key: &str) -> AppResult<()> {
+    /// Spends one unit of `kind` from `who`'s budget, or answers `RATE_LIMITED`.
+    pub async fn check(&self, kind: Limit, who: Spender<'_>) -> AppResult<()> {
         if !self.settings.enabled {
             return Ok(());
         }
+        let key = who.key();
+        let key = key.as_str();
         let limit = self.limit(kind);
         let wait_ms = match &self.redis {
             Some(redis) if redis.is_healthy() => {
@@ -113,7 +134,24 @@ impl Limiter {
         }
     }
 
-    fn take_local(&self, kind: Kind, key: &str, limit: RateLimit) -> u64 {
+    /// Forgets buckets that have refilled completely: a full bucket is the
+    /// same as none, and keys include client addresses, so without this the
+    /// map grows for as long as the node runs.
+    pub fn evict_idle(&self) -> usize {
+        self.evict_idle_at(Instant::now())
+    }
+
+    fn evict_idle_at(&self, now: Instant) -> usize {
+        let before = self.local.len();
+        self.local.retain(|(kind, _), b| {
+            let limit = self.limit(*kind);
+            let refilled = b.tokens + now.duration_since(b.at).as_secs_f64() * limit.per_second;
+            refilled < limit.burst as f64
+        });
+        before - self.local.len()
+    }
+
+    fn take_local(&self, kind: Limit, key: &str, limit: RateLimit) -> u64 {
         let now = Instant::now();
         let mut bucket =
             self.local.entry((kind, key.to_string())).or_insert_with(|| Bucket { tokens: limit.burst as f64, at: now });
@@ -142,15 +180,38 @@ mod tests {
     async fn a_burst_passes_then_the_flood_is_refused_with_a_wait() {
         let limiter = Limiter::new(settings(3), None);
         for _ in 0..3 {
-            limiter.check(Kind::Messages, "u").await.unwrap();
+            limiter.check(Limit::Messages, Spender::User("u")).await.unwrap();
         }
-        let err = limiter.check(Kind::Messages, "u").await.unwrap_err();
+        let err = limiter.check(Limit::Messages, Spender::User("u")).await.unwrap_err();
         assert_eq!(err.code, crate::error::ErrorCode::RateLimited);
         let wait = err.details.unwrap()["retry_after_ms"].as_u64().unwrap();
         assert!((1..=1000).contains(&wait), "{wait}");
         // Other users and other kinds have their own buckets.
-        limiter.check(Kind::Messages, "v").await.unwrap();
-        limiter.check(Kind::Typing, "u").await.unwrap();
+        limiter.check(Limit::Messages, Spender::User("v")).await.unwrap();
+        limiter.check(Limit::Typing, Spender::User("u")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn users_and_addresses_never_share_a_bucket() {
+        let limiter = Limiter::new(settings(1), None);
+        let addr: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        limiter.check(Limit::Connections, Spender::Address(addr)).await.unwrap();
+        assert!(limiter.check(Limit::Connections, Spender::Address(addr)).await.is_err());
+        // A user whose id looks like the address's key has a budget of its own.
+        limiter.check(Limit::Connections, Spender::User("ip:127.0.0.1")).await.unwrap();
+        limiter.check(Limit::Connections, Spender::User("a:127.0.0.1")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn refilled_buckets_are_forgotten() {
+        let mut s = settings(2);
+        s.messages.per_second = 1000.0;
+        let limiter = Limiter::new(s, None);
+        limiter.check(Limit::Messages, Spender::User("u")).await.unwrap();
+        limiter.check(Limit::Typing, Spender::User("u")).await.unwrap();
+        // 5 ms on, the message bucket has refilled (2 ms); the typing one takes a second.
+        assert_eq!(limiter.evict_idle_at(Instant::now() + std::time::Duration::from_millis(5)), 1);
+        assert_eq!(limiter.local.len(), 1);
     }
 
     #[tokio::test]
@@ -159,7 +220,7 @@ mod tests {
         s.enabled = false;
         let limiter = Limiter::new(s, None);
         for _ in 0..100 {
-            limiter.check(Kind::Messages, "u").await.unwrap();
+            limiter.check(Limit::Messages, Spender::User("u")).await.unwrap();
         }
     }
 }

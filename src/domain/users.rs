@@ -13,8 +13,18 @@ use sea_orm::{
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use super::clock;
+use super::clock::{self, Clock};
 use crate::error::{AppError, AppResult};
+
+/// User ids are opaque strings of 1..64 characters from `[A-Za-z0-9_.:-]`.
+pub fn is_valid_user_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+}
+
+/// The role column holds this many characters; a longer role claim is
+/// kept whole in the identity and cut to fit when stored.
+const MAX_STORED_ROLE_CHARS: usize = 32;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -105,14 +115,14 @@ impl UserCache {
     /// Upserts the user from the token's claims: created on first sight;
     /// later tokens update name, email and phone. A row created as a mere
     /// reference (no role yet) takes its role from the first token.
-    pub async fn observe(&self, db: &impl ConnectionTrait, identity: &Identity) -> AppResult<()> {
+    pub async fn observe(&self, db: &impl ConnectionTrait, identity: &Identity, now: DateTime<Utc>) -> AppResult<()> {
         if self.seen.get(&identity.user_id).is_some_and(|known| **known == *identity) {
             return Ok(());
         }
-        let now = clock::now();
+        let role: String = identity.role.as_str().chars().take(MAX_STORED_ROLE_CHARS).collect();
         let row = user::ActiveModel {
             id: sea_orm::Set(identity.user_id.clone()),
-            role: sea_orm::Set(Some(identity.role.as_str().to_string())),
+            role: sea_orm::Set(Some(role)),
             name: sea_orm::Set(identity.name.clone()),
             email: sea_orm::Set(identity.email.clone()),
             phone: sea_orm::Set(identity.phone.clone()),
@@ -140,8 +150,7 @@ impl UserCache {
 }
 
 /// Makes sure a user referred to by id has a row, without claiming a role.
-pub async fn ensure_exists(db: &impl ConnectionTrait, user_id: &str) -> AppResult<()> {
-    let now = clock::now();
+pub async fn ensure_exists(db: &impl ConnectionTrait, user_id: &str, now: DateTime<Utc>) -> AppResult<()> {
     let row = user::ActiveModel {
         id: sea_orm::Set(user_id.to_string()),
         role: sea_orm::Set(None),
@@ -186,12 +195,12 @@ type Seen = (String, oneshot::Sender<Result<DateTime<Utc>, String>>);
 const LAST_SEEN_BATCH: usize = 500;
 
 impl LastSeen {
-    pub fn start(db: DatabaseConnection) -> Self {
+    pub fn start(db: DatabaseConnection, clock: Clock) -> Self {
         let (queue, mut waiting) = mpsc::channel::<Seen>(4096);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(LAST_SEEN_BATCH);
             while waiting.recv_many(&mut batch, LAST_SEEN_BATCH).await > 0 {
-                let at = clock::now();
+                let at = clock.now();
                 let mut ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
                 ids.sort_unstable();
                 ids.dedup();

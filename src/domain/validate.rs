@@ -1,9 +1,7 @@
 //! Checks on client input shared by REST and socket entry points.
 
-use crate::{
-    auth::is_valid_user_id,
-    error::{AppError, AppResult},
-};
+use super::users::is_valid_user_id;
+use crate::error::{AppError, AppResult};
 
 pub const MAX_MESSAGE_CHARS: usize = 5000;
 pub const MAX_MEDIA_URL_LEN: usize = 2048;

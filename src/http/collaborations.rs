@@ -5,19 +5,16 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{ApiJson, ApiQuery, Caller};
 use crate::{
-    domain::{
-        collaborations::{self, NewBid, NewCampaign, Source},
-        events,
-        flow::opening,
-        pagination::Page,
+    app::{
+        AppState,
+        collaborations::{self as ops, ApplyInput, BidInput, CampaignInput, InitializeInput, ListQuery, PageQuery},
     },
-    error::{AppError, AppResult},
-    state::AppState,
+    domain::{collaborations, events, names::SourceKind},
+    error::AppResult,
 };
 
 type Created = (StatusCode, Json<Value>);
@@ -26,48 +23,36 @@ fn created_or_ok(created: bool, body: Value) -> Created {
     (if created { StatusCode::CREATED } else { StatusCode::OK }, Json(body))
 }
 
-#[derive(Deserialize)]
-pub struct CampaignBody {
-    title: Option<String>,
-    description: Option<String>,
-    requirements: Option<String>,
-    budget: Option<Value>,
+fn key(kind: SourceKind, plural: bool) -> &'static str {
+    match (kind, plural) {
+        (SourceKind::Campaign, false) => "campaign",
+        (SourceKind::Campaign, true) => "campaigns",
+        (SourceKind::Bid, false) => "bid",
+        (SourceKind::Bid, true) => "bids",
+    }
 }
 
 pub async fn create_campaign(
     State(app): State<AppState>,
     Caller(who): Caller,
-    ApiJson(b): ApiJson<CampaignBody>,
+    ApiJson(b): ApiJson<CampaignInput>,
 ) -> AppResult<Created> {
-    let input =
-        NewCampaign { title: b.title, description: b.description, requirements: b.requirements, budget: b.budget };
-    let c = collaborations::create_campaign(&app.db, &who, input).await?;
+    let c = ops::create_campaign(&app, &who, b).await?;
     Ok(created_or_ok(true, json!({ "success": true, "campaign": collaborations::campaign_json(&c) })))
-}
-
-#[derive(Deserialize)]
-pub struct BidBody {
-    title: Option<String>,
-    description: Option<String>,
-    requirements: Option<String>,
-    min_budget: Option<Value>,
-    max_budget: Option<Value>,
 }
 
 pub async fn create_bid(
     State(app): State<AppState>,
     Caller(who): Caller,
-    ApiJson(b): ApiJson<BidBody>,
+    ApiJson(b): ApiJson<BidInput>,
 ) -> AppResult<Created> {
-    let input = NewBid {
-        title: b.title,
-        description: b.description,
-        requirements: b.requirements,
-        min_budget: b.min_budget,
-        max_budget: b.max_budget,
-    };
-    let bid = collaborations::create_bid(&app.db, &who, input).await?;
+    let bid = ops::create_bid(&app, &who, b).await?;
     Ok(created_or_ok(true, json!({ "success": true, "bid": collaborations::bid_json(&bid) })))
+}
+
+async fn get(app: &AppState, kind: SourceKind, id: &str) -> AppResult<Json<Value>> {
+    let found = ops::get(app, kind, id).await?;
+    Ok(Json(json!({ "success": true, key(kind, false): found })))
 }
 
 pub async fn get_campaign(
@@ -75,33 +60,21 @@ pub async fn get_campaign(
     Caller(_): Caller,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    let found = collaborations::published(&app.db, Source::parse("campaign", &id)?).await?;
-    Ok(Json(json!({ "success": true, "campaign": found.json })))
+    get(&app, SourceKind::Campaign, &id).await
 }
 
 pub async fn get_bid(State(app): State<AppState>, Caller(_): Caller, Path(id): Path<String>) -> AppResult<Json<Value>> {
-    let found = collaborations::published(&app.db, Source::parse("bid", &id)?).await?;
-    Ok(Json(json!({ "success": true, "bid": found.json })))
-}
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    page: Option<String>,
-    limit: Option<String>,
-    mine: Option<String>,
+    get(&app, SourceKind::Bid, &id).await
 }
 
 async fn list(
     app: &AppState,
     who: &crate::domain::users::Identity,
-    kind: &str,
+    kind: SourceKind,
     q: ListQuery,
 ) -> AppResult<Json<Value>> {
-    let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
-    let mine = matches!(q.mine.as_deref(), Some("true" | "1" | "yes"));
-    let (items, total) = collaborations::list(&app.db, who, kind, mine, page).await?;
-    let key = if kind == "bid" { "bids" } else { "campaigns" };
-    Ok(Json(json!({ "success": true, key: items, "pagination": page.json(total) })))
+    let listed = ops::list(app, who, kind, q).await?;
+    Ok(Json(json!({ "success": true, key(kind, true): listed.items, "pagination": listed.pagination })))
 }
 
 /// `GET /api/campaigns?page&limit&mine=true`: newest first; `mine` for the caller's own.
@@ -110,7 +83,7 @@ pub async fn list_campaigns(
     Caller(who): Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<Value>> {
-    list(&app, &who, "campaign", q).await
+    list(&app, &who, SourceKind::Campaign, q).await
 }
 
 pub async fn list_bids(
@@ -118,53 +91,28 @@ pub async fn list_bids(
     Caller(who): Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<Value>> {
-    list(&app, &who, "bid", q).await
-}
-
-#[derive(Deserialize)]
-pub struct RequestBody {
-    campaign_id: Option<String>,
-    bid_id: Option<String>,
-    proposed_amount: Option<Value>,
-    message: Option<String>,
+    list(&app, &who, SourceKind::Bid, q).await
 }
 
 /// `POST /api/requests`: 201 for a new application, 200 with the existing one on repeat.
 pub async fn apply(
     State(app): State<AppState>,
     Caller(who): Caller,
-    ApiJson(b): ApiJson<RequestBody>,
+    ApiJson(b): ApiJson<ApplyInput>,
 ) -> AppResult<Created> {
-    let source = match (b.campaign_id.as_deref(), b.bid_id.as_deref()) {
-        (Some(c), None) => Source::parse("campaign", c)?,
-        (None, Some(b)) => Source::parse("bid", b)?,
-        _ => {
-            return Err(AppError::validation(
-                "Give exactly one of campaign_id and bid_id",
-                json!({ "campaign_id": "exactly one of campaign_id and bid_id", "bid_id": "exactly one of campaign_id and bid_id" }),
-            ));
-        }
-    };
-    let out = collaborations::apply(&app.db, &who, source, b.proposed_amount.as_ref(), b.message.as_deref()).await?;
-    app.emitter.publish(out.events).await;
+    let out = ops::apply(&app, &who, b).await?;
     Ok(created_or_ok(out.created, json!({ "success": true, "request": collaborations::request_json(&out.request) })))
 }
 
-#[derive(Deserialize)]
-pub struct PageQuery {
-    page: Option<String>,
-    limit: Option<String>,
-}
-
-async fn list_requests(
+async fn requests(
     app: &AppState,
     who: &crate::domain::users::Identity,
-    source: Source,
+    kind: SourceKind,
+    id: &str,
     q: PageQuery,
 ) -> AppResult<Json<Value>> {
-    let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
-    let (items, total) = collaborations::requests(&app.db, who, source, page).await?;
-    Ok(Json(json!({ "success": true, "requests": items, "pagination": page.json(total) })))
+    let listed = ops::requests(app, who, kind, id, q).await?;
+    Ok(Json(json!({ "success": true, "requests": listed.items, "pagination": listed.pagination })))
 }
 
 pub async fn campaign_requests(
@@ -173,7 +121,7 @@ pub async fn campaign_requests(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Value>> {
-    list_requests(&app, &who, Source::parse("campaign", &id)?, q).await
+    requests(&app, &who, SourceKind::Campaign, &id, q).await
 }
 
 pub async fn bid_requests(
@@ -182,27 +130,16 @@ pub async fn bid_requests(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Json<Value>> {
-    list_requests(&app, &who, Source::parse("bid", &id)?, q).await
-}
-
-#[derive(Deserialize)]
-pub struct InitBody {
-    campaign_id: Option<String>,
-    bid_id: Option<String>,
-    influencer_id: Option<String>,
-    proposed_amount: Option<Value>,
+    requests(&app, &who, SourceKind::Bid, &id, q).await
 }
 
 async fn initialize(
     app: &AppState,
     who: &crate::domain::users::Identity,
-    source: Source,
-    b: &InitBody,
+    kind: SourceKind,
+    b: InitializeInput,
 ) -> AppResult<Created> {
-    let influencer =
-        b.influencer_id.as_deref().ok_or_else(|| AppError::invalid_field("influencer_id", "is required"))?;
-    let out = opening::initialize(&app.db, &app.flow, who, source, influencer, b.proposed_amount.as_ref()).await?;
-    app.emitter.publish(out.events).await;
+    let out = ops::initialize(app, who, kind, b).await?;
     let c = &out.conversation;
     Ok(created_or_ok(
         out.created,
@@ -218,17 +155,15 @@ async fn initialize(
 pub async fn initialize_campaign(
     State(app): State<AppState>,
     Caller(who): Caller,
-    ApiJson(b): ApiJson<InitBody>,
+    ApiJson(b): ApiJson<InitializeInput>,
 ) -> AppResult<Created> {
-    let id = b.campaign_id.as_deref().ok_or_else(|| AppError::invalid_field("campaign_id", "is required"))?;
-    initialize(&app, &who, Source::parse("campaign", id)?, &b).await
+    initialize(&app, &who, SourceKind::Campaign, b).await
 }
 
 pub async fn initialize_bid(
     State(app): State<AppState>,
     Caller(who): Caller,
-    ApiJson(b): ApiJson<InitBody>,
+    ApiJson(b): ApiJson<InitializeInput>,
 ) -> AppResult<Created> {
-    let id = b.bid_id.as_deref().ok_or_else(|| AppError::invalid_field("bid_id", "is required"))?;
-    initialize(&app, &who, Source::parse("bid", id)?, &b).await
+    initialize(&app, &who, SourceKind::Bid, b).await
 }

@@ -9,16 +9,14 @@ use axum::{
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::domain::limits::Kind;
 use crate::{
+    app::{AppState, session},
     auth::bearer_token,
     domain::{users::Identity, validate},
     error::AppError,
-    state::AppState,
 };
 
-/// The authenticated caller. Verifies the bearer token and keeps the user
-/// row in step with the token's claims.
+/// The authenticated caller: the bearer token decides.
 pub struct Caller(pub Identity);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller
@@ -29,13 +27,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let app = AppState::from_ref(state);
-        let token = bearer_token(&parts.headers).ok_or_else(AppError::unauthorized)?;
-        let who = app.verifier.verify(token)?;
-        if !matches!(parts.method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS) {
-            app.limiter.check(Kind::RestWrites, &who.user_id).await?;
-        }
-        app.users.observe(&app.db, &who).await?;
-        Ok(Caller(who))
+        session::request(&app, bearer_token(&parts.headers)).await.map(Caller)
     }
 }
 
@@ -63,29 +55,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// One JSON value and nothing after it; malformed JSON and fields of the
+/// wrong shape are `VALIDATION_FAILED`, naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let malformed =
+        |e: serde_json::Error| AppError::validation("Malformed JSON body", json!({ "body": e.to_string() }));
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            AppError::validation("Malformed JSON body", json!({ "body": inner.to_string() }))
-        } else {
-            field_error(&path, &inner.to_string())
-        }
-    })
+        if inner.is_syntax() || inner.is_eof() { malformed(inner) } else { AppError::field(&path, &inner.to_string()) }
+    })?;
+    // Trailing content (`{...} xyz`, two objects) is not one JSON value.
+    de.end().map_err(malformed)?;
+    Ok(value)
 }
 
-/// Turns a deserialisation failure into a field-named validation error.
-pub fn field_error(path: &str, problem: &str) -> AppError {
-    // serde reports a missing field at the parent path, naming it in the text.
-    let field = problem
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next())
-        .map(|name| if path == "." { name.to_string() } else { format!("{path}.{name}") })
-        .unwrap_or_else(|| if path == "." { "body".to_string() } else { path.to_string() });
-    let problem = problem.split(" at line ").next().unwrap_or(problem).to_string();
-    AppError::validation(format!("{field}: {problem}"), json!({ field: problem }))
+/// A body whose conversation (or other resource) the path names: the
+/// path's id is the `key` field.
+pub fn with_path_id<T: DeserializeOwned>(mut body: serde_json::Value, key: &str, id: String) -> Result<T, AppError> {
+    match body.as_object_mut() {
+        Some(fields) => {
+            fields.insert(key.to_string(), serde_json::Value::String(id));
+        }
+        None => return Err(AppError::invalid_field("body", "must be a JSON object")),
+    }
+    serde_path_to_error::deserialize(body).map_err(|e| AppError::field(&e.path().to_string(), &e.inner().to_string()))
 }
 
 /// A query string.

@@ -1,72 +1,36 @@
-//! Flow actions over REST: the same engine as the socket events.
+//! Flow actions over REST: the same operations as the socket events.
 
 use axum::{
     Json,
     extract::{Path, State},
 };
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::extract::{ApiJson, Caller};
-use crate::domain::limits::Kind;
+use super::extract::{ApiJson, Caller, with_path_id};
 use crate::{
-    domain::{
-        flow::engine::{self, Via},
-        ids::ConversationId,
-        users::Claimed,
-        validate,
-    },
+    app::{AppState, flow},
+    domain::flow::engine::acted_json,
     error::AppResult,
-    state::AppState,
 };
-
-#[derive(Deserialize)]
-pub struct ButtonBody {
-    button_id: String,
-    #[serde(default)]
-    additional_data: Option<Map<String, Value>>,
-    #[serde(flatten)]
-    claimed: Claimed,
-}
 
 pub async fn button_click(
     State(app): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<ButtonBody>,
+    ApiJson(body): ApiJson<Value>,
 ) -> AppResult<Json<Value>> {
-    app.limiter.check(Kind::Actions, &who.user_id).await?;
-    b.claimed.check(&who)?;
-    let id = ConversationId::parse(&id)?;
-    let out =
-        engine::act(&app.deps(), &who, id, &b.button_id, b.additional_data.unwrap_or_default(), Via::Button).await?;
-    let body = out.body();
-    app.emitter.publish(out.events).await;
-    Ok(Json(success(body)))
-}
-
-#[derive(Deserialize)]
-pub struct TextBody {
-    text: Value,
-    input_type: String,
-    #[serde(flatten)]
-    claimed: Claimed,
+    let acted = flow::button(&app, &who, with_path_id(body, "conversation_id", id)?).await?;
+    Ok(Json(success(acted_json(&acted))))
 }
 
 pub async fn text_input(
     State(app): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<TextBody>,
+    ApiJson(body): ApiJson<Value>,
 ) -> AppResult<Json<Value>> {
-    app.limiter.check(Kind::Actions, &who.user_id).await?;
-    b.claimed.check(&who)?;
-    let id = ConversationId::parse(&id)?;
-    let text = validate::scalar_text(&b.text)?;
-    let out = engine::text_input(&app.deps(), &who, id, &b.input_type, &text).await?;
-    let body = out.body();
-    app.emitter.publish(out.events).await;
-    Ok(Json(success(body)))
+    let acted = flow::text_input(&app, &who, with_path_id(body, "conversation_id", id)?).await?;
+    Ok(Json(success(acted_json(&acted))))
 }
 
 pub fn success(mut body: Value) -> Value {

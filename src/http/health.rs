@@ -8,7 +8,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::app::AppState;
 
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))

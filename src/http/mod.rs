@@ -25,7 +25,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{error::AppError, metrics::HttpLabels, state::AppState};
+use crate::{app::AppState, error::AppError, metrics::HttpLabels};
 
 pub fn router(app: AppState) -> Router {
     let mut api = Router::new()

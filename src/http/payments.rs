@@ -2,9 +2,6 @@
 //! the development sandbox.
 
 use axum::{Json, body::Bytes, extract::State, http::HeaderMap};
-use entity::payment_order;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
@@ -12,95 +9,46 @@ use super::{
     flow::success,
 };
 use crate::{
-    domain::{
-        conversations, events,
-        ids::ConversationId,
-        payments::{CheckoutProof, Completion, payment_json},
+    app::{
+        AppState,
+        payments::{self, SandboxInput, Settled, VerifyInput},
     },
+    domain::{events::conversation_json, payments::payment_json},
     error::AppResult,
-    state::AppState,
 };
 
 pub async fn config(State(app): State<AppState>, Caller(_): Caller) -> Json<Value> {
-    Json(json!({ "success": true, "config": app.payments.config() }))
+    Json(json!({ "success": true, "config": payments::config(&app) }))
 }
 
-#[derive(Deserialize)]
-pub struct VerifyBody {
-    conversation_id: String,
-    razorpay_order_id: String,
-    razorpay_payment_id: String,
-    razorpay_signature: String,
+fn settled(s: Settled) -> Json<Value> {
+    Json(success(json!({
+        "conversation": conversation_json(&s.conversation),
+        "payment": s.payment.as_ref().map(payment_json),
+        "changed": s.changed,
+    })))
 }
 
-/// `{success, conversation, payment}`; verifying an order already completed
-/// (by the webhook, or an earlier verify) is a success that changes nothing.
+/// `{success, conversation, payment, changed}`.
 pub async fn verify(
     State(app): State<AppState>,
     Caller(who): Caller,
-    ApiJson(b): ApiJson<VerifyBody>,
+    ApiJson(input): ApiJson<VerifyInput>,
 ) -> AppResult<Json<Value>> {
-    let id = ConversationId::parse(&b.conversation_id)?;
-    let proof = CheckoutProof {
-        order_id: b.razorpay_order_id.clone(),
-        payment_id: b.razorpay_payment_id,
-        signature: b.razorpay_signature,
-    };
-    let done = app.payments.verify_checkout(&app.db, &app.flow, &who, id, &proof).await?;
-    respond(&app, id, Some(&b.razorpay_order_id), done).await
-}
-
-#[derive(Deserialize)]
-pub struct SandboxBody {
-    conversation_id: String,
+    Ok(settled(payments::verify(&app, &who, input).await?))
 }
 
 pub async fn sandbox_pay(
     State(app): State<AppState>,
     Caller(who): Caller,
-    ApiJson(b): ApiJson<SandboxBody>,
+    ApiJson(input): ApiJson<SandboxInput>,
 ) -> AppResult<Json<Value>> {
-    let id = ConversationId::parse(&b.conversation_id)?;
-    let done = app.payments.sandbox_pay(&app.db, &app.flow, &who, id).await?;
-    respond(&app, id, None, done).await
-}
-
-async fn respond(
-    app: &AppState,
-    id: ConversationId,
-    order_id: Option<&str>,
-    done: Completion,
-) -> AppResult<Json<Value>> {
-    let conversation = match done.conversation {
-        Some(c) => c,
-        None => conversations::load(&app.db, id).await?,
-    };
-    let payment = match done.payment {
-        Some(p) => Some(p),
-        None => {
-            let mut q = payment_order::Entity::find().filter(payment_order::Column::ConversationId.eq(id.0));
-            if let Some(order_id) = order_id {
-                q = q.filter(payment_order::Column::GatewayOrderId.eq(order_id.trim()));
-            }
-            q.order_by_desc(payment_order::Column::CreatedAt).one(&app.db).await?
-        }
-    };
-    app.emitter.publish(done.events).await;
-    Ok(Json(success(json!({
-        "conversation": events::conversation_json(&conversation),
-        "payment": payment.as_ref().map(payment_json),
-        "changed": done.changed,
-    }))))
+    Ok(settled(payments::sandbox_pay(&app, &who, input).await?))
 }
 
 /// The gateway's webhook: the raw body is what the signature covers.
 pub async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Json<Value>> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let done = app
-        .payments
-        .webhook(&app.db, &app.flow, &body, header("x-razorpay-signature"), header("x-razorpay-event-id"))
-        .await?;
-    let changed = done.changed;
-    app.emitter.publish(done.events).await;
+    let changed = payments::webhook(&app, &body, header("x-razorpay-signature"), header("x-razorpay-event-id")).await?;
     Ok(Json(json!({ "success": true, "processed": changed })))
 }

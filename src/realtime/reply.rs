@@ -1,5 +1,6 @@
 //! Answers to client events: an ack in the REST envelope when the client
-//! asked for one, otherwise failures as a `message_error` event.
+//! asked for one, otherwise failures as a `message_error` event (or, for
+//! the older protocol's `chat:*` events, as `chat:error`).
 
 use std::{convert::Infallible, sync::Arc};
 
@@ -12,12 +13,12 @@ use socketioxide::{
     socket::Socket,
 };
 
+use super::Payload;
 use crate::{
-    domain::events::Outbound,
+    app::AppState,
     error::{AppError, AppResult},
-    http::extract::field_error,
     metrics::EventLabels,
-    state::{AppState, InFlightGuard},
+    state::InFlightGuard,
 };
 
 pub struct Reply<A: Adapter> {
@@ -54,9 +55,40 @@ impl From<Value> for Answer {
     }
 }
 
+impl Answer {
+    pub fn empty() -> Self {
+        Self::Fields(json!({}))
+    }
+}
+
+/// The `clientMessageId` (either spelling) of a `send_message`, so a failure
+/// without an ack can name the message it is about.
+pub fn client_message_id(event: &str, data: &Payload) -> Option<String> {
+    if event != "send_message" {
+        return None;
+    }
+    let v = data.as_ref().ok()?;
+    v.get("clientMessageId").or_else(|| v.get("client_message_id")).and_then(Value::as_str).map(str::to_owned)
+}
+
 impl<A: Adapter> Reply<A> {
-    /// Acknowledges success: `{success: true, ...body}`.
-    pub fn ok(self, body: Answer) {
+    /// Ends an event: acks success, or counts the error and reports it.
+    pub fn answer(self, app: &AppState, event: &str, result: AppResult<Answer>, client_message_id: Option<&str>) {
+        match result {
+            Ok(body) => self.ok(body),
+            Err(err) => {
+                app.metrics
+                    .event_errors
+                    .get_or_create(&EventLabels { event: metric_name(event), error_code: err.code.as_str().into() })
+                    .inc();
+                // The older protocol reports its failures as `chat:error` itself.
+                let legacy = event.starts_with("chat:");
+                self.fail(&err, client_message_id, legacy);
+            }
+        }
+    }
+
+    fn ok(self, body: Answer) {
         let Some(ack) = self.ack else { return };
         let sent = match body {
             Answer::Fields(body) => {
@@ -73,8 +105,9 @@ impl<A: Adapter> Reply<A> {
         }
     }
 
-    /// Reports a failure by ack, or as `message_error` when there is no ack.
-    pub fn fail(self, err: &AppError, client_message_id: Option<&str>) {
+    /// Reports a failure by ack, or as `message_error` when there is no ack
+    /// (unless the event's own protocol has reported it).
+    fn fail(self, err: &AppError, client_message_id: Option<&str>, reported: bool) {
         let envelope = err.envelope();
         match self.ack {
             Some(ack) => {
@@ -82,11 +115,12 @@ impl<A: Adapter> Reply<A> {
                     tracing::debug!(error = %e, "error ack not delivered");
                 }
             }
+            None if reported => {}
             None => {
                 let mut event = json!({
                     "error": envelope["message"],
                     "error_code": envelope["error_code"],
-                    "details": envelope.get("details").cloned().unwrap_or(Value::Null),
+                    "details": envelope["details"],
                 });
                 if let Some(id) = client_message_id {
                     event["clientMessageId"] = json!(id);
@@ -99,42 +133,45 @@ impl<A: Adapter> Reply<A> {
     }
 }
 
-/// Ends an event: on success publishes the events (the change is already
-/// committed) and acks; on failure counts the error and reports it.
-pub async fn finish<A: Adapter>(
-    app: &AppState,
-    reply: Reply<A>,
-    event: &'static str,
-    result: AppResult<(impl Into<Answer>, Vec<Outbound>)>,
-    client_message_id: Option<&str>,
-) {
-    match result {
-        Ok((body, events)) => {
-            app.emitter.publish(events).await;
-            reply.ok(body.into());
-        }
-        Err(err) => {
-            app.metrics
-                .event_errors
-                .get_or_create(&EventLabels { event: event.to_string(), error_code: err.code.as_str().to_string() })
-                .inc();
-            reply.fail(&err, client_message_id);
-        }
+/// Event names as metric labels: the server's own names, never a client's
+/// invention (which would make a label per typo).
+fn metric_name(event: &str) -> String {
+    const KNOWN: &[&str] = &[
+        "join",
+        "join_conversation",
+        "leave_conversation",
+        "send_message",
+        "typing_start",
+        "typing_stop",
+        "mark_seen",
+        "user_status",
+        "join_bid_room",
+        "leave_bid_room",
+        "join_campaign_room",
+        "leave_campaign_room",
+        "button_action",
+        "text_input",
+        "sync_messages",
+        "authenticate",
+    ];
+    if KNOWN.contains(&event) || event.starts_with("chat:") && event.len() <= 16 {
+        event.to_string()
+    } else {
+        "unknown".to_string()
     }
 }
 
 /// Reads an event payload into `T`, naming the offending field on failure.
-pub fn payload<T: DeserializeOwned>(data: Result<Value, impl std::fmt::Display>) -> AppResult<T> {
-    let value = data.map_err(|e| {
-        AppError::validation("Missing or unreadable event payload", json!({ "payload": e.to_string() }))
-    })?;
+pub fn payload<T: DeserializeOwned>(data: Payload) -> AppResult<T> {
+    let value =
+        data.map_err(|e| AppError::validation("Missing or unreadable event payload", json!({ "payload": e })))?;
     crate::domain::validate::no_nul(&value)?;
-    serde_path_to_error::deserialize(value).map_err(|e| field_error(&e.path().to_string(), &e.inner().to_string()))
+    serde_path_to_error::deserialize(value).map_err(|e| AppError::field(&e.path().to_string(), &e.inner().to_string()))
 }
 
 /// An id given either bare (`"abc"`, `42`) or inside an object under one of `keys`.
-pub fn id_arg(data: Result<Value, impl std::fmt::Display>, keys: &[&str]) -> AppResult<String> {
-    let value = data.map_err(|e| AppError::validation("Missing event payload", json!({ "payload": e.to_string() })))?;
+pub fn id_arg(data: Payload, keys: &[&str]) -> AppResult<String> {
+    let value = data.map_err(|e| AppError::validation("Missing event payload", json!({ "payload": e })))?;
     crate::domain::validate::no_nul(&value)?;
     let found = match &value {
         Value::Object(map) => keys.iter().find_map(|k| map.get(*k)).cloned(),

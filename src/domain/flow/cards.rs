@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    Action, Kind, Role, State,
+    Action, Party, SourceKind, State,
     rules::{Draft, View, stored_price},
 };
 use crate::domain::money::Paise;
@@ -70,7 +70,7 @@ fn source_text(view: &View, key: &str) -> String {
     source(view, key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
-fn base(view: &View, title: &str, subtitle: String, to: Role) -> Value {
+fn base(view: &View, title: &str, subtitle: String, to: Party) -> Value {
     let mut card = json!({
         "title": title,
         "subtitle": subtitle,
@@ -90,16 +90,54 @@ fn money(p: Option<Paise>) -> String {
 
 /// The card for the role awaited in `view.state`, if that state has one.
 pub fn card(view: &View) -> Option<Value> {
-    use Action::*;
     let to = view.state.awaiting()?;
+    match view.state {
+        State::InfluencerResponding | State::BrandOwnerDetails | State::InfluencerReviewing => {
+            Some(agreement_card(view, to))
+        }
+        State::BrandOwnerPricing
+        | State::InfluencerPriceResponse
+        | State::NegotiationInput
+        | State::BrandOwnerNegotiation
+        | State::InfluencerFinalResponse => Some(pricing_card(view, to)),
+        State::PaymentPending | State::PaymentCompleted | State::WorkInProgress | State::WorkSubmitted => {
+            Some(work_card(view, to))
+        }
+        State::WorkApproved | State::RealTime | State::ChatClosed => None,
+    }
+}
+
+fn with_input(mut card: Value, field: Value, submit: Action, text: &str, style: &str) -> Value {
+    card["input_field"] = field;
+    card["submit_action"] = json!(submit.as_str());
+    card["submit_button"] = json!({ "text": text, "style": style });
+    card
+}
+
+/// The buttons answering an offer, each carrying its price.
+fn price_buttons(p: Option<Paise>, buttons: &[(Action, &str, &str)]) -> Value {
+    let data = p.map(|p| json!({ "price": p.rupees_json() })).unwrap_or(json!({}));
+    Value::Array(
+        buttons
+            .iter()
+            .map(|(a, text, style)| {
+                let accepts = matches!(a, Action::AcceptPrice | Action::AcceptCounterOffer | Action::AcceptFinalOffer);
+                button(*a, text, style, if accepts { data.clone() } else { json!({}) })
+            })
+            .collect(),
+    )
+}
+
+fn agreement_card(view: &View, to: Party) -> Value {
+    use Action::*;
     let d = view.data;
-    let card = match view.state {
+    match view.state {
         State::InfluencerResponding => {
             let subtitle = match view.kind {
-                Kind::Campaign => {
+                SourceKind::Campaign => {
                     format!("{} · Budget {}", source_text(view, "title"), money(stored_price(d, "budget")))
                 }
-                Kind::Bid => {
+                SourceKind::Bid => {
                     format!("{} · Proposed {}", source_text(view, "title"), money(stored_price(d, "proposed_amount")))
                 }
             };
@@ -110,15 +148,14 @@ pub fn card(view: &View) -> Option<Value> {
             ]);
             c
         }
-        State::BrandOwnerDetails => {
-            let mut c = base(view, "Share project details", "Deliverables, timeline and guidelines".into(), to);
-            c["input_field"] =
-                text_field("details", "textarea", "Describe the deliverables, timeline and guidelines", true, 5000);
-            c["submit_action"] = json!(SendProjectDetails.as_str());
-            c["submit_button"] = json!({ "text": "Send details", "style": "primary" });
-            c
-        }
-        State::InfluencerReviewing => {
+        State::BrandOwnerDetails => with_input(
+            base(view, "Share project details", "Deliverables, timeline and guidelines".into(), to),
+            text_field("details", "textarea", "Describe the deliverables, timeline and guidelines", true, 5000),
+            SendProjectDetails,
+            "Send details",
+            "primary",
+        ),
+        _ => {
             let details = d["project_details"]["details"].as_str().unwrap_or_default();
             let mut c = base(view, "Review project details", details.to_string(), to);
             c["buttons"] = json!([
@@ -127,18 +164,28 @@ pub fn card(view: &View) -> Option<Value> {
             ]);
             c
         }
+    }
+}
+
+fn pricing_card(view: &View, to: Party) -> Value {
+    use Action::*;
+    let d = view.data;
+    match view.state {
         State::BrandOwnerPricing => {
             let (prefill, subtitle) = match view.kind {
-                Kind::Bid => {
+                SourceKind::Bid => {
                     let p = stored_price(d, "proposed_amount");
                     (p, format!("The creator proposed {}", money(p)))
                 }
-                Kind::Campaign => (None, format!("Campaign budget {}", money(stored_price(d, "budget")))),
+                SourceKind::Campaign => (None, format!("Campaign budget {}", money(stored_price(d, "budget")))),
             };
-            let mut c = base(view, "Send your price offer", subtitle, to);
-            c["input_field"] = price_field("Price in ₹", prefill);
-            c["submit_action"] = json!(SendPriceOffer.as_str());
-            c["submit_button"] = json!({ "text": "Send offer", "style": "success" });
+            let mut c = with_input(
+                base(view, "Send your price offer", subtitle, to),
+                price_field("Price in ₹", prefill),
+                SendPriceOffer,
+                "Send offer",
+                "success",
+            );
             if let Some(p) = prefill {
                 c["buttons"] = json!([button(
                     SendPriceOffer,
@@ -152,45 +199,49 @@ pub fn card(view: &View) -> Option<Value> {
         State::InfluencerPriceResponse => {
             let p = stored_price(d, "price_offer");
             let mut c = base(view, "Respond to price offer", format!("Offered: {}", money(p)), to);
-            let data = p.map(|p| json!({ "price": p.rupees_json() })).unwrap_or(json!({}));
-            c["buttons"] = json!([
-                button(AcceptPrice, "Accept", "success", data),
-                button(NegotiatePrice, "Negotiate", "warning", json!({})),
-                button(RejectPrice, "Reject", "danger", json!({})),
-            ]);
+            c["buttons"] = price_buttons(
+                p,
+                &[
+                    (AcceptPrice, "Accept", "success"),
+                    (NegotiatePrice, "Negotiate", "warning"),
+                    (RejectPrice, "Reject", "danger"),
+                ],
+            );
             c
         }
         State::NegotiationInput => {
             let p = stored_price(d, "price_offer");
-            let mut c = base(view, "Make a counter-offer", format!("Current offer: {}", money(p)), to);
-            c["input_field"] = price_field("Your price in ₹", None);
-            c["submit_action"] = json!(SendCounterOffer.as_str());
-            c["submit_button"] = json!({ "text": "Send counter-offer", "style": "primary" });
-            c
+            with_input(
+                base(view, "Make a counter-offer", format!("Current offer: {}", money(p)), to),
+                price_field("Your price in ₹", None),
+                SendCounterOffer,
+                "Send counter-offer",
+                "primary",
+            )
         }
         State::BrandOwnerNegotiation => {
             let p = stored_price(d, "counter_offer");
             let mut c = base(view, "Respond to counter-offer", format!("Counter-offer: {}", money(p)), to);
-            let data = p.map(|p| json!({ "price": p.rupees_json() })).unwrap_or(json!({}));
-            c["buttons"] = json!([
-                button(AcceptCounterOffer, "Accept", "success", data),
-                button(RejectCounterOffer, "Keep my offer", "danger", json!({})),
-            ]);
-            c["input_field"] = price_field("Final offer in ₹", None);
-            c["submit_action"] = json!(MakeFinalOffer.as_str());
-            c["submit_button"] = json!({ "text": "Make final offer", "style": "warning" });
-            c
+            c["buttons"] = price_buttons(
+                p,
+                &[(AcceptCounterOffer, "Accept", "success"), (RejectCounterOffer, "Keep my offer", "danger")],
+            );
+            with_input(c, price_field("Final offer in ₹", None), MakeFinalOffer, "Make final offer", "warning")
         }
-        State::InfluencerFinalResponse => {
+        _ => {
             let p = stored_price(d, "final_offer");
             let mut c = base(view, "Final offer", format!("Final offer: {}", money(p)), to);
-            let data = p.map(|p| json!({ "price": p.rupees_json() })).unwrap_or(json!({}));
-            c["buttons"] = json!([
-                button(AcceptFinalOffer, "Accept", "success", data),
-                button(RejectFinalOffer, "Reject", "danger", json!({})),
-            ]);
+            c["buttons"] =
+                price_buttons(p, &[(AcceptFinalOffer, "Accept", "success"), (RejectFinalOffer, "Reject", "danger")]);
             c
         }
+    }
+}
+
+fn work_card(view: &View, to: Party) -> Value {
+    use Action::*;
+    let d = view.data;
+    match view.state {
         State::PaymentPending => {
             let p = stored_price(d, "agreed_price");
             let mut c = base(view, "Proceed to payment", format!("Agreed price: {}", money(p)), to);
@@ -218,7 +269,7 @@ pub fn card(view: &View) -> Option<Value> {
             c["submit_button"] = json!({ "text": "Submit work", "style": "success" });
             c
         }
-        State::WorkSubmitted => {
+        _ => {
             let left = (view.max_revisions - view.revision_count).max(0);
             let subtitle = format!(
                 "{} · {} revision{} left",
@@ -230,15 +281,17 @@ pub fn card(view: &View) -> Option<Value> {
             c["work_submission"] = d["work_submission"].clone();
             c["buttons"] = json!([button(ApproveWork, "Approve", "success", json!({}))]);
             if left > 0 {
-                c["input_field"] = text_field("feedback", "textarea", "What should change?", true, 2000);
-                c["submit_action"] = json!(RequestRevision.as_str());
-                c["submit_button"] = json!({ "text": "Request revision", "style": "warning" });
+                c = with_input(
+                    c,
+                    text_field("feedback", "textarea", "What should change?", true, 2000),
+                    RequestRevision,
+                    "Request revision",
+                    "warning",
+                );
             }
             c
         }
-        State::WorkApproved | State::RealTime | State::ChatClosed => return None,
-    };
-    Some(card)
+    }
 }
 
 /// The payment card shown after `proceed_to_payment`; the engine adds
@@ -246,7 +299,7 @@ pub fn card(view: &View) -> Option<Value> {
 pub fn payment_card(view: &View) -> Value {
     let p = stored_price(view.data, "agreed_price");
     let mut c =
-        base(view, "Complete the payment", format!("Pay {} to start the collaboration", money(p)), Role::BrandOwner);
+        base(view, "Complete the payment", format!("Pay {} to start the collaboration", money(p)), Party::BrandOwner);
     c["buttons"] = json!([button(Action::ProceedToPayment, &format!("Pay {}", money(p)), "success", json!({}))]);
     c
 }
@@ -294,7 +347,7 @@ fn card_text(view: &View, action: Action) -> String {
 fn opening_text(view: &View) -> String {
     let title = source_text(view, "title");
     match view.kind {
-        Kind::Campaign => {
+        SourceKind::Campaign => {
             let description = source_text(view, "description");
             let mut text =
                 format!("New campaign collaboration: “{title}”. Budget {}.", money(stored_price(view.data, "budget")));
@@ -304,7 +357,7 @@ fn opening_text(view: &View) -> String {
             }
             text
         }
-        Kind::Bid => format!(
+        SourceKind::Bid => format!(
             "Collaboration request for “{title}” at your proposed {}.",
             money(stored_price(view.data, "proposed_amount"))
         ),
@@ -313,7 +366,7 @@ fn opening_text(view: &View) -> String {
 
 /// The messages (besides the actor's audit) that follow an action into
 /// `view.state`: the next card, or the closing and approval notices.
-pub fn messages_after(view: &View, actor: Role, action: Action, card: Option<Value>) -> Vec<Draft> {
+pub fn messages_after(view: &View, actor: Party, action: Action, card: Option<Value>) -> Vec<Draft> {
     match view.state {
         State::ChatClosed => {
             let reason = view.data["closure"]["reason"].as_str().map(|r| format!(" Reason: {r}")).unwrap_or_default();
@@ -326,8 +379,8 @@ pub fn messages_after(view: &View, actor: Role, action: Action, card: Option<Val
                 _ => "cancelled the collaboration",
             };
             let who = match actor {
-                Role::BrandOwner => "The brand",
-                Role::Influencer => "The creator",
+                Party::BrandOwner => "The brand",
+                Party::Influencer => "The creator",
             };
             vec![Draft::Notice {
                 to: actor.other(),
@@ -336,7 +389,7 @@ pub fn messages_after(view: &View, actor: Role, action: Action, card: Option<Val
             }]
         }
         State::RealTime => vec![Draft::Card {
-            to: Role::Influencer,
+            to: Party::Influencer,
             text: "The brand approved your work. Real-time chat is now open.".into(),
             action_data: None,
         }],
@@ -351,12 +404,12 @@ pub fn messages_after(view: &View, actor: Role, action: Action, card: Option<Val
 /// the influencer (the brand owner's own confirmation is an audit).
 pub fn opening(view: &View) -> Vec<Draft> {
     let audit = match view.kind {
-        Kind::Campaign => format!("You invited the creator to “{}”", source_text(view, "title")),
-        Kind::Bid => format!("You invited the creator to “{}”", source_text(view, "title")),
+        SourceKind::Campaign => format!("You invited the creator to “{}”", source_text(view, "title")),
+        SourceKind::Bid => format!("You invited the creator to “{}”", source_text(view, "title")),
     };
     let mut drafts = vec![Draft::Audit { text: audit }];
     if let Some(card) = card(view) {
-        drafts.push(Draft::Card { to: Role::Influencer, text: opening_text(view), action_data: Some(card) });
+        drafts.push(Draft::Card { to: Party::Influencer, text: opening_text(view), action_data: Some(card) });
     }
     drafts
 }

@@ -1,5 +1,7 @@
-//! Runs the flow: one transaction per action that re-checks the state it
-//! read (a version number), then the events to publish after commit.
+//! Runs the flow: an action is planned against the conversation as read
+//! (the pure rules decide it), then carried out in one transaction that
+//! re-checks the version it read, and its events are returned for
+//! publishing after commit.
 
 use entity::{conversation, message};
 use sea_orm::{
@@ -8,24 +10,24 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::{
-    Action, Kind, Role, State,
-    rules::{self, Draft, Transition, View},
+    Action, Party, SourceKind, State,
+    rules::{self, Cause, Draft, Transition, View},
 };
 use crate::{
     config::Settings,
     domain::{
-        clock,
-        conversations::{self, Side},
+        clock::{self, Clock},
+        conversations::{self, Participant},
         events::{self, Outbound},
         ids::{ConversationId, MessageId},
         messages,
-        payments::{Payments, Prepared},
+        names::{ConversationType, MessageType},
         users::Identity,
     },
     error::{AppError, AppResult},
 };
 
-/// What the flow needs from the settings.
+/// What the flow needs from the settings, and the clock it runs on.
 #[derive(Clone, Debug)]
 pub struct FlowConfig {
     /// Whether written messages wait for an emit confirmation (several nodes).
@@ -33,80 +35,118 @@ pub struct FlowConfig {
     pub commission_bps: u32,
     pub max_revisions: i32,
     pub system_user_id: String,
+    pub clock: Clock,
 }
 
-impl From<&Settings> for FlowConfig {
-    fn from(s: &Settings) -> Self {
+impl FlowConfig {
+    pub fn new(s: &Settings, clock: Clock) -> Self {
         Self {
             track_emits: s.redis_url.is_some(),
             commission_bps: s.commission_bps,
             max_revisions: s.max_revisions,
             system_user_id: s.system_user_id.clone(),
+            clock,
         }
     }
 }
 
-/// How an action arrived, which decides the echo event.
+/// Which prompt of a card the action answers, which decides its echo event.
 #[derive(Clone, Debug)]
-pub enum Via {
+pub enum Prompt {
     Button,
     TextInput { input_type: String },
 }
 
-pub struct Outcome {
+/// An action carried out: the conversation after it, what it wrote, and
+/// the events to publish.
+pub struct Acted {
     pub conversation: conversation::Model,
     /// Every message the action wrote (all visible to the actor).
     pub messages: Vec<message::Model>,
     pub events: Vec<Outbound>,
 }
 
-impl Outcome {
-    /// The ack and REST body: `{conversation, messages}`.
-    pub fn body(&self) -> Value {
-        json!({
-            "conversation": events::conversation_json(&self.conversation),
-            "messages": self.messages.iter().map(events::message_json).collect::<Vec<_>>(),
-        })
+/// An action the rules allow, not yet written.
+pub struct Planned {
+    pub conversation: conversation::Model,
+    pub transition: Transition,
+    /// The user id of the acting party.
+    pub actor: String,
+    prompt: Prompt,
+}
+
+impl Planned {
+    /// `proceed_to_payment` needs a gateway order before it is written.
+    pub fn needs_order(&self) -> bool {
+        self.transition.cause == Cause::Action(Action::ProceedToPayment)
+    }
+
+    /// Merges what the gateway order adds into the card and the flow data.
+    pub fn attach_order(&mut self, card: &Value, data: &Value) {
+        let merge = |target: &mut Value, extra: &Value| {
+            if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {
+                target.extend(extra.clone());
+            }
+        };
+        let t = &mut self.transition;
+        merge(&mut t.data, data);
+        if let Some(current) = t.current_card.as_mut() {
+            merge(current, card);
+        }
+        for draft in &mut t.drafts {
+            if let Draft::Card { action_data: Some(c), .. } = draft {
+                merge(c, card);
+            }
+        }
     }
 }
 
-fn kind_of(c: &conversation::Model) -> AppResult<Kind> {
-    match c.conversation_type.as_str() {
-        conversations::CAMPAIGN => Ok(Kind::Campaign),
-        conversations::BID => Ok(Kind::Bid),
+pub fn source_kind(c: &conversation::Model) -> AppResult<SourceKind> {
+    match ConversationType::parse(&c.conversation_type) {
+        Some(ConversationType::Campaign) => Ok(SourceKind::Campaign),
+        Some(ConversationType::Bid) => Ok(SourceKind::Bid),
         _ => Err(rules::state_invalid(None, None, &[], "Direct conversations have no flow actions")),
     }
 }
 
-fn state_of(c: &conversation::Model) -> AppResult<State> {
+pub fn state_of(c: &conversation::Model) -> AppResult<State> {
     c.flow_state
         .as_deref()
         .and_then(State::parse)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation {} has no valid flow state", c.id)))
 }
 
-fn role_of(side: Side) -> AppResult<Role> {
-    match side {
-        Side::BrandOwner => Ok(Role::BrandOwner),
-        Side::Influencer => Ok(Role::Influencer),
-        Side::Direct => Err(rules::state_invalid(None, None, &[], "Direct conversations have no flow actions")),
+fn party_of(p: Participant) -> AppResult<Party> {
+    p.party.ok_or_else(|| rules::state_invalid(None, None, &[], "Direct conversations have no flow actions"))
+}
+
+fn user_of(c: &conversation::Model, party: Party) -> &str {
+    match party {
+        Party::BrandOwner => &c.user1_id,
+        Party::Influencer => &c.user2_id,
     }
 }
 
-fn user_of(c: &conversation::Model, role: Role) -> &str {
-    match role {
-        Role::BrandOwner => &c.user1_id,
-        Role::Influencer => &c.user2_id,
-    }
+/// The flow as the rules see it, at `now`.
+pub fn view<'a>(c: &'a conversation::Model, cfg: &FlowConfig, now: &'a str) -> AppResult<View<'a>> {
+    Ok(View {
+        kind: source_kind(c)?,
+        state: state_of(c)?,
+        data: &c.flow_data,
+        revision_count: c.revision_count,
+        max_revisions: c.max_revisions,
+        commission_bps: cfg.commission_bps,
+        now,
+    })
 }
 
 /// What the caller may do now in a conversation (for context).
 pub fn available_actions(c: &conversation::Model, who: &Identity) -> Vec<&'static str> {
-    let (Some(side), Ok(state)) = (conversations::side_of(c, &who.user_id), state_of(c)) else {
+    let (Some(p), Ok(state)) = (conversations::participant(c, &who.user_id), state_of(c)) else {
         return vec![];
     };
-    let Ok(role) = role_of(side) else { return vec![] };
-    rules::available(state, role, c.revision_count, c.max_revisions).into_iter().map(Action::as_str).collect()
+    let Ok(party) = party_of(p) else { return vec![] };
+    rules::available(state, party, c.revision_count, c.max_revisions).into_iter().map(Action::as_str).collect()
 }
 
 /// The action a `text_input` submits: the card's `submit_action`, or the
@@ -141,62 +181,73 @@ fn resolve_text_input(
     Ok((action, input))
 }
 
-/// The parts of the server an action may need.
-pub struct Deps<'a> {
-    pub db: &'a DatabaseConnection,
-    pub cfg: &'a FlowConfig,
-    pub payments: &'a Payments,
-}
-
-/// A participant's action, by button or input. `proceed_to_payment` opens
-/// (or reuses) the gateway order after the rules allow it and before
-/// anything is written.
+/// Plans a participant's action by button or input: who may act, whether
+/// the state allows it, and the transition it makes.
 #[tracing::instrument(skip_all, fields(conversation_id = %id, user_id = %who.user_id, action = action_name))]
-pub async fn act(
-    deps: &Deps<'_>,
+pub async fn plan(
+    db: &DatabaseConnection,
+    cfg: &FlowConfig,
     who: &Identity,
     id: ConversationId,
     action_name: &str,
     input: Map<String, Value>,
-    via: Via,
-) -> AppResult<Outcome> {
-    let (db, cfg) = (deps.db, deps.cfg);
-    let (c, side) = conversations::writable(db, id, who).await?;
-    let kind = kind_of(&c)?;
-    let role = role_of(side)?;
-    let state = state_of(&c)?;
-    let now = clock::rfc3339(&clock::now());
-    let view = View {
-        kind,
-        state,
-        data: &c.flow_data,
-        revision_count: c.revision_count,
-        max_revisions: c.max_revisions,
-        commission_bps: cfg.commission_bps,
-        now: &now,
-    };
+    prompt: Prompt,
+) -> AppResult<Planned> {
+    let (c, participant) = conversations::writable(db, id, who).await?;
+    let party = party_of(participant)?;
+    let now = clock::rfc3339(&cfg.clock.now());
+    let view = view(&c, cfg, &now)?;
     let Some(action) = Action::parse(action_name.trim()) else {
-        if state == State::ChatClosed {
-            return Err(messages::closed());
+        if view.state == State::ChatClosed {
+            return Err(AppError::closed());
         }
-        let allowed = rules::available(state, role, c.revision_count, c.max_revisions);
+        let allowed = rules::available(view.state, party, c.revision_count, c.max_revisions);
         return Err(rules::state_invalid(
-            Some(state),
-            state.awaiting(),
+            Some(view.state),
+            view.state.awaiting(),
             &allowed,
             &format!("Unknown action {action_name:?}"),
         ));
     };
-    let mut transition = rules::decide(&view, role, action, &input)?;
-    if action == Action::ProceedToPayment {
-        let prepared = deps.payments.open_order(db, who, &c, &transition).await?;
-        attach(&mut transition, prepared);
-    }
-    let actor = user_of(&c, role).to_string();
-    let (after, written) = commit(db, cfg, &c, &transition, &actor).await?;
-    let events =
-        super::publish::publishable(db, &c, &after, &transition, &written, &actor, Some((action, via))).await?;
-    Ok(Outcome { conversation: after, messages: written, events })
+    let transition = rules::decide(&view, party, action, &input)?;
+    let actor = user_of(&c, party).to_string();
+    Ok(Planned { conversation: c, transition, actor, prompt })
+}
+
+/// Plans a `text_input` submission: resolves the card it answers first.
+pub async fn plan_text_input(
+    db: &DatabaseConnection,
+    cfg: &FlowConfig,
+    who: &Identity,
+    id: ConversationId,
+    input_type: &str,
+    text: &str,
+) -> AppResult<Planned> {
+    // Who may act comes first: an outsider learns nothing of the card.
+    let (c, _) = conversations::writable(db, id, who).await?;
+    let (action, input) = resolve_text_input(&c, input_type.trim(), text)?;
+    let prompt = Prompt::TextInput { input_type: input_type.trim().to_string() };
+    plan(db, cfg, who, id, &action, input, prompt).await
+}
+
+/// Writes a planned action in one transaction and returns its events.
+pub async fn carry_out(db: &DatabaseConnection, cfg: &FlowConfig, planned: Planned) -> AppResult<Acted> {
+    let Planned { conversation: c, transition, actor, prompt } = planned;
+    let txn = crate::db::begin_write(db).await?;
+    let (after, written) = match write(&txn, cfg, &c, &transition, &actor).await {
+        Ok(done) => {
+            txn.commit().await?;
+            done
+        }
+        Err(WriteError::Stale) => {
+            // Someone else moved the conversation first: report where it is now.
+            txn.rollback().await?;
+            return Err(stale(db, &c).await);
+        }
+        Err(WriteError::Other(e)) => return Err(e),
+    };
+    let events = super::publish::publishable(db, &c, &after, &transition, &written, &actor, Some(&prompt)).await?;
+    Ok(Acted { conversation: after, messages: written, events })
 }
 
 async fn stale(db: &DatabaseConnection, c: &conversation::Model) -> AppError {
@@ -212,39 +263,6 @@ async fn stale(db: &DatabaseConnection, c: &conversation::Model) -> AppError {
     )
 }
 
-/// Merges what the gateway order adds into the card and the flow data.
-fn attach(t: &mut Transition, prepared: Prepared) {
-    let merge = |target: &mut Value, extra: &Value| {
-        if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {
-            target.extend(extra.clone());
-        }
-    };
-    merge(&mut t.data, &prepared.data);
-    if let Some(card) = t.current_card.as_mut() {
-        merge(card, &prepared.card);
-    }
-    for draft in &mut t.drafts {
-        if let Draft::Card { action_data: Some(card), .. } = draft {
-            merge(card, &prepared.card);
-        }
-    }
-}
-
-/// A `text_input` submission: resolves the card it answers, then acts.
-pub async fn text_input(
-    deps: &Deps<'_>,
-    who: &Identity,
-    id: ConversationId,
-    input_type: &str,
-    text: &str,
-) -> AppResult<Outcome> {
-    // Who may act comes first: an outsider learns nothing of the card.
-    let (c, _) = conversations::writable(deps.db, id, who).await?;
-    let (action, input) = resolve_text_input(&c, input_type.trim(), text)?;
-    let via = Via::TextInput { input_type: input_type.trim().to_string() };
-    act(deps, who, id, &action, input, via).await
-}
-
 /// Why a write did not happen.
 pub enum WriteError {
     /// The conversation is no longer at the version that was read.
@@ -258,27 +276,19 @@ impl From<DbErr> for WriteError {
     }
 }
 
-/// Writes a transition in one transaction and commits it.
-async fn commit(
-    db: &DatabaseConnection,
-    cfg: &FlowConfig,
-    c: &conversation::Model,
-    t: &Transition,
-    actor: &str,
-) -> AppResult<(conversation::Model, Vec<message::Model>)> {
-    let txn = crate::db::begin_write(db).await?;
-    match write(&txn, cfg, c, t, actor).await {
-        Ok(done) => {
-            txn.commit().await?;
-            Ok(done)
-        }
-        Err(WriteError::Stale) => {
-            // Someone else moved the conversation first: report where it is now.
-            txn.rollback().await?;
-            Err(stale(db, c).await)
-        }
-        Err(WriteError::Other(e)) => Err(e),
-    }
+/// The conversation as a transition leaves it.
+fn after(c: &conversation::Model, t: &Transition, now: chrono::DateTime<chrono::Utc>) -> conversation::Model {
+    let mut after = c.clone();
+    after.flow_state = Some(t.to.as_str().into());
+    after.awaiting_role = t.to.awaiting().map(|r| r.as_str().into());
+    after.chat_status = t.to.chat_status().as_str().into();
+    after.flow_data = t.data.clone();
+    after.current_action_data = t.current_card.clone();
+    after.revision_count = t.revision_count;
+    after.version = c.version + 1;
+    after.updated_at = now;
+    after.last_message_at = now;
+    after
 }
 
 /// Writes a transition inside `txn`: the conversation only if it is still
@@ -290,19 +300,9 @@ pub async fn write(
     t: &Transition,
     actor: &str,
 ) -> Result<(conversation::Model, Vec<message::Model>), WriteError> {
-    let now = clock::now();
+    let now = cfg.clock.now();
     let rows: Vec<message::Model> = t.drafts.iter().map(|d| draft_to_row(cfg, c, d, actor, now)).collect();
-    let mut after = c.clone();
-    after.flow_state = Some(t.to.as_str().into());
-    after.awaiting_role = t.to.awaiting().map(|r| r.as_str().into());
-    after.chat_status = t.to.chat_status().into();
-    after.flow_data = t.data.clone();
-    after.current_action_data = t.current_card.clone();
-    after.revision_count = t.revision_count;
-    after.version = c.version + 1;
-    after.updated_at = now;
-    after.last_message_at = now;
-
+    let after = after(c, t, now);
     let updated = conversation::Entity::update_many()
         .set(conversation::ActiveModel {
             flow_state: Set(after.flow_state.clone()),
@@ -339,6 +339,7 @@ pub async fn write(
     Ok((after, rows))
 }
 
+/// The stored message a draft becomes.
 pub(super) fn draft_to_row(
     cfg: &FlowConfig,
     c: &conversation::Model,
@@ -347,14 +348,14 @@ pub(super) fn draft_to_row(
     now: chrono::DateTime<chrono::Utc>,
 ) -> message::Model {
     let (sender, receiver, kind, text, action_data, seen) = match draft {
-        Draft::Audit { text } => (actor.to_string(), actor.to_string(), messages::AUDIT, text, None, true),
+        Draft::Audit { text } => (actor.to_string(), actor.to_string(), MessageType::Audit, text, None, true),
         Draft::Card { to, text, action_data } => {
-            (actor.to_string(), user_of(c, *to).to_string(), messages::AUTOMATED, text, action_data.clone(), false)
+            (actor.to_string(), user_of(c, *to).to_string(), MessageType::Automated, text, action_data.clone(), false)
         }
         Draft::Notice { to, text, action_data } => (
             cfg.system_user_id.clone(),
             user_of(c, *to).to_string(),
-            messages::SYSTEM,
+            MessageType::System,
             text,
             action_data.clone(),
             false,
@@ -367,7 +368,7 @@ pub(super) fn draft_to_row(
         receiver_id: receiver,
         message: text.clone(),
         media_url: None,
-        message_type: kind.into(),
+        message_type: kind.as_str().into(),
         action_required: action_data.is_some(),
         action_data,
         is_automated: true,
@@ -379,4 +380,12 @@ pub(super) fn draft_to_row(
         emit_pending: cfg.track_emits,
         created_at: now,
     }
+}
+
+/// The `{conversation, messages}` body of an action's answer.
+pub fn acted_json(acted: &Acted) -> Value {
+    json!({
+        "conversation": events::conversation_json(&acted.conversation),
+        "messages": acted.messages.iter().map(events::message_json).collect::<Vec<_>>(),
+    })
 }

@@ -1,6 +1,8 @@
 //! The collaboration flow of campaign and bid conversations.
 //!
-//! [`rules::decide`] is a pure function from (conversation, actor, action,
+//! Campaign and bid conversations ([`SourceKind`]) share the flow;
+//! they differ in their opening message and the price pre-filled on the
+//! pricing card. [`rules::decide`] is a pure function from (conversation, actor, action,
 //! input) to a [`rules::Transition`] or a contract error; [`cards`] renders
 //! the card each state shows; [`engine`] runs a transition in one
 //! transaction and returns the events to publish after commit.
@@ -11,33 +13,8 @@ pub mod opening;
 pub mod publish;
 pub mod rules;
 
-use std::fmt;
-
-macro_rules! names {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        $vis enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                match raw { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
+use crate::domain::names::{ChatStatus, names};
+pub use crate::domain::names::{Party, SourceKind};
 
 names! {
     /// Where a flow conversation stands.
@@ -57,14 +34,6 @@ names! {
         WorkApproved => "work_approved",
         RealTime => "real_time",
         ChatClosed => "chat_closed",
-    }
-}
-
-names! {
-    /// The two sides of a flow conversation.
-    pub enum Role {
-        BrandOwner => "brand_owner",
-        Influencer => "influencer",
     }
 }
 
@@ -96,26 +65,9 @@ names! {
     }
 }
 
-/// Campaign or bid: they differ in their opening message and in the price
-/// pre-filled on the pricing card.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Campaign,
-    Bid,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Campaign => "campaign",
-            Kind::Bid => "bid",
-        }
-    }
-}
-
 impl State {
     /// The role whose move it is.
-    pub fn awaiting(self) -> Option<Role> {
+    pub fn awaiting(self) -> Option<Party> {
         use State::*;
         match self {
             InfluencerResponding
@@ -124,20 +76,20 @@ impl State {
             | NegotiationInput
             | InfluencerFinalResponse
             | PaymentCompleted
-            | WorkInProgress => Some(Role::Influencer),
+            | WorkInProgress => Some(Party::Influencer),
             BrandOwnerDetails | BrandOwnerPricing | BrandOwnerNegotiation | PaymentPending | WorkSubmitted => {
-                Some(Role::BrandOwner)
+                Some(Party::BrandOwner)
             }
             WorkApproved | RealTime | ChatClosed => None,
         }
     }
 
     /// `automated` until `real_time`, then `real_time`; `closed` at the end.
-    pub fn chat_status(self) -> &'static str {
+    pub fn chat_status(self) -> ChatStatus {
         match self {
-            State::RealTime => "real_time",
-            State::ChatClosed => "closed",
-            _ => "automated",
+            State::RealTime => ChatStatus::RealTime,
+            State::ChatClosed => ChatStatus::Closed,
+            _ => ChatStatus::Automated,
         }
     }
 
@@ -155,21 +107,5 @@ impl State {
                 | BrandOwnerNegotiation
                 | InfluencerFinalResponse
         )
-    }
-}
-
-impl Role {
-    pub fn other(self) -> Role {
-        match self {
-            Role::BrandOwner => Role::Influencer,
-            Role::Influencer => Role::BrandOwner,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::BrandOwner => "the brand",
-            Role::Influencer => "the creator",
-        }
     }
 }

@@ -5,17 +5,18 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_que
 use serde_json::{Value, json};
 
 use super::{
-    Action, Kind, Role, State, cards,
+    Party, SourceKind, State,
     engine::{FlowConfig, draft_to_row},
     publish::publishable,
-    rules::{Transition, View},
+    rules::{self, View},
 };
 use crate::{
     domain::{
         clock,
-        collaborations::{self, Source},
+        collaborations::{self, Published, Source},
         events::Outbound,
         ids::ConversationId,
+        money::Paise,
         users::Identity,
     },
     error::{AppError, AppResult},
@@ -44,38 +45,21 @@ pub async fn initialize(
         return Err(AppError::forbidden(format!("Only the {}'s owner may open its conversations", source.kind())));
     }
     let proposed = match (source, proposed_amount) {
-        (Source::Bid(_), Some(v)) if !v.is_null() => Some(crate::domain::money::Paise::parse("proposed_amount", v)?),
+        (Source::Bid(_), Some(v)) if !v.is_null() => Some(Paise::parse("proposed_amount", v)?),
         (Source::Bid(_), _) => return Err(AppError::invalid_field("proposed_amount", "is required")),
         (Source::Campaign(_), _) => None,
     };
-    let influencer = collaborations::influencer(db, who, influencer_id).await?;
+    let now = cfg.clock.now();
+    let influencer = collaborations::influencer(db, who, influencer_id, &cfg.system_user_id, now).await?;
     let pair_key = source.pair_key(&influencer);
     if let Some(existing) = find_by_pair(db, &pair_key).await? {
         return Ok(Initialized { conversation: existing, created: false, events: vec![] });
     }
-
     let application = collaborations::application_of(db, source, &influencer).await?;
-    let kind = match source {
-        Source::Campaign(_) => Kind::Campaign,
-        Source::Bid(_) => Kind::Bid,
-    };
-    let amount = |p: crate::domain::money::Paise| json!({ "amount": p.rupees_json(), "amount_paise": p.0 });
-    let mut data = json!({
-        "source": {
-            "type": source.kind(),
-            "id": source.id(),
-            "title": target.title,
-            "description": target.description,
-            "requirements": target.requirements,
-        },
-    });
-    match kind {
-        Kind::Campaign => data["budget"] = target.budget.map(amount).unwrap_or(Value::Null),
-        Kind::Bid => data["proposed_amount"] = proposed.map(amount).unwrap_or(Value::Null),
-    }
-    let now_text = clock::rfc3339(&clock::now());
+    let data = opening_data(source, &target, proposed);
+    let now_text = clock::rfc3339(&now);
     let view = View {
-        kind,
+        kind: source.kind(),
         state: State::InfluencerResponding,
         data: &data,
         revision_count: 0,
@@ -83,22 +67,21 @@ pub async fn initialize(
         commission_bps: cfg.commission_bps,
         now: &now_text,
     };
-    let drafts = cards::opening(&view);
-    let now = clock::now();
+    let t = rules::opened(&view);
     let c = conversation::Model {
         id: ConversationId::new().0,
-        conversation_type: kind.as_str().into(),
+        conversation_type: source.kind().conversation_type().as_str().into(),
         user1_id: who.user_id.clone(),
         user2_id: influencer.clone(),
         pair_key: pair_key.clone(),
         campaign_id: matches!(source, Source::Campaign(_)).then_some(source.id()),
         bid_id: matches!(source, Source::Bid(_)).then_some(source.id()),
         request_id: application.as_ref().map(|r| r.id),
-        chat_status: State::InfluencerResponding.chat_status().into(),
+        chat_status: State::InfluencerResponding.chat_status().as_str().into(),
         flow_state: Some(State::InfluencerResponding.as_str().into()),
-        awaiting_role: Some(Role::Influencer.as_str().into()),
-        flow_data: data.clone(),
-        current_action_data: cards::card(&view),
+        awaiting_role: Some(Party::Influencer.as_str().into()),
+        flow_data: data,
+        current_action_data: t.current_card.clone(),
         revision_count: 0,
         max_revisions: cfg.max_revisions,
         version: 0,
@@ -106,8 +89,45 @@ pub async fn initialize(
         created_at: now,
         updated_at: now,
     };
-    let rows: Vec<message::Model> = drafts.iter().map(|d| draft_to_row(cfg, &c, d, &who.user_id, now)).collect();
+    let rows: Vec<message::Model> = t.drafts.iter().map(|d| draft_to_row(cfg, &c, d, &who.user_id, now)).collect();
+    if !store(db, &c, &rows, application.as_ref().map(|r| r.id)).await? {
+        let existing = find_by_pair(db, &pair_key)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation vanished after conflict")))?;
+        return Ok(Initialized { conversation: existing, created: false, events: vec![] });
+    }
+    let events = publishable(db, &c, &c, &t, &rows, &who.user_id, None).await?;
+    Ok(Initialized { conversation: c, created: true, events })
+}
 
+/// What the flow knows from the start: the source, and its budget or the
+/// bid's proposed amount.
+fn opening_data(source: Source, target: &Published, proposed: Option<Paise>) -> Value {
+    let amount = |p: Paise| json!({ "amount": p.rupees_json(), "amount_paise": p.0 });
+    let mut data = json!({
+        "source": {
+            "type": source.kind().as_str(),
+            "id": source.id(),
+            "title": target.title,
+            "description": target.description,
+            "requirements": target.requirements,
+        },
+    });
+    match source.kind() {
+        SourceKind::Campaign => data["budget"] = target.budget.map(amount).unwrap_or(Value::Null),
+        SourceKind::Bid => data["proposed_amount"] = proposed.map(amount).unwrap_or(Value::Null),
+    }
+    data
+}
+
+/// Stores the conversation with its opening messages in one transaction;
+/// false when another call opened the same pair first.
+async fn store(
+    db: &DatabaseConnection,
+    c: &conversation::Model,
+    rows: &[message::Model],
+    application: Option<uuid::Uuid>,
+) -> AppResult<bool> {
     let txn = crate::db::begin_write(db).await?;
     let inserted = conversation::Entity::insert(conversation::ActiveModel::from(c.clone()))
         .on_conflict(OnConflict::column(conversation::Column::PairKey).do_nothing().to_owned())
@@ -115,39 +135,24 @@ pub async fn initialize(
         .await?;
     if inserted == 0 {
         txn.rollback().await?;
-        let existing = find_by_pair(db, &pair_key)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation vanished after conflict")))?;
-        return Ok(Initialized { conversation: existing, created: false, events: vec![] });
+        return Ok(false);
     }
     message::Entity::insert_many(rows.iter().cloned().map(message::ActiveModel::from))
         .exec_without_returning(&txn)
         .await?;
-    crate::domain::messages::count_unread(&txn, &rows).await?;
-    if let Some(r) = &application {
-        collaborations::mark_connected(&txn, r.id).await?;
+    crate::domain::messages::count_unread(&txn, rows).await?;
+    if let Some(id) = application {
+        collaborations::mark_connected(&txn, id, c.created_at).await?;
     }
     txn.commit().await?;
-
-    let t = Transition {
-        action: Action::AcceptConnection,
-        from: State::InfluencerResponding,
-        via: None,
-        to: State::InfluencerResponding,
-        data,
-        revision_count: 0,
-        drafts,
-        current_card: c.current_action_data.clone(),
-    };
-    let events = publishable(db, &c, &c, &t, &rows, &who.user_id, None).await?;
-    Ok(Initialized { conversation: c, created: true, events })
+    Ok(true)
 }
 
 async fn find_by_pair(db: &DatabaseConnection, pair_key: &str) -> AppResult<Option<conversation::Model>> {
     Ok(conversation::Entity::find().filter(conversation::Column::PairKey.eq(pair_key)).one(db).await?)
 }
 
-/// The conversation ids of a source (for rooms and context).
+/// The campaign or bid a conversation is about (for rooms and context).
 pub fn source_of(c: &conversation::Model) -> Option<Source> {
     c.campaign_id.map(Source::Campaign).or(c.bid_id.map(Source::Bid))
 }

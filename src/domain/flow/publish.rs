@@ -1,20 +1,28 @@
-//! The events of a committed transition, in the order clients expect them.
+//! The events of a committed transition, in the order clients expect them:
+//! state changes, the new messages, the echo of the action, notifications,
+//! then unread counts.
 
 use entity::{conversation, message};
 use sea_orm::DatabaseConnection;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{Action, State, engine::Via, rules::Transition};
+use super::{
+    State,
+    engine::Prompt,
+    rules::{Cause, Transition},
+};
 use crate::{
     domain::{
         clock, conversations,
         events::{self, Outbound},
         messages,
+        names::MessageType,
     },
     error::AppResult,
 };
 
-/// The events of a committed transition, in the order clients expect them.
+/// The events of a committed transition. `prompt` is how the action
+/// arrived (none for the gateway's captures and failures, and openings).
 pub async fn publishable(
     db: &DatabaseConnection,
     before: &conversation::Model,
@@ -22,76 +30,115 @@ pub async fn publishable(
     t: &Transition,
     written: &[message::Model],
     actor: &str,
-    action: Option<(Action, Via)>,
+    prompt: Option<&Prompt>,
 ) -> AppResult<Vec<Outbound>> {
-    let everyone = vec![
-        events::conversation_room(after.id),
-        events::user_room(&after.user1_id),
-        events::user_room(&after.user2_id),
-    ];
-    let timestamp = clock::rfc3339(&after.updated_at);
-    let reason = action.as_ref().map(|(a, _)| a.as_str()).unwrap_or("payment_captured");
-    let mut out = vec![];
-    let hops: Vec<(State, State)> = match t.via {
-        Some(via) => vec![(t.from, via), (via, t.to)],
+    let mut out = state_changes(after, t);
+    out.extend(written.iter().map(|m| events::new_message(after, m)));
+    // The message both sides see: the card or notice, never the audit.
+    let shared = written.iter().find(|m| m.message_type != MessageType::Audit);
+    if let (Cause::Action(action), Some(prompt)) = (t.cause, prompt) {
+        out.push(echo(after, t, action.as_str(), prompt, shared));
+    }
+    out.extend(notifications(before, after, t, written, actor, shared));
+    let mut receivers: Vec<&str> =
+        written.iter().filter(|m| !m.seen && m.sender_id != m.receiver_id).map(|m| m.receiver_id.as_str()).collect();
+    receivers.sort();
+    receivers.dedup();
+    for receiver in receivers {
+        out.extend(messages::unread_update(db, receiver, after.id).await);
+    }
+    Ok(out)
+}
+
+fn everyone(c: &conversation::Model) -> Vec<String> {
+    vec![events::conversation_room(c.id), events::user_room(&c.user1_id), events::user_room(&c.user2_id)]
+}
+
+/// One `conversation_state_changed` per state entered (approval passes
+/// through `work_approved` on its way to `real_time`).
+fn state_changes(after: &conversation::Model, t: &Transition) -> Vec<Outbound> {
+    let hops: Vec<(State, State)> = match t.through {
+        Some(through) => vec![(t.from, through), (through, t.to)],
         None if t.from != t.to => vec![(t.from, t.to)],
         None => vec![],
     };
-    for (from, to) in hops {
-        let (awaiting, chat_status, card) = if to == t.to {
-            (after.awaiting_role.clone(), after.chat_status.clone(), after.current_action_data.clone())
-        } else {
-            (to.awaiting().map(|r| r.as_str().to_string()), to.chat_status().to_string(), None)
-        };
-        out.push(Outbound::new(
-            "conversation_state_changed",
-            everyone.clone(),
-            json!({
-                "conversation_id": after.id,
-                "previous_state": from.as_str(),
-                "new_state": to.as_str(),
-                "awaiting_role": awaiting,
-                "chat_status": chat_status,
-                "reason": reason,
-                "timestamp": timestamp,
-                "current_action_data": card,
-            }),
-        ));
-    }
-    for m in written {
-        out.push(events::new_message(after, m));
-    }
-    // The message both sides see: the card or notice, never the audit.
-    let shared = written.iter().find(|m| m.message_type != messages::AUDIT);
+    let timestamp = clock::rfc3339(&after.updated_at);
+    hops.into_iter()
+        .map(|(from, to)| {
+            let (awaiting, chat_status, card) = if to == t.to {
+                (after.awaiting_role.clone(), after.chat_status.clone(), after.current_action_data.clone())
+            } else {
+                (to.awaiting().map(|r| r.as_str().to_string()), to.chat_status().as_str().to_string(), None)
+            };
+            Outbound::new(
+                "conversation_state_changed",
+                everyone(after),
+                json!({
+                    "conversation_id": after.id,
+                    "previous_state": from.as_str(),
+                    "new_state": to.as_str(),
+                    "awaiting_role": awaiting,
+                    "chat_status": chat_status,
+                    "reason": t.cause.reason(),
+                    "timestamp": timestamp,
+                    "current_action_data": card,
+                }),
+            )
+        })
+        .collect()
+}
+
+/// `button_action` or `text_input` to the conversation room.
+fn echo(
+    after: &conversation::Model,
+    t: &Transition,
+    action: &str,
+    prompt: &Prompt,
+    shared: Option<&message::Model>,
+) -> Outbound {
     let flow_update = json!({
         "previous_state": t.from.as_str(),
         "new_state": t.to.as_str(),
         "awaiting_role": after.awaiting_role,
     });
-    match action {
-        Some((action, Via::Button)) => out.push(Outbound::new(
+    let room = vec![events::conversation_room(after.id)];
+    let message = shared.map(events::message_json);
+    match prompt {
+        Prompt::Button => Outbound::new(
             "button_action",
-            vec![events::conversation_room(after.id)],
+            room,
             json!({
-                "button_id": action.as_str(),
-                "message": shared.map(events::message_json),
+                "button_id": action,
+                "message": message,
                 "flow_update": flow_update,
                 "conversationId": after.id,
                 "conversation_context": events::conversation_context(after),
             }),
-        )),
-        Some((_, Via::TextInput { input_type })) => out.push(Outbound::new(
+        ),
+        Prompt::TextInput { input_type } => Outbound::new(
             "text_input",
-            vec![events::conversation_room(after.id)],
+            room,
             json!({
                 "input_type": input_type,
-                "message": shared.map(events::message_json),
+                "message": message,
                 "flow_update": flow_update,
                 "conversationId": after.id,
             }),
-        )),
-        None => {}
+        ),
     }
+}
+
+/// `action_required` to whoever a new card waits for, and
+/// `conversation_closed` to the other party when the flow closes.
+fn notifications(
+    before: &conversation::Model,
+    after: &conversation::Model,
+    t: &Transition,
+    written: &[message::Model],
+    actor: &str,
+    shared: Option<&message::Model>,
+) -> Vec<Outbound> {
+    let mut out = vec![];
     // Nobody needs telling about a card they just gave themselves (negotiate → counter-offer).
     if let Some(card) = written.iter().find(|m| m.action_required && m.receiver_id != m.sender_id) {
         out.push(events::notification(
@@ -115,16 +162,9 @@ pub async fn publishable(
                 "conversation_id": after.id,
                 "closed_by": actor,
                 "reason": after.flow_data["closure"]["reason"],
-                "message": shared.map(events::message_json),
+                "message": shared.map(events::message_json).unwrap_or(Value::Null),
             }),
         ));
     }
-    let mut receivers: Vec<&str> =
-        written.iter().filter(|m| !m.seen && m.sender_id != m.receiver_id).map(|m| m.receiver_id.as_str()).collect();
-    receivers.sort();
-    receivers.dedup();
-    for receiver in receivers {
-        out.extend(messages::unread_update(db, receiver, after.id).await);
-    }
-    Ok(out)
+    out
 }

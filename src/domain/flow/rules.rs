@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Action, Kind, Role, State, cards};
+use super::{Action, Party, SourceKind, State, cards};
 use crate::{
     domain::{money::Paise, validate},
     error::{AppError, AppResult, ErrorCode},
@@ -12,14 +12,14 @@ use crate::{
 /// Who an offered action belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum By {
-    Only(Role),
+    Only(Party),
     Either,
 }
 
 /// A flow conversation as the rules see it.
 #[derive(Clone, Debug)]
 pub struct View<'a> {
-    pub kind: Kind,
+    pub kind: SourceKind,
     pub state: State,
     pub data: &'a Value,
     pub revision_count: i32,
@@ -35,17 +35,42 @@ pub enum Draft {
     /// Confirms the action to its actor alone.
     Audit { text: String },
     /// A card (or note) from the actor to `to`.
-    Card { to: Role, text: String, action_data: Option<Value> },
+    Card { to: Party, text: String, action_data: Option<Value> },
     /// A notice from no one (the system user) to `to`, visible to both.
-    Notice { to: Role, text: String, action_data: Option<Value> },
+    Notice { to: Party, text: String, action_data: Option<Value> },
+}
+
+/// What moved a flow conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A party's action.
+    Action(Action),
+    /// The conversation was opened with its invitation card.
+    Opened,
+    /// The gateway reported the payment captured.
+    PaymentCaptured,
+    /// The gateway reported a failed payment attempt.
+    PaymentFailed,
+}
+
+impl Cause {
+    /// The `reason` of `conversation_state_changed`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Cause::Action(a) => a.as_str(),
+            Cause::Opened => "opened",
+            Cause::PaymentCaptured => "payment_captured",
+            Cause::PaymentFailed => "payment_failed",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct Transition {
-    pub action: Action,
+    pub cause: Cause,
     pub from: State,
     /// A state passed through on the way (`work_approved`).
-    pub via: Option<State>,
+    pub through: Option<State>,
     pub to: State,
     pub data: Value,
     pub revision_count: i32,
@@ -57,8 +82,8 @@ pub struct Transition {
 /// The actions `state` offers, and to whom.
 pub fn offered(state: State, revision_count: i32, max_revisions: i32) -> Vec<(Action, By)> {
     use Action::*;
-    use Role::*;
-    let only = |r: Role, actions: &[Action]| actions.iter().map(|a| (*a, By::Only(r))).collect::<Vec<_>>();
+    use Party::*;
+    let only = |r: Party, actions: &[Action]| actions.iter().map(|a| (*a, By::Only(r))).collect::<Vec<_>>();
     let mut out = match state {
         State::InfluencerResponding => only(Influencer, &[AcceptConnection, RejectConnection]),
         State::BrandOwnerDetails => only(BrandOwner, &[SendProjectDetails]),
@@ -83,7 +108,7 @@ pub fn offered(state: State, revision_count: i32, max_revisions: i32) -> Vec<(Ac
 }
 
 /// What `role` may do now.
-pub fn available(state: State, role: Role, revision_count: i32, max_revisions: i32) -> Vec<Action> {
+pub fn available(state: State, role: Party, revision_count: i32, max_revisions: i32) -> Vec<Action> {
     offered(state, revision_count, max_revisions)
         .into_iter()
         .filter(|(_, by)| matches!(by, By::Either) || *by == By::Only(role))
@@ -91,18 +116,18 @@ pub fn available(state: State, role: Role, revision_count: i32, max_revisions: i
         .collect()
 }
 
-pub fn state_invalid(state: Option<State>, awaiting: Option<Role>, allowed: &[Action], why: &str) -> AppError {
+pub fn state_invalid(state: Option<State>, awaiting: Option<Party>, allowed: &[Action], why: &str) -> AppError {
     AppError::new(ErrorCode::FlowStateInvalid, why.to_string()).with_details(json!({
         "current_state": state.map(State::as_str),
-        "awaiting_role": awaiting.map(Role::as_str),
+        "awaiting_role": awaiting.map(Party::as_str),
         "allowed_actions": allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
     }))
 }
 
 /// Decides an action by `actor`: the transition it makes, or why not.
-pub fn decide(view: &View, actor: Role, action: Action, input: &Map<String, Value>) -> AppResult<Transition> {
+pub fn decide(view: &View, actor: Party, action: Action, input: &Map<String, Value>) -> AppResult<Transition> {
     if view.state == State::ChatClosed {
-        return Err(crate::domain::messages::closed());
+        return Err(AppError::closed());
     }
     let offered = offered(view.state, view.revision_count, view.max_revisions);
     let mine = available(view.state, actor, view.revision_count, view.max_revisions);
@@ -131,7 +156,7 @@ fn obj(data: &Value) -> Map<String, Value> {
     data.as_object().cloned().unwrap_or_default()
 }
 
-fn offer(price: Paise, by: Role, at: &str) -> Value {
+fn offer(price: Paise, by: Party, at: &str) -> Value {
     json!({ "amount": price.rupees_json(), "amount_paise": price.0, "by": by.as_str(), "at": at })
 }
 
@@ -164,160 +189,211 @@ fn push(data: &mut Map<String, Value>, key: &str, entry: Value) {
     }
 }
 
-fn apply(view: &View, actor: Role, action: Action, input: &Map<String, Value>) -> AppResult<Transition> {
-    use Action::*;
-    let now = view.now;
-    let mut data = obj(view.data);
-    let mut revision_count = view.revision_count;
-    let mut audit_extra: Option<String> = None;
-    let mut via = None;
+/// What one action does to the flow data: where it leads and what its
+/// actor's audit message says.
+struct Step {
+    to: State,
+    audit: String,
+    through: Option<State>,
+    revision_count: i32,
+}
 
-    let (to, audit) = match action {
-        AcceptConnection => {
-            data.insert("connection".into(), json!({ "accepted_at": now }));
-            (State::BrandOwnerDetails, "You accepted the collaboration request".to_string())
+impl Step {
+    fn to(to: State, audit: impl Into<String>, view: &View) -> Self {
+        Self { to, audit: audit.into(), through: None, revision_count: view.revision_count }
+    }
+}
+
+fn apply(view: &View, actor: Party, action: Action, input: &Map<String, Value>) -> AppResult<Transition> {
+    use Action::*;
+    let mut data = obj(view.data);
+    let step = match action {
+        AcceptConnection | SendProjectDetails | AcceptProject => agreement(view, action, input, &mut data)?,
+        SendPriceOffer | AcceptPrice | NegotiatePrice | SendCounterOffer | AcceptCounterOffer | RejectCounterOffer
+        | MakeFinalOffer | AcceptFinalOffer => pricing(view, actor, action, input, &mut data)?,
+        ProceedToPayment | StartWork | SubmitWork | ApproveWork | RequestRevision => {
+            work(view, action, input, &mut data)?
         }
-        SendProjectDetails => {
+        RejectConnection | RejectProject | RejectPrice | RejectFinalOffer | CloseChat | Cancel => {
+            closing(view, actor, action, input, &mut data)?
+        }
+    };
+    let data = Value::Object(data);
+    let card_view = View { state: step.to, data: &data, revision_count: step.revision_count, ..view.clone() };
+    let mut drafts = vec![Draft::Audit { text: step.audit }];
+    let current_card =
+        if action == ProceedToPayment { Some(cards::payment_card(&card_view)) } else { cards::card(&card_view) };
+    drafts.extend(cards::messages_after(&card_view, actor, action, current_card.clone()));
+    Ok(Transition {
+        cause: Cause::Action(action),
+        from: view.state,
+        through: step.through,
+        to: step.to,
+        data,
+        revision_count: step.revision_count,
+        drafts,
+        current_card,
+    })
+}
+
+/// Connecting and agreeing on the project.
+fn agreement(
+    view: &View,
+    action: Action,
+    input: &Map<String, Value>,
+    data: &mut Map<String, Value>,
+) -> AppResult<Step> {
+    let now = view.now;
+    Ok(match action {
+        Action::AcceptConnection => {
+            data.insert("connection".into(), json!({ "accepted_at": now }));
+            Step::to(State::BrandOwnerDetails, "You accepted the collaboration request", view)
+        }
+        Action::SendProjectDetails => {
             let details = validate::required_text("details", text_input(input, "details").as_deref(), 5000)?;
             data.insert("project_details".into(), json!({ "details": details, "sent_at": now }));
-            (State::InfluencerReviewing, "You sent the project details".to_string())
+            Step::to(State::InfluencerReviewing, "You sent the project details", view)
         }
-        AcceptProject => {
+        _ => {
             data.insert("project_accepted_at".into(), json!(now));
-            (State::BrandOwnerPricing, "You accepted the project".to_string())
+            Step::to(State::BrandOwnerPricing, "You accepted the project", view)
         }
-        SendPriceOffer => {
+    })
+}
+
+/// Offers, counter-offers and agreeing on a price.
+fn pricing(
+    view: &View,
+    actor: Party,
+    action: Action,
+    input: &Map<String, Value>,
+    data: &mut Map<String, Value>,
+) -> AppResult<Step> {
+    let now = view.now;
+    let record = |key: &str, kind: &str, price: Paise, data: &mut Map<String, Value>| {
+        data.insert(key.into(), offer(price, actor, now));
+        push(
+            data,
+            "negotiation_history",
+            json!({ "type": kind, "amount": price.rupees_json(), "amount_paise": price.0, "by": actor.as_str(), "at": now }),
+        );
+    };
+    Ok(match action {
+        Action::SendPriceOffer => {
             let price = match price_input(input) {
                 Ok(p) => p,
                 // A bid's proposed amount is the pre-filled offer.
-                Err(_) if view.kind == Kind::Bid && !input.contains_key("price") => {
+                Err(_) if view.kind == SourceKind::Bid && !input.contains_key("price") => {
                     stored_price(view.data, "proposed_amount")
                         .ok_or_else(|| AppError::invalid_field("price", "is required"))?
                 }
                 Err(e) => return Err(e),
             };
-            data.insert("price_offer".into(), offer(price, actor, now));
-            push(
-                &mut data,
-                "negotiation_history",
-                json!({ "type": "offer", "amount": price.rupees_json(), "amount_paise": price.0, "by": actor.as_str(), "at": now }),
-            );
-            (State::InfluencerPriceResponse, format!("You offered {price}"))
+            record("price_offer", "offer", price, data);
+            Step::to(State::InfluencerPriceResponse, format!("You offered {price}"), view)
         }
-        AcceptPrice => agree(&mut data, "price_offer", now, "You accepted the price of")?,
-        NegotiatePrice => {
-            push(&mut data, "negotiation_history", json!({ "type": "negotiate", "by": actor.as_str(), "at": now }));
-            (State::NegotiationInput, "You asked to negotiate the price".to_string())
+        Action::AcceptPrice => agree(data, "price_offer", now, "You accepted the price of", view)?,
+        Action::NegotiatePrice => {
+            push(data, "negotiation_history", json!({ "type": "negotiate", "by": actor.as_str(), "at": now }));
+            Step::to(State::NegotiationInput, "You asked to negotiate the price", view)
         }
-        SendCounterOffer => {
+        Action::SendCounterOffer => {
             let price = price_input(input)?;
-            data.insert("counter_offer".into(), offer(price, actor, now));
-            push(
-                &mut data,
-                "negotiation_history",
-                json!({ "type": "counter_offer", "amount": price.rupees_json(), "amount_paise": price.0, "by": actor.as_str(), "at": now }),
-            );
-            (State::BrandOwnerNegotiation, format!("You proposed {price}"))
+            record("counter_offer", "counter_offer", price, data);
+            Step::to(State::BrandOwnerNegotiation, format!("You proposed {price}"), view)
         }
-        AcceptCounterOffer => agree(&mut data, "counter_offer", now, "You accepted the counter-offer of")?,
-        RejectCounterOffer => {
+        Action::AcceptCounterOffer => agree(data, "counter_offer", now, "You accepted the counter-offer of", view)?,
+        Action::RejectCounterOffer => {
             // The brand's last offer stands as its final offer.
             let last = stored_price(view.data, "price_offer")
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("no price offer to keep")))?;
-            data.insert("final_offer".into(), offer(last, actor, now));
-            push(
-                &mut data,
-                "negotiation_history",
-                json!({ "type": "counter_rejected", "amount": last.rupees_json(), "amount_paise": last.0, "by": actor.as_str(), "at": now }),
-            );
-            (State::InfluencerFinalResponse, format!("You rejected the counter-offer; your offer of {last} stands"))
+            record("final_offer", "counter_rejected", last, data);
+            let audit = format!("You rejected the counter-offer; your offer of {last} stands");
+            Step::to(State::InfluencerFinalResponse, audit, view)
         }
-        MakeFinalOffer => {
+        Action::MakeFinalOffer => {
             let price = price_input(input)?;
-            data.insert("final_offer".into(), offer(price, actor, now));
-            push(
-                &mut data,
-                "negotiation_history",
-                json!({ "type": "final_offer", "amount": price.rupees_json(), "amount_paise": price.0, "by": actor.as_str(), "at": now }),
-            );
-            (State::InfluencerFinalResponse, format!("You made a final offer of {price}"))
+            record("final_offer", "final_offer", price, data);
+            Step::to(State::InfluencerFinalResponse, format!("You made a final offer of {price}"), view)
         }
-        AcceptFinalOffer => agree(&mut data, "final_offer", now, "You accepted the final offer of")?,
-        ProceedToPayment => {
+        _ => agree(data, "final_offer", now, "You accepted the final offer of", view)?,
+    })
+}
+
+/// Paying, working, submitting and reviewing.
+fn work(view: &View, action: Action, input: &Map<String, Value>, data: &mut Map<String, Value>) -> AppResult<Step> {
+    let now = view.now;
+    let text = |field: &str| text_input(input, field);
+    Ok(match action {
+        Action::ProceedToPayment => {
             let price = stored_price(view.data, "agreed_price")
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("no agreed price")))?;
-            (State::PaymentPending, format!("You started the payment of {price}"))
+            Step::to(State::PaymentPending, format!("You started the payment of {price}"), view)
         }
-        StartWork => {
+        Action::StartWork => {
             data.insert("work_started_at".into(), json!(now));
-            (State::WorkInProgress, "You started work".to_string())
+            Step::to(State::WorkInProgress, "You started work", view)
         }
-        SubmitWork => {
-            let deliverables =
-                validate::required_text("deliverables", text_input(input, "deliverables").as_deref(), 5000)?;
-            let description =
-                validate::required_text("description", text_input(input, "description").as_deref(), 5000)?;
-            let notes =
-                validate::optional_text("submission_notes", text_input(input, "submission_notes").as_deref(), 5000)?;
+        Action::SubmitWork => {
+            let deliverables = validate::required_text("deliverables", text("deliverables").as_deref(), 5000)?;
+            let description = validate::required_text("description", text("description").as_deref(), 5000)?;
+            let notes = validate::optional_text("submission_notes", text("submission_notes").as_deref(), 5000)?;
             let submission = json!({ "deliverables": deliverables, "description": description, "submission_notes": notes, "submitted_at": now });
-            push(&mut data, "submissions", submission.clone());
+            push(data, "submissions", submission.clone());
             data.insert("work_submission".into(), submission);
-            (State::WorkSubmitted, "You submitted your work".to_string())
+            Step::to(State::WorkSubmitted, "You submitted your work", view)
         }
-        ApproveWork => {
-            let feedback = validate::optional_text("feedback", text_input(input, "feedback").as_deref(), 2000)?;
+        Action::ApproveWork => {
+            let feedback = validate::optional_text("feedback", text("feedback").as_deref(), 2000)?;
             data.insert("approval".into(), json!({ "feedback": feedback, "approved_at": now }));
-            via = Some(State::WorkApproved);
-            (State::RealTime, "You approved the work".to_string())
+            Step { through: Some(State::WorkApproved), ..Step::to(State::RealTime, "You approved the work", view) }
         }
-        RequestRevision => {
-            let feedback = validate::required_text("feedback", text_input(input, "feedback").as_deref(), 2000)?;
-            revision_count += 1;
+        _ => {
+            let feedback = validate::required_text("feedback", text("feedback").as_deref(), 2000)?;
+            let revision_count = view.revision_count + 1;
             push(
-                &mut data,
+                data,
                 "revision_history",
                 json!({ "revision": revision_count, "feedback": feedback, "requested_at": now }),
             );
             data.insert("revision_count".into(), json!(revision_count));
-            (State::WorkInProgress, format!("You requested a revision ({revision_count} of {})", view.max_revisions))
+            let audit = format!("You requested a revision ({revision_count} of {})", view.max_revisions);
+            Step { revision_count, ..Step::to(State::WorkInProgress, audit, view) }
         }
-        RejectConnection | RejectProject | RejectPrice | RejectFinalOffer | CloseChat | Cancel => {
-            let reason = validate::optional_text("reason", text_input(input, "reason").as_deref(), 1000)?;
-            data.insert(
-                "closure".into(),
-                json!({ "action": action.as_str(), "by": actor.as_str(), "reason": reason, "at": now }),
-            );
-            let price = |key| stored_price(view.data, key).map(|p| p.to_string()).unwrap_or_default();
-            let text = match action {
-                RejectConnection => "You declined the collaboration request".to_string(),
-                RejectProject => "You declined the project".to_string(),
-                RejectPrice => format!("You rejected the price of {}", price("price_offer")),
-                RejectFinalOffer => format!("You rejected the final offer of {}", price("final_offer")),
-                CloseChat => "You closed the conversation".to_string(),
-                _ => "You cancelled the collaboration".to_string(),
-            };
-            if let Some(r) = &reason {
-                audit_extra = Some(format!("Reason: {r}"));
-            }
-            (State::ChatClosed, text)
-        }
-    };
+    })
+}
 
-    let audit = match audit_extra {
-        Some(extra) => format!("{audit}. {extra}"),
-        None => audit,
+/// Declining, rejecting, cancelling and closing: all end the conversation.
+fn closing(
+    view: &View,
+    actor: Party,
+    action: Action,
+    input: &Map<String, Value>,
+    data: &mut Map<String, Value>,
+) -> AppResult<Step> {
+    let reason = validate::optional_text("reason", text_input(input, "reason").as_deref(), 1000)?;
+    data.insert(
+        "closure".into(),
+        json!({ "action": action.as_str(), "by": actor.as_str(), "reason": reason, "at": view.now }),
+    );
+    let price = |key| stored_price(view.data, key).map(|p| p.to_string()).unwrap_or_default();
+    let text = match action {
+        Action::RejectConnection => "You declined the collaboration request".to_string(),
+        Action::RejectProject => "You declined the project".to_string(),
+        Action::RejectPrice => format!("You rejected the price of {}", price("price_offer")),
+        Action::RejectFinalOffer => format!("You rejected the final offer of {}", price("final_offer")),
+        Action::CloseChat => "You closed the conversation".to_string(),
+        _ => "You cancelled the collaboration".to_string(),
     };
-    let data = Value::Object(data);
-    let card_view = View { state: to, data: &data, revision_count, ..view.clone() };
-    let mut drafts = vec![Draft::Audit { text: audit }];
-    let current_card =
-        if action == ProceedToPayment { Some(cards::payment_card(&card_view)) } else { cards::card(&card_view) };
-    drafts.extend(cards::messages_after(&card_view, actor, action, current_card.clone()));
-    Ok(Transition { action, from: view.state, via, to, data, revision_count, drafts, current_card })
+    let audit = match &reason {
+        Some(r) => format!("{text}. Reason: {r}"),
+        None => text,
+    };
+    Ok(Step::to(State::ChatClosed, audit, view))
 }
 
 /// Agreeing on the price stored under `key`.
-fn agree(data: &mut Map<String, Value>, key: &str, now: &str, audit: &str) -> AppResult<(State, String)> {
+fn agree(data: &mut Map<String, Value>, key: &str, now: &str, audit: &str, view: &View) -> AppResult<Step> {
     let price = data
         .get(key)
         .and_then(|o| o.get("amount_paise"))
@@ -328,7 +404,7 @@ fn agree(data: &mut Map<String, Value>, key: &str, now: &str, audit: &str) -> Ap
         "agreed_price".into(),
         json!({ "amount": price.rupees_json(), "amount_paise": price.0, "source": key, "at": now }),
     );
-    Ok((State::PaymentPending, format!("{audit} {price}")))
+    Ok(Step::to(State::PaymentPending, format!("{audit} {price}"), view))
 }
 
 /// The transition a captured payment makes: `payment_pending` →
@@ -345,19 +421,85 @@ pub fn payment_captured(view: &View, payment: Value) -> AppResult<Transition> {
     let current_card = cards::card(&card_view);
     let price = stored_price(&data, "agreed_price").map(|p| p.to_string()).unwrap_or_default();
     Ok(Transition {
-        action: Action::ProceedToPayment,
+        cause: Cause::PaymentCaptured,
         from: view.state,
-        via: None,
+        through: None,
         to,
         revision_count: view.revision_count,
         drafts: vec![Draft::Notice {
-            to: Role::Influencer,
+            to: Party::Influencer,
             text: format!("Payment of {price} received. The creator can start work."),
             action_data: current_card.clone(),
         }],
         current_card,
         data,
     })
+}
+
+/// The transition a failed payment attempt makes: the state stays
+/// `payment_pending`, the failure is recorded, and the brand owner gets a
+/// notice with a card to try again. `reason` is the gateway's, bounded.
+pub fn payment_failed(view: &View, reason: &str) -> AppResult<Transition> {
+    if view.state != State::PaymentPending {
+        return Err(state_invalid(Some(view.state), view.state.awaiting(), &[], "Payment is not pending"));
+    }
+    let reason = bounded_reason(reason);
+    let mut data = obj(view.data);
+    let payment = data.entry("payment").or_insert_with(|| json!({}));
+    if let Some(p) = payment.as_object_mut() {
+        p.insert("status".into(), json!("failed"));
+        p.insert("failure_reason".into(), json!(reason));
+    }
+    let data = Value::Object(data);
+    let mut card = cards::card(&View { data: &data, ..view.clone() });
+    if let Some(card) = card.as_mut() {
+        card["title"] = json!("Payment failed");
+        card["subtitle"] = json!(format!("{reason}. Try again."));
+    }
+    Ok(Transition {
+        cause: Cause::PaymentFailed,
+        from: State::PaymentPending,
+        through: None,
+        to: State::PaymentPending,
+        data,
+        revision_count: view.revision_count,
+        drafts: vec![Draft::Notice {
+            to: Party::BrandOwner,
+            text: format!("The payment did not go through: {reason}. You can try again."),
+            action_data: card.clone(),
+        }],
+        current_card: card,
+    })
+}
+
+/// A gateway's failure reason is shown in a notice and a card: at most
+/// 200 characters of it.
+pub const MAX_FAILURE_REASON_CHARS: usize = 200;
+
+fn bounded_reason(reason: &str) -> String {
+    let reason = reason.trim();
+    let reason = if reason.is_empty() { "The payment failed" } else { reason };
+    let mut out: String = reason.chars().take(MAX_FAILURE_REASON_CHARS).collect();
+    if reason.chars().count() > MAX_FAILURE_REASON_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// The first transition of a flow conversation: it starts in
+/// `influencer_responding` with the invitation card.
+pub fn opened(view: &View) -> Transition {
+    let current_card = cards::card(view);
+    Transition {
+        cause: Cause::Opened,
+        from: State::InfluencerResponding,
+        through: None,
+        to: State::InfluencerResponding,
+        data: view.data.clone(),
+        revision_count: 0,
+        drafts: cards::opening(view),
+        current_card,
+    }
 }
 
 #[cfg(test)]

@@ -16,14 +16,18 @@ use sea_orm::{
     QueryFilter, QuerySelect, Set, sea_query::OnConflict,
 };
 use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
 
-use super::ensure_chat_open;
+use crate::domain::names::ChatStatus;
+use uuid::Uuid;
 
 mod pg;
 use crate::{
     config::Settings,
-    domain::clock,
+    domain::{
+        clock::Clock,
+        conversations::{self, ensure_chat_open},
+        ids::ConversationId,
+    },
     error::{AppError, AppResult},
 };
 
@@ -61,16 +65,23 @@ pub struct Writer {
     /// Whether messages wait for an emit confirmation (several nodes).
     track_emits: bool,
     participants: DashMap<Uuid, Participants>,
+    clock: Clock,
 }
 
 impl Writer {
     /// Starts the writer on a thread of its own, with its own connection:
     /// its few round trips per batch are then never queued behind socket
     /// work on the main runtime, which is what bounds a batch's duration.
-    pub async fn start(settings: &Settings, track_emits: bool, metrics: BatchMetrics) -> anyhow::Result<Self> {
+    pub async fn start(
+        settings: &Settings,
+        track_emits: bool,
+        metrics: BatchMetrics,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
         let (ready, started) = oneshot::channel::<anyhow::Result<()>>();
         let settings = settings.clone();
+        let batch_clock = clock.clone();
         std::thread::Builder::new()
             .name("parley-writer".into())
             .spawn(move || {
@@ -90,7 +101,7 @@ impl Writer {
                         }
                     };
                     let _ = ready.send(Ok(()));
-                    run(&db, queue, metrics).await;
+                    run(&db, queue, metrics, &batch_clock).await;
                     if let Err(e) = db.close().await {
                         tracing::debug!(error = %e, "closing the writer's connection");
                     }
@@ -98,14 +109,24 @@ impl Writer {
             })
             .context("could not start the message writer thread")?;
         started.await.context("the message writer thread stopped during start-up")??;
-        Ok(Self { jobs, track_emits, participants: DashMap::new() })
+        Ok(Self { jobs, track_emits, participants: DashMap::new(), clock })
     }
 
-    pub fn participants(&self, id: Uuid) -> Option<Participants> {
-        self.participants.get(&id).map(|p| p.clone())
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
-    pub fn remember(&self, c: &conversation::Model) {
+    /// Who takes part in a conversation, remembered after the first look.
+    pub async fn participants_of(&self, db: &impl ConnectionTrait, id: ConversationId) -> AppResult<Participants> {
+        if let Some(p) = self.participants.get(&id.0) {
+            return Ok(p.clone());
+        }
+        let c = conversations::load(db, id).await?;
+        self.remember(&c);
+        Ok(Participants { user1_id: c.user1_id, user2_id: c.user2_id, conversation_type: c.conversation_type })
+    }
+
+    fn remember(&self, c: &conversation::Model) {
         if self.participants.len() >= MAX_REMEMBERED {
             self.participants.clear();
         }
@@ -139,14 +160,14 @@ pub struct BatchMetrics {
     pub seconds: Histogram,
 }
 
-async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, metrics: BatchMetrics) {
+async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, metrics: BatchMetrics, clock: &Clock) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut known = Known::default();
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
         let rows: Vec<&message::Model> = jobs.iter().map(|j| &j.row).collect();
         let started = Instant::now();
-        let written = write_batch(db, &rows, &mut known).await;
+        let written = write_batch(db, &rows, &mut known, clock).await;
         metrics.size.observe(rows.len() as f64);
         metrics.seconds.observe(started.elapsed().as_secs_f64());
         match written {
@@ -159,7 +180,7 @@ async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, metrics: B
                 // One bad row must not fail the others: write them one by one.
                 tracing::warn!(error = %e, size = jobs.len(), "message batch failed; writing its messages one by one");
                 for job in jobs {
-                    let result = match write_batch(db, &[&job.row], &mut known).await {
+                    let result = match write_batch(db, &[&job.row], &mut known, clock).await {
                         Ok(mut r) => r.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch")))),
                         Err(e) => Err(e),
                     };
@@ -182,19 +203,25 @@ pub struct Unread {
     pub total: u64,
 }
 
-type Outcome = AppResult<(Written, conversation::Model)>;
+/// How one message of a batch ended, with its conversation as the batch saw it.
+type Stored = AppResult<(Written, conversation::Model)>;
 
 /// Writes a batch: on PostgreSQL, the messages of remembered conversations by
 /// one statement (`pg`), the others (and any whose conversation changed
 /// since) by a transaction; elsewhere all by a transaction.
-async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model], known: &mut Known) -> AppResult<Vec<Outcome>> {
+async fn write_batch(
+    db: &DatabaseConnection,
+    rows: &[&message::Model],
+    known: &mut Known,
+    clock: &Clock,
+) -> AppResult<Vec<Stored>> {
+    let now = clock.now();
     if db.get_database_backend() != DbBackend::Postgres {
-        return write_in_transaction(db, rows, known).await;
+        return write_in_transaction(db, rows, known, now).await;
     }
-    let now = clock::now();
     let (fast, mut slow): (Vec<usize>, Vec<usize>) =
         (0..rows.len()).partition(|&i| known.0.contains_key(&rows[i].conversation_id));
-    let mut out: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
+    let mut out: Vec<Option<Stored>> = (0..rows.len()).map(|_| None).collect();
     if !fast.is_empty() {
         let mut conversations: Vec<&conversation::Model> =
             fast.iter().filter_map(|&i| known.0.get(&rows[i].conversation_id)).collect();
@@ -251,7 +278,7 @@ async fn write_batch(db: &DatabaseConnection, rows: &[&message::Model], known: &
     }
     if !slow.is_empty() {
         let slow_rows: Vec<&message::Model> = slow.iter().map(|&i| rows[i]).collect();
-        for (i, result) in slow.into_iter().zip(write_in_transaction(db, &slow_rows, known).await?) {
+        for (i, result) in slow.into_iter().zip(write_in_transaction(db, &slow_rows, known, now).await?) {
             out[i] = Some(result);
         }
     }
@@ -267,8 +294,8 @@ async fn write_in_transaction(
     db: &DatabaseConnection,
     rows: &[&message::Model],
     known: &mut Known,
-) -> AppResult<Vec<Outcome>> {
-    let now = clock::now();
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Vec<Stored>> {
     let mut ids: Vec<Uuid> = rows.iter().map(|r| r.conversation_id).collect::<HashSet<_>>().into_iter().collect();
     ids.sort();
     let txn = crate::db::begin_write(db).await?;
@@ -310,7 +337,7 @@ async fn write_in_transaction(
         .map(|r| {
             let Some(c) = open.get(&r.conversation_id) else {
                 let c = shut.get(&r.conversation_id).ok_or_else(|| AppError::not_found("Conversation"))?;
-                return Err(ensure_chat_open(c).err().unwrap_or_else(super::closed));
+                return Err(ensure_chat_open(c).err().unwrap_or_else(AppError::closed));
             };
             if inserted.contains(&r.id) {
                 let counts = unread.get(r.receiver_id.as_str());
@@ -367,7 +394,7 @@ async fn touch(
         });
         let touched = conversation::Entity::update_many()
             .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
-            .filter(conversation::Column::ChatStatus.eq("real_time"))
+            .filter(conversation::Column::ChatStatus.eq(ChatStatus::RealTime.as_str()))
             .filter(unchanged)
             .exec(txn)
             .await?
@@ -389,7 +416,7 @@ async fn touch(
         let fresh = conversation::Entity::update_many()
             .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
             .filter(conversation::Column::Id.is_in(rest))
-            .filter(conversation::Column::ChatStatus.eq("real_time"))
+            .filter(conversation::Column::ChatStatus.eq(ChatStatus::RealTime.as_str()))
             .exec_with_returning(txn)
             .await?;
         open.extend(fresh.into_iter().map(|c| (c.id, c)));
@@ -482,7 +509,7 @@ async fn existing<'a>(
 type Repeats = HashMap<(Uuid, (String, String)), message::Model>;
 
 /// The answer for a message that was not inserted: the stored one it repeated.
-fn repeated(repeats: &Repeats, r: &message::Model, c: conversation::Model) -> Outcome {
+fn repeated(repeats: &Repeats, r: &message::Model, c: conversation::Model) -> Stored {
     let key = (r.sender_id.clone(), r.client_message_id.clone().unwrap_or_default());
     repeats
         .get(&(r.conversation_id, key))

@@ -17,6 +17,12 @@ impl Payments {
     ) -> AppResult<Completion> {
         let (order_id, payment_id, signature) = (&proof.order_id, &proof.payment_id, &proof.signature);
         let (c, _) = conversations::writable(db, conversation_id, who).await?;
+        if payment_id.trim().is_empty() || payment_id.trim().len() > MAX_PAYMENT_ID_LEN {
+            return Err(AppError::invalid_field(
+                "razorpay_payment_id",
+                format!("must be 1..{MAX_PAYMENT_ID_LEN} characters"),
+            ));
+        }
         let order = payment_order::Entity::find()
             .filter(payment_order::Column::GatewayOrderId.eq(order_id.trim()))
             .filter(payment_order::Column::ConversationId.eq(c.id))
@@ -80,6 +86,19 @@ impl Payments {
             ));
         }
         let event_id = event_id.map(str::trim).filter(|s| !s.is_empty());
+        if event_id.is_some_and(|id| id.len() > MAX_EVENT_ID_LEN) {
+            return Err(AppError::invalid_field(
+                "X-Razorpay-Event-Id",
+                format!("must be at most {MAX_EVENT_ID_LEN} characters"),
+            ));
+        }
+        if payment.is_some_and(|p| p.id.trim().is_empty() || p.id.len() > MAX_PAYMENT_ID_LEN) {
+            return Err(AppError::invalid_field(
+                "payload.payment.entity.id",
+                format!("must be 1..{MAX_PAYMENT_ID_LEN} characters"),
+            ));
+        }
+        let now = self.clock.now();
         if let Some(id) = event_id
             && seen_event(db, id).await?
         {
@@ -97,27 +116,25 @@ impl Payments {
         };
         let Some(order) = known else {
             tracing::warn!(event = %event.event, order_id = ?order_id, "webhook for an unknown order ignored");
-            record_event(db, event_id, &event.event).await?;
+            record_event(db, event_id, &event.event, now).await?;
             return Ok(Completion::unchanged());
         };
         match event.event.as_str() {
             "payment.captured" | "order.paid" => {
-                let (payment_id, amount, currency) = match (event.event.as_str(), payment, order_entity) {
-                    ("order.paid", p, Some(o)) => (
-                        p.map(|p| p.id.clone()).unwrap_or_default(),
-                        o.amount_paid.unwrap_or(o.amount.unwrap_or_default()),
-                        o.currency.clone().unwrap_or_default(),
-                    ),
-                    (_, Some(p), _) => {
-                        (p.id.clone(), p.amount.unwrap_or_default(), p.currency.clone().unwrap_or_default())
-                    }
-                    _ => {
-                        return Err(AppError::validation(
-                            "The webhook has no payment",
-                            json!({ "payload": "missing payment entity" }),
-                        ));
-                    }
+                // The payment id is what completion records: both events must carry the payment.
+                let Some(p) = payment else {
+                    return Err(AppError::validation(
+                        "The webhook has no payment",
+                        json!({ "payload.payment": "the payment entity is required" }),
+                    ));
                 };
+                let (amount, currency) = match (event.event.as_str(), order_entity) {
+                    ("order.paid", Some(o)) => {
+                        (o.amount_paid.unwrap_or(o.amount.unwrap_or_default()), o.currency.clone().unwrap_or_default())
+                    }
+                    _ => (p.amount.unwrap_or_default(), p.currency.clone().unwrap_or_default()),
+                };
+                let payment_id = p.id.trim().to_string();
                 complete(db, cfg, &order, &payment_id, amount, &currency, event_id.map(|id| (id, event.event.as_str())))
                     .await
             }
@@ -128,7 +145,7 @@ impl Payments {
             }
             other => {
                 tracing::info!(event = other, "webhook event type not handled");
-                record_event(db, event_id, other).await?;
+                record_event(db, event_id, other, now).await?;
                 Ok(Completion::unchanged())
             }
         }
@@ -147,20 +164,17 @@ impl Payments {
             return Err(AppError::not_found("Sandbox"));
         }
         let (c, _) = conversations::writable(db, id, who).await?;
-        let latest = payment_order::Entity::find()
-            .filter(payment_order::Column::ConversationId.eq(c.id))
-            .order_by_desc(payment_order::Column::CreatedAt)
-            .one(db)
-            .await?;
+        let latest = order_of(db, c.id, None).await?;
         // Paying again what is already paid is a success that changes nothing,
         // as a repeated capture by either real path is.
-        if latest.as_ref().is_some_and(|o| o.status == "paid") {
+        if latest.as_ref().is_some_and(|o| o.status == PaymentStatus::Paid) {
             return Ok(Completion { payment: latest, ..Completion::unchanged() });
         }
-        let order = latest.filter(|o| o.status == "created" || o.status == "failed").ok_or_else(|| {
+        let open = |o: &payment_order::Model| o.status == PaymentStatus::Created || o.status == PaymentStatus::Failed;
+        let order = latest.filter(open).ok_or_else(|| {
             rules::state_invalid(
                 c.flow_state.as_deref().and_then(State::parse),
-                c.awaiting_role.as_deref().and_then(Role::parse),
+                c.awaiting_role.as_deref().and_then(Party::parse),
                 &[],
                 "No open payment order: click proceed_to_payment first",
             )
@@ -216,12 +230,13 @@ pub(super) async fn record_event(
     db: &impl sea_orm::ConnectionTrait,
     event_id: Option<&str>,
     kind: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<bool> {
     let Some(id) = event_id else { return Ok(true) };
     let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
         event_id: Set(id.to_string()),
         event_type: Set(kind.chars().take(64).collect()),
-        received_at: Set(clock::now()),
+        received_at: Set(now),
     })
     .on_conflict(OnConflict::column(webhook_event::Column::EventId).do_nothing().to_owned())
     .exec_without_returning(db)

@@ -2,22 +2,6 @@
 
 use super::*;
 
-fn view<'a>(c: &'a conversation::Model, cfg: &FlowConfig, now: &'a str) -> AppResult<View<'a>> {
-    Ok(View {
-        kind: if c.conversation_type == conversations::BID { Kind::Bid } else { Kind::Campaign },
-        state: c
-            .flow_state
-            .as_deref()
-            .and_then(State::parse)
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("payment order for a conversation without a flow")))?,
-        data: &c.flow_data,
-        revision_count: c.revision_count,
-        max_revisions: c.max_revisions,
-        commission_bps: cfg.commission_bps,
-        now,
-    })
-}
-
 /// The one completion of an order, whichever path reports the capture:
 /// checks amount and currency, marks the order paid once, and moves the
 /// conversation `payment_pending` → `payment_completed` once. Repeats are
@@ -78,17 +62,17 @@ impl Settlement<'_> {
         let mut set = payment_order::ActiveModel { updated_at: Set(now), ..Default::default() };
         match self {
             Settlement::Paid { payment_id } => {
-                after.status = "paid".into();
+                after.status = PaymentStatus::Paid.as_str().into();
                 after.payment_id = Some(payment_id.to_string());
                 after.paid_at = Some(now);
-                set.status = Set("paid".into());
-                set.payment_id = Set(Some(payment_id.to_string()));
+                set.status = Set(after.status.clone());
+                set.payment_id = Set(after.payment_id.clone());
                 set.paid_at = Set(Some(now));
             }
             Settlement::Failed { reason } => {
-                after.status = "failed".into();
+                after.status = PaymentStatus::Failed.as_str().into();
                 after.failure_reason = Some(reason.chars().take(500).collect());
-                set.status = Set("failed".into());
+                set.status = Set(after.status.clone());
                 set.failure_reason = Set(after.failure_reason.clone());
             }
         }
@@ -96,33 +80,35 @@ impl Settlement<'_> {
     }
 
     /// A capture moves the flow on; a failure leaves it waiting with a retry card.
-    fn transition(self, v: &View, c: &conversation::Model, order: &payment_order::Model) -> AppResult<Transition> {
+    fn transition(self, v: &rules::View, order: &payment_order::Model) -> AppResult<Transition> {
         match self {
             Settlement::Paid { .. } => rules::payment_captured(v, payment_json(order)),
-            Settlement::Failed { reason } => {
-                let mut data = c.flow_data.clone();
-                data["payment"]["status"] = json!("failed");
-                data["payment"]["failure_reason"] = json!(reason);
-                let mut card = cards::card(&View { data: &data, ..v.clone() });
-                if let Some(card) = card.as_mut() {
-                    card["title"] = json!("Payment failed");
-                    card["subtitle"] = json!(format!("{reason}. Try again."));
-                }
-                Ok(Transition {
-                    action: crate::domain::flow::Action::ProceedToPayment,
-                    from: State::PaymentPending,
-                    via: None,
-                    to: State::PaymentPending,
-                    data,
-                    revision_count: c.revision_count,
-                    drafts: vec![Draft::Notice {
-                        to: Role::BrandOwner,
-                        text: format!("The payment did not go through: {reason}. You can try again."),
-                        action_data: card.clone(),
-                    }],
-                    current_card: card,
+            Settlement::Failed { reason } => rules::payment_failed(v, reason),
+        }
+    }
+
+    /// The notifications a settlement sends besides the flow's own events.
+    fn notifications(self, after: &conversation::Model, order: &payment_order::Model) -> Vec<Outbound> {
+        match self {
+            Settlement::Paid { .. } => [&after.user1_id, &after.user2_id]
+                .into_iter()
+                .map(|user| {
+                    events::notification(
+                        user,
+                        "payment_completed",
+                        json!({ "conversation_id": after.id, "payment": payment_json(order), "flow_state": after.flow_state }),
+                    )
                 })
-            }
+                .collect(),
+            Settlement::Failed { .. } => vec![events::notification(
+                &after.user1_id,
+                "payment_failed",
+                json!({
+                    "conversation_id": after.id,
+                    "payment": payment_json(order),
+                    "reason": after.flow_data["payment"]["failure_reason"],
+                }),
+            )],
         }
     }
 }
@@ -139,74 +125,73 @@ async fn settle(
     event: Option<(&str, &str)>,
 ) -> AppResult<Completion> {
     for _ in 0..5 {
-        let c = conversations::load(db, ConversationId(order.conversation_id)).await?;
-        let now = clock::now();
-        let now_text = clock::rfc3339(&now);
-        let txn = crate::db::begin_write(db).await?;
-        if let Some((id, kind)) = event
-            && !record_event(&txn, Some(id), kind).await?
-        {
-            txn.rollback().await?;
-            return Ok(Completion::unchanged());
-        }
-        let (settled, set) = settlement.apply(order, now);
-        let updated = payment_order::Entity::update_many()
-            .set(set)
-            .filter(payment_order::Column::Id.eq(order.id))
-            .filter(payment_order::Column::Status.ne("paid"))
-            .exec(&txn)
-            .await?;
-        let v = view(&c, cfg, &now_text)?;
-        if updated.rows_affected == 0 {
-            // Already paid (by the other path, or an earlier delivery): record the event, change nothing.
-            txn.commit().await?;
-            return Ok(Completion::unchanged());
-        }
-        if v.state != State::PaymentPending {
-            if let Settlement::Failed { .. } = settlement {
-                txn.commit().await?;
-                return Ok(Completion::unchanged());
-            }
-            txn.rollback().await?;
-            tracing::warn!(conversation_id = %c.id, state = %v.state, "capture for a conversation that is not awaiting payment");
-            return Err(rules::state_invalid(
-                Some(v.state),
-                v.state.awaiting(),
-                &[],
-                "The conversation is not awaiting payment",
-            ));
-        }
-        let t = settlement.transition(&v, &c, &settled)?;
-        match engine::write(&txn, cfg, &c, &t, &cfg.system_user_id).await {
-            Ok((after, written)) => {
-                txn.commit().await?;
-                let mut events =
-                    crate::domain::flow::publish::publishable(db, &c, &after, &t, &written, &cfg.system_user_id, None)
-                        .await?;
-                match settlement {
-                    Settlement::Paid { .. } => {
-                        for user in [&after.user1_id, &after.user2_id] {
-                            events.push(events::notification(
-                                user,
-                                "payment_completed",
-                                json!({ "conversation_id": after.id, "payment": payment_json(&settled), "flow_state": after.flow_state }),
-                            ));
-                        }
-                    }
-                    Settlement::Failed { reason } => events.push(events::notification(
-                        &after.user1_id,
-                        "payment_failed",
-                        json!({ "conversation_id": after.id, "payment": payment_json(&settled), "reason": reason }),
-                    )),
-                }
-                return Ok(Completion { conversation: Some(after), payment: Some(settled), changed: true, events });
-            }
-            Err(engine::WriteError::Stale) => {
-                txn.rollback().await?;
-                continue;
-            }
-            Err(engine::WriteError::Other(e)) => return Err(e),
+        if let Some(done) = settle_once(db, cfg, order, settlement, event).await? {
+            return Ok(done);
         }
     }
     Err(AppError::internal(anyhow::anyhow!("settling the payment kept conflicting with flow actions")))
+}
+
+/// One attempt; none when a concurrent flow action moved the conversation
+/// and it must be read again.
+async fn settle_once(
+    db: &DatabaseConnection,
+    cfg: &FlowConfig,
+    order: &payment_order::Model,
+    settlement: Settlement<'_>,
+    event: Option<(&str, &str)>,
+) -> AppResult<Option<Completion>> {
+    let c = conversations::load(db, ConversationId(order.conversation_id)).await?;
+    let now = cfg.clock.now();
+    let now_text = clock::rfc3339(&now);
+    let txn = crate::db::begin_write(db).await?;
+    if let Some((id, kind)) = event
+        && !record_event(&txn, Some(id), kind, now).await?
+    {
+        txn.rollback().await?;
+        return Ok(Some(Completion::unchanged()));
+    }
+    let (settled, set) = settlement.apply(order, now);
+    let updated = payment_order::Entity::update_many()
+        .set(set)
+        .filter(payment_order::Column::Id.eq(order.id))
+        .filter(payment_order::Column::Status.ne(PaymentStatus::Paid.as_str()))
+        .exec(&txn)
+        .await?;
+    let v = engine::view(&c, cfg, &now_text)?;
+    if updated.rows_affected == 0 {
+        // Already paid (by the other path, or an earlier delivery): record the event, change nothing.
+        txn.commit().await?;
+        return Ok(Some(Completion::unchanged()));
+    }
+    if v.state != State::PaymentPending {
+        if let Settlement::Failed { .. } = settlement {
+            txn.commit().await?;
+            return Ok(Some(Completion::unchanged()));
+        }
+        txn.rollback().await?;
+        tracing::warn!(conversation_id = %c.id, state = %v.state, "capture for a conversation that is not awaiting payment");
+        return Err(rules::state_invalid(
+            Some(v.state),
+            v.state.awaiting(),
+            &[],
+            "The conversation is not awaiting payment",
+        ));
+    }
+    let t = settlement.transition(&v, &settled)?;
+    match engine::write(&txn, cfg, &c, &t, &cfg.system_user_id).await {
+        Ok((after, written)) => {
+            txn.commit().await?;
+            let mut events =
+                crate::domain::flow::publish::publishable(db, &c, &after, &t, &written, &cfg.system_user_id, None)
+                    .await?;
+            events.extend(settlement.notifications(&after, &settled));
+            Ok(Some(Completion { conversation: Some(after), payment: Some(settled), changed: true, events }))
+        }
+        Err(engine::WriteError::Stale) => {
+            txn.rollback().await?;
+            Ok(None)
+        }
+        Err(engine::WriteError::Other(e)) => Err(e),
+    }
 }

@@ -19,15 +19,17 @@ use uuid::Uuid;
 
 use self::gateway::{Gateway, NewOrder};
 use super::{
-    clock, conversations,
+    clock::{self, Clock},
+    conversations,
     events::{self, Outbound},
     flow::{
-        Kind, Role, State, cards,
+        Party, State,
         engine::{self, FlowConfig},
-        rules::{self, Draft, Transition, View},
+        rules::{self, Transition},
     },
     ids::ConversationId,
     money::Paise,
+    names::PaymentStatus,
     users::Identity,
 };
 use crate::{
@@ -42,9 +44,11 @@ pub struct CheckoutProof {
     pub signature: String,
 }
 
-/// An order reserved while the gateway creates it.
-const CREATING: &str = "creating";
+/// How long an order reserved while the gateway creates it holds.
 const RESERVATION_SECS: i64 = 60;
+/// Gateway ids stored in bounded columns (`X-Razorpay-Event-Id`, payment ids).
+const MAX_EVENT_ID_LEN: usize = 128;
+const MAX_PAYMENT_ID_LEN: usize = 64;
 
 pub struct Payments {
     pub gateway: Gateway,
@@ -53,6 +57,7 @@ pub struct Payments {
     webhook_secret: Option<Secret>,
     currency: String,
     merchant_name: String,
+    clock: Clock,
 }
 
 /// What opening (or reusing) an order adds to the flow.
@@ -64,7 +69,7 @@ pub struct Prepared {
 }
 
 impl Payments {
-    pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
+    pub fn from_settings(s: &Settings, clock: Clock) -> anyhow::Result<Self> {
         let sandbox = s.uses_payment_sandbox();
         Ok(Self {
             gateway: Gateway::from_settings(&s.razorpay, sandbox)?,
@@ -73,6 +78,7 @@ impl Payments {
             webhook_secret: s.razorpay.webhook_secret.clone(),
             currency: s.razorpay.currency.clone(),
             merchant_name: s.razorpay.merchant_name.clone(),
+            clock,
         })
     }
 
@@ -92,7 +98,7 @@ pub struct Completion {
 }
 
 impl Completion {
-    fn unchanged() -> Self {
+    pub fn unchanged() -> Self {
         Self { conversation: None, payment: None, changed: false, events: vec![] }
     }
 }
@@ -109,4 +115,17 @@ pub fn payment_json(p: &payment_order::Model) -> Value {
         "paid_at": p.paid_at.as_ref().map(clock::rfc3339),
         "created_at": clock::rfc3339(&p.created_at),
     })
+}
+
+/// The conversation's latest order, or its order with the gateway id given.
+pub async fn order_of(
+    db: &impl sea_orm::ConnectionTrait,
+    conversation_id: Uuid,
+    gateway_order_id: Option<&str>,
+) -> AppResult<Option<payment_order::Model>> {
+    let mut q = payment_order::Entity::find().filter(payment_order::Column::ConversationId.eq(conversation_id));
+    if let Some(order_id) = gateway_order_id {
+        q = q.filter(payment_order::Column::GatewayOrderId.eq(order_id.trim()));
+    }
+    Ok(q.order_by_desc(payment_order::Column::CreatedAt).one(db).await?)
 }

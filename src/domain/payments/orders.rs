@@ -39,7 +39,7 @@ impl Payments {
                     "sandbox": self.gateway.is_sandbox(),
                 }
             }),
-            data: json!({ "payment": { "order_id": order.gateway_order_id, "amount": amount.rupees_json(), "amount_paise": amount.0, "currency": order.currency, "status": "created" } }),
+            data: json!({ "payment": { "order_id": order.gateway_order_id, "amount": amount.rupees_json(), "amount_paise": amount.0, "currency": order.currency, "status": PaymentStatus::Created.as_str() } }),
         })
     }
 
@@ -54,21 +54,23 @@ impl Payments {
         let rows = payment_order::Entity::find()
             .filter(payment_order::Column::ConversationId.eq(conversation_id))
             .filter(payment_order::Column::AmountPaise.eq(amount.0))
-            .filter(payment_order::Column::Status.is_in([CREATING, "created", "failed"]))
+            .filter(payment_order::Column::Status.is_in(
+                [PaymentStatus::Creating, PaymentStatus::Created, PaymentStatus::Failed].map(PaymentStatus::as_str),
+            ))
             .order_by_desc(payment_order::Column::CreatedAt)
             .all(db)
             .await?;
-        let fresh =
-            |o: &payment_order::Model| clock::now() - o.created_at < chrono::Duration::seconds(RESERVATION_SECS);
-        if rows.iter().any(|o| o.status == CREATING && fresh(o)) {
+        let now = self.clock.now();
+        let fresh = |o: &payment_order::Model| now - o.created_at < chrono::Duration::seconds(RESERVATION_SECS);
+        if rows.iter().any(|o| o.status == PaymentStatus::Creating && fresh(o)) {
             return Err(rules::state_invalid(
                 Some(State::PaymentPending),
-                Some(Role::BrandOwner),
+                Some(Party::BrandOwner),
                 &[],
                 "A payment order is already being prepared for this conversation",
             ));
         }
-        Ok(rows.into_iter().find(|o| o.status != CREATING))
+        Ok(rows.into_iter().find(|o| o.status != PaymentStatus::Creating))
     }
 
     /// Reserves the conversation's order (a unique placeholder, so one
@@ -81,7 +83,7 @@ impl Payments {
         amount: Paise,
     ) -> AppResult<payment_order::Model> {
         let placeholder = format!("creating:{}:{}", c.id, amount.0);
-        let now = clock::now();
+        let now = self.clock.now();
         // A reservation left by a node that died mid-request is stale after a minute.
         payment_order::Entity::delete_many()
             .filter(payment_order::Column::GatewayOrderId.eq(placeholder.as_str()))
@@ -94,7 +96,7 @@ impl Payments {
             gateway_order_id: placeholder.clone(),
             amount_paise: amount.0,
             currency: self.currency.clone(),
-            status: CREATING.into(),
+            status: PaymentStatus::Creating.as_str().into(),
             payment_id: None,
             failure_reason: None,
             created_at: now,
@@ -108,7 +110,7 @@ impl Payments {
         if reserved == 0 {
             return Err(rules::state_invalid(
                 Some(State::PaymentPending),
-                Some(Role::BrandOwner),
+                Some(Party::BrandOwner),
                 &[],
                 "A payment order is already being prepared for this conversation",
             ));
@@ -118,7 +120,9 @@ impl Payments {
         let finished = payment_order::Entity::find()
             .filter(payment_order::Column::ConversationId.eq(c.id))
             .filter(payment_order::Column::AmountPaise.eq(amount.0))
-            .filter(payment_order::Column::Status.is_in(["created", "failed"]))
+            .filter(
+                payment_order::Column::Status.is_in([PaymentStatus::Created.as_str(), PaymentStatus::Failed.as_str()]),
+            )
             .order_by_desc(payment_order::Column::CreatedAt)
             .one(db)
             .await?;
@@ -154,8 +158,8 @@ impl Payments {
             }
         };
         row.gateway_order_id = created.id;
-        row.status = "created".into();
-        row.updated_at = clock::now();
+        row.status = PaymentStatus::Created.as_str().into();
+        row.updated_at = self.clock.now();
         payment_order::Entity::update(payment_order::ActiveModel {
             id: Set(row.id),
             gateway_order_id: Set(row.gateway_order_id.clone()),

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::Disconnected;
-use crate::domain::clock;
+use crate::domain::clock::{self, Clock};
 
 #[derive(Default)]
 struct UserEntry {
@@ -29,7 +29,6 @@ pub struct Snapshot {
     pub joins: Vec<(Uuid, String, String, Value)>,
 }
 
-#[derive(Default)]
 pub struct LocalPresence {
     users: DashMap<String, UserEntry>,
     /// Conversation → (socket id → (user id, phx_ref)) of the sockets in its room.
@@ -37,14 +36,29 @@ pub struct LocalPresence {
     /// Socket id → conversations it joined, to clean up on disconnect.
     joined: DashMap<String, Vec<Uuid>>,
     next_ref: AtomicU64,
+    clock: Clock,
 }
 
 impl LocalPresence {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            users: DashMap::new(),
+            rooms: DashMap::new(),
+            joined: DashMap::new(),
+            next_ref: AtomicU64::new(0),
+            clock,
+        }
+    }
+
     /// Records a new socket; true when it is the user's first.
     pub fn connect(&self, user_id: &str, sid: &str) -> bool {
         let mut entry = self.users.entry(user_id.to_string()).or_default();
         let first = entry.sockets.is_empty();
-        entry.sockets.insert(sid.to_string(), clock::now());
+        entry.sockets.insert(sid.to_string(), self.clock.now());
         if first {
             entry.status = None;
         }
@@ -157,7 +171,7 @@ impl LocalPresence {
         };
         json!({
             "status": status,
-            "online_at": clock::rfc3339(&online_at.unwrap_or_else(clock::now)),
+            "online_at": clock::rfc3339(&online_at.unwrap_or_else(|| self.clock.now())),
             "phx_ref": phx_ref,
         })
     }
@@ -176,7 +190,7 @@ mod tests {
 
     #[test]
     fn two_sockets_of_one_user() {
-        let p = LocalPresence::default();
+        let p = LocalPresence::new(Clock::default());
         assert!(p.connect("u", "s1"));
         assert!(!p.connect("u", "s2"));
         let conv = Uuid::now_v7();

@@ -31,13 +31,11 @@ pub enum Presence {
     Shared(Box<SharedPresence>),
 }
 
-impl Default for Presence {
-    fn default() -> Self {
-        Presence::Local(LocalPresence::default())
-    }
-}
-
 impl Presence {
+    pub fn local(clock: super::clock::Clock) -> Self {
+        Presence::Local(LocalPresence::new(clock))
+    }
+
     /// Records a new socket; true when it is the user's first anywhere.
     pub async fn connect(&self, user_id: &str, sid: &str) -> bool {
         match self {

@@ -14,7 +14,10 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{Disconnected, LocalPresence};
-use crate::{cluster::Redis, domain::clock};
+use crate::{
+    cluster::Redis,
+    domain::clock::{self, Clock},
+};
 
 const NODES: &str = "parley:p:nodes";
 
@@ -70,8 +73,8 @@ pub struct SharedPresence {
 }
 
 impl SharedPresence {
-    pub fn new(redis: Redis, ttl: Duration) -> Self {
-        Self { local: LocalPresence::default(), redis, ttl }
+    pub fn new(redis: Redis, ttl: Duration, clock: Clock) -> Self {
+        Self { local: LocalPresence::new(clock), redis, ttl }
     }
 
     fn field(&self, sid: &str) -> String {
@@ -93,7 +96,7 @@ impl SharedPresence {
             .key(user_key(user))
             .key(node_socks(&self.redis.node_id))
             .arg(self.field(sid))
-            .arg(clock::rfc3339(&clock::now()))
+            .arg(clock::rfc3339(&self.local.now()))
             .arg(format!("{user}|{sid}"))
             .invoke_async(&mut self.conn())
             .await;

@@ -84,7 +84,7 @@ fn full_input() -> Map<String, Value> {
 
 fn view(state: State, data: &Value, revision_count: i32) -> View<'_> {
     View {
-        kind: Kind::Bid,
+        kind: SourceKind::Bid,
         state,
         data,
         revision_count,
@@ -100,7 +100,7 @@ fn every_state_role_and_action_matches_the_contract_table() {
     let input = full_input();
     let mut checked = 0;
     for &state in State::ALL {
-        for &role in Role::ALL {
+        for &role in Party::ALL {
             for &action in Action::ALL {
                 checked += 1;
                 let result = decide(&view(state, &data, 0), role, action, &input);
@@ -173,7 +173,7 @@ fn from_every_state_some_sequence_reaches_chat_closed() {
                 let t = payment_captured(&view(state, &d, revisions), json!({"payment_id": "pay_1"})).unwrap();
                 queue.push_back((t.to, t.data, t.revision_count));
             }
-            for &role in Role::ALL {
+            for &role in Party::ALL {
                 for action in available(state, role, revisions, 3) {
                     if let Ok(t) = decide(&view(state, &d, revisions), role, action, &input) {
                         queue.push_back((t.to, t.data, t.revision_count));
@@ -191,27 +191,27 @@ fn prices_are_integer_paise_and_exact_rupees() {
     let mut input = full_input();
     input.insert("price".into(), json!(19.99));
     let t =
-        decide(&view(State::BrandOwnerPricing, &data, 0), Role::BrandOwner, Action::SendPriceOffer, &input).unwrap();
+        decide(&view(State::BrandOwnerPricing, &data, 0), Party::BrandOwner, Action::SendPriceOffer, &input).unwrap();
     assert_eq!(t.data["price_offer"]["amount_paise"], json!(1999));
     assert!(t.data["price_offer"]["amount_paise"].is_i64());
     assert_eq!(t.data["price_offer"]["amount"].to_string(), "19.99");
     for raw in [json!("₹5,000"), json!("5,000"), json!("5000"), json!(5000)] {
         input.insert("price".into(), raw.clone());
-        let t = decide(&view(State::NegotiationInput, &data, 0), Role::Influencer, Action::SendCounterOffer, &input)
+        let t = decide(&view(State::NegotiationInput, &data, 0), Party::Influencer, Action::SendCounterOffer, &input)
             .unwrap();
         assert_eq!(t.data["counter_offer"]["amount_paise"], json!(500_000), "{raw}");
         assert_eq!(t.data["counter_offer"]["amount"], json!(5000), "{raw}");
     }
     for bad in [json!(0), json!(-1), json!(1.234), json!("abc"), json!(10_000_001)] {
         input.insert("price".into(), bad.clone());
-        let e = decide(&view(State::NegotiationInput, &data, 0), Role::Influencer, Action::SendCounterOffer, &input)
+        let e = decide(&view(State::NegotiationInput, &data, 0), Party::Influencer, Action::SendCounterOffer, &input)
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::ValidationFailed, "{bad}");
         assert!(e.details.unwrap()["price"].is_string());
     }
     // Every money value in every card is a number of rupees with an integer paise twin.
     let t =
-        decide(&view(State::InfluencerPriceResponse, &data, 0), Role::Influencer, Action::AcceptPrice, &full_input())
+        decide(&view(State::InfluencerPriceResponse, &data, 0), Party::Influencer, Action::AcceptPrice, &full_input())
             .unwrap();
     let card = t.current_card.unwrap();
     assert_eq!(card["payment_breakdown"]["total"], json!(5000));
@@ -225,16 +225,16 @@ fn prices_are_integer_paise_and_exact_rupees() {
 fn the_revision_limit_leaves_only_approval() {
     let data = rich_data();
     let input = full_input();
-    let t = decide(&view(State::WorkSubmitted, &data, 2), Role::BrandOwner, Action::RequestRevision, &input).unwrap();
+    let t = decide(&view(State::WorkSubmitted, &data, 2), Party::BrandOwner, Action::RequestRevision, &input).unwrap();
     assert_eq!(t.revision_count, 3);
     assert_eq!(t.data["revision_history"].as_array().unwrap().len(), 1);
     let e =
-        decide(&view(State::WorkSubmitted, &data, 3), Role::BrandOwner, Action::RequestRevision, &input).unwrap_err();
+        decide(&view(State::WorkSubmitted, &data, 3), Party::BrandOwner, Action::RequestRevision, &input).unwrap_err();
     assert_eq!(e.code, ErrorCode::FlowStateInvalid);
     assert_eq!(e.details.unwrap()["allowed_actions"], json!(["approve_work"]));
     let card = cards::card(&view(State::WorkSubmitted, &data, 3)).unwrap();
     assert!(card.get("input_field").is_none(), "no revision input once the limit is reached");
-    assert!(decide(&view(State::WorkSubmitted, &data, 3), Role::BrandOwner, Action::ApproveWork, &input).is_ok());
+    assert!(decide(&view(State::WorkSubmitted, &data, 3), Party::BrandOwner, Action::ApproveWork, &input).is_ok());
 }
 
 #[test]
@@ -242,17 +242,17 @@ fn inputs_are_validated_and_flow_data_keeps_earlier_keys() {
     let data = rich_data();
     let empty = Map::new();
     for (state, role, action, field) in [
-        (State::BrandOwnerDetails, Role::BrandOwner, Action::SendProjectDetails, "details"),
-        (State::WorkInProgress, Role::Influencer, Action::SubmitWork, "deliverables"),
-        (State::WorkSubmitted, Role::BrandOwner, Action::RequestRevision, "feedback"),
-        (State::NegotiationInput, Role::Influencer, Action::SendCounterOffer, "price"),
+        (State::BrandOwnerDetails, Party::BrandOwner, Action::SendProjectDetails, "details"),
+        (State::WorkInProgress, Party::Influencer, Action::SubmitWork, "deliverables"),
+        (State::WorkSubmitted, Party::BrandOwner, Action::RequestRevision, "feedback"),
+        (State::NegotiationInput, Party::Influencer, Action::SendCounterOffer, "price"),
     ] {
         let e = decide(&view(state, &data, 0), role, action, &empty).unwrap_err();
         assert_eq!(e.code, ErrorCode::ValidationFailed, "{action}");
         assert!(e.details.unwrap()[field].is_string(), "{action} names {field}");
     }
     let t =
-        decide(&view(State::WorkInProgress, &data, 0), Role::Influencer, Action::SubmitWork, &full_input()).unwrap();
+        decide(&view(State::WorkInProgress, &data, 0), Party::Influencer, Action::SubmitWork, &full_input()).unwrap();
     for key in ["source", "price_offer", "agreed_price", "project_details"] {
         assert_eq!(t.data[key], data[key], "{key} kept");
     }
@@ -264,15 +264,15 @@ fn a_bid_prefills_the_proposed_amount_and_a_campaign_opens_with_its_budget() {
     let card = cards::card(&view(State::BrandOwnerPricing, &data, 0)).unwrap();
     assert_eq!(card["input_field"]["value"], json!(4000));
     assert_eq!(card["buttons"][0]["data"]["price"], json!(4000));
-    let t = decide(&view(State::BrandOwnerPricing, &data, 0), Role::BrandOwner, Action::SendPriceOffer, &Map::new())
+    let t = decide(&view(State::BrandOwnerPricing, &data, 0), Party::BrandOwner, Action::SendPriceOffer, &Map::new())
         .unwrap();
     assert_eq!(t.data["price_offer"]["amount_paise"], json!(400_000), "the pre-filled amount is the offer");
 
     let mut campaign = view(State::InfluencerResponding, &data, 0);
-    campaign.kind = Kind::Campaign;
+    campaign.kind = SourceKind::Campaign;
     let drafts = cards::opening(&campaign);
     let Draft::Card { to, text, action_data } = &drafts[1] else { panic!("{drafts:?}") };
-    assert_eq!(*to, Role::Influencer);
+    assert_eq!(*to, Party::Influencer);
     assert!(text.contains("₹8,000") && text.contains("Three reels"), "{text}");
     let card = action_data.as_ref().unwrap();
     assert_eq!(card["visible_to"], "influencer");
@@ -311,11 +311,11 @@ fn cards_have_the_contract_shape() {
 fn approval_passes_through_work_approved_and_closing_notifies_the_other_side() {
     let data = rich_data();
     let t =
-        decide(&view(State::WorkSubmitted, &data, 0), Role::BrandOwner, Action::ApproveWork, &full_input()).unwrap();
-    assert_eq!(t.via, Some(State::WorkApproved));
+        decide(&view(State::WorkSubmitted, &data, 0), Party::BrandOwner, Action::ApproveWork, &full_input()).unwrap();
+    assert_eq!(t.through, Some(State::WorkApproved));
     assert_eq!(t.to, State::RealTime);
-    assert_eq!(t.to.chat_status(), "real_time");
-    let t = decide(&view(State::RealTime, &data, 0), Role::Influencer, Action::CloseChat, &Map::new()).unwrap();
-    assert!(matches!(&t.drafts[1], Draft::Notice { to: Role::BrandOwner, .. }));
+    assert_eq!(t.to.chat_status().as_str(), "real_time");
+    let t = decide(&view(State::RealTime, &data, 0), Party::Influencer, Action::CloseChat, &Map::new()).unwrap();
+    assert!(matches!(&t.drafts[1], Draft::Notice { to: Party::BrandOwner, .. }));
     assert_eq!(t.data["closure"]["by"], "influencer");
 }

@@ -62,7 +62,7 @@ SELECT 'unread', c.conversation_id, c.user_id, greatest(c.count, 0),
 "#;
 
 /// What the statement did.
-pub struct Outcome {
+pub struct Batch {
     /// Conversations that were open and had the remembered version.
     pub touched: HashSet<Uuid>,
     /// How many messages were stored (the others repeated a client id, or
@@ -77,7 +77,7 @@ pub async fn write(
     rows: &[&message::Model],
     conversations: &[&conversation::Model],
     now: DateTime<Utc>,
-) -> Result<Outcome, DbErr> {
+) -> Result<Batch, DbErr> {
     let batch: Vec<Row> = rows.iter().map(|m| Row::from(*m)).collect();
     let keys: Vec<Key> = conversations.iter().map(|c| Key { id: c.id, version: c.version }).collect();
     let statement = Statement::from_sql_and_values(
@@ -89,7 +89,7 @@ pub async fn write(
             serde_json::to_string(&keys).map_err(|e| DbErr::Custom(e.to_string()))?.into(),
         ],
     );
-    let mut out = Outcome { touched: HashSet::new(), stored: 0, unread: HashMap::new() };
+    let mut out = Batch { touched: HashSet::new(), stored: 0, unread: HashMap::new() };
     for row in db.query_all_raw(statement).await? {
         let kind: String = row.try_get("", "kind")?;
         match kind.as_str() {

@@ -1,0 +1,53 @@
+//! The use cases: one async function per client operation. Each takes the
+//! caller's identity, a transport-neutral input and the services it needs
+//! ([`AppState`]), and does the whole job: rate limit, authorisation and
+//! claim checks, the domain call, commit, publishing the events through
+//! the one emitter, metrics. It returns a typed answer that each transport
+//! serialises.
+//!
+//! REST (`http/`), Socket.IO (`realtime/`) and the older `chat:*` protocol
+//! (`realtime/legacy`) are adapters over these functions: they parse, call
+//! one operation, and write the answer.
+
+pub mod collaborations;
+pub mod conversations;
+pub mod dev;
+pub mod flow;
+pub mod messages;
+pub mod payments;
+pub mod presence;
+pub mod rooms;
+pub mod session;
+pub mod typing;
+pub mod upkeep;
+
+use serde_json::Value;
+
+pub use crate::state::AppState;
+use crate::{
+    domain::{
+        limits::{Limit, Spender},
+        users::Identity,
+    },
+    error::AppResult,
+};
+
+/// A client's live connection as the operations see it: what it has
+/// joined, and a way to tell it something directly. The socket transport
+/// implements it; the operations never see a socket.
+pub trait Connection: Send + Sync {
+    /// Unique among every node's connections.
+    fn id(&self) -> String;
+    fn join(&self, room: String);
+    fn leave(&self, room: String);
+    fn has_joined(&self, room: &str) -> bool;
+    /// An event to this connection alone.
+    fn push(&self, event: &'static str, data: &Value);
+}
+
+impl AppState {
+    /// Spends one unit of the caller's budget for `limit`.
+    pub async fn spend(&self, limit: Limit, who: &Identity) -> AppResult<()> {
+        self.limiter.check(limit, Spender::User(&who.user_id)).await
+    }
+}

@@ -1,0 +1,85 @@
+//! Who is calling: the token alone decides, for REST requests, socket
+//! connections and the older protocol's `authenticate` event alike.
+
+use std::{fmt, net::IpAddr};
+
+use super::AppState;
+use crate::{
+    domain::{
+        limits::{Limit, Spender},
+        users::Identity,
+    },
+    error::{AppError, AppResult},
+};
+
+/// Why a connection was refused: its `connect_error` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Unauthorized,
+    RateLimited,
+    ShuttingDown,
+    Internal,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Unauthorized => "unauthorized",
+            Self::RateLimited => "rate_limited",
+            Self::ShuttingDown => "server_shutting_down",
+            Self::Internal => "Internal error",
+        })
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// The identity a token proves, for any caller. The system user speaks
+/// only through the server itself: a token naming it is refused.
+fn verify(app: &AppState, token: &str) -> AppResult<Identity> {
+    let who = app.verifier.verify(token)?;
+    if who.user_id == app.settings.system_user_id {
+        tracing::warn!("a token naming the system user was refused");
+        return Err(AppError::unauthorized());
+    }
+    Ok(who)
+}
+
+/// Keeps the user row in step with the token's claims.
+async fn observe(app: &AppState, who: &Identity) -> AppResult<()> {
+    app.users.observe(&app.db, who, app.clock.now()).await
+}
+
+/// The caller of an HTTP request.
+pub async fn request(app: &AppState, token: Option<&str>) -> AppResult<Identity> {
+    let who = verify(app, token.ok_or_else(AppError::unauthorized)?)?;
+    observe(app, &who).await?;
+    Ok(who)
+}
+
+/// The user a new connection is for. Failed attempts count against the
+/// address they come from, accepted ones against the user.
+pub async fn connection(app: &AppState, token: Option<&str>, peer: Option<IpAddr>) -> Result<Identity, Refusal> {
+    if app.is_draining() {
+        return Err(Refusal::ShuttingDown);
+    }
+    let who = match token.map(|t| verify(app, t)) {
+        Some(Ok(who)) => who,
+        _ => {
+            if let Some(ip) = peer
+                && app.limiter.check(Limit::Connections, Spender::Address(ip)).await.is_err()
+            {
+                return Err(Refusal::RateLimited);
+            }
+            return Err(Refusal::Unauthorized);
+        }
+    };
+    if app.limiter.check(Limit::Connections, Spender::User(&who.user_id)).await.is_err() {
+        return Err(Refusal::RateLimited);
+    }
+    if let Err(e) = observe(app, &who).await {
+        e.log_and_drop("recording a connecting user");
+        return Err(Refusal::Internal);
+    }
+    Ok(who)
+}

@@ -1,0 +1,145 @@
+//! Unread counts, kept per (user, conversation) by the transactions that
+//! store messages and set again on receipts.
+
+use std::collections::HashMap;
+
+use entity::{message, unread_count};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    sea_query::{Expr, OnConflict},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::writer::Unread;
+use crate::{
+    domain::events::{self, Outbound},
+    error::AppResult,
+};
+
+/// Unread messages addressed to the caller, per conversation (only the
+/// given conversations when `only` is set).
+pub async fn unread_by_conversation(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    only: Option<Vec<Uuid>>,
+) -> AppResult<HashMap<Uuid, u64>> {
+    let mut query = unread_count::Entity::find()
+        .filter(unread_count::Column::UserId.eq(user_id))
+        .filter(unread_count::Column::Count.gt(0));
+    if let Some(ids) = only {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        query = query.filter(unread_count::Column::ConversationId.is_in(ids));
+    }
+    Ok(query.all(db).await?.into_iter().map(|u| (u.conversation_id, u.count.max(0) as u64)).collect())
+}
+
+/// Raises the unread counts for newly stored messages, in their transaction.
+/// Seen messages and messages to oneself (audits) never count.
+pub async fn count_unread<'a>(
+    txn: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = &'a message::Model>,
+) -> AppResult<()> {
+    let mut added: HashMap<(&str, Uuid), i64> = HashMap::new();
+    for m in rows.into_iter().filter(|m| !m.seen && m.sender_id != m.receiver_id) {
+        *added.entry((m.receiver_id.as_str(), m.conversation_id)).or_default() += 1;
+    }
+    if added.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<_> = added.into_iter().collect();
+    // One order for every writer, so concurrent batches never deadlock.
+    keys.sort();
+    unread_count::Entity::insert_many(keys.into_iter().map(|((user, conversation), n)| unread_count::ActiveModel {
+        user_id: Set(user.to_string()),
+        conversation_id: Set(conversation),
+        count: Set(n),
+    }))
+    .on_conflict(
+        OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
+            .value(unread_count::Column::Count, Expr::cust("unread_counts.count + excluded.count"))
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a user's unread count in a conversation to what is really unseen.
+pub(super) async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<()> {
+    let n = message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .filter(message::Column::ReceiverId.eq(user_id))
+        .filter(message::Column::SenderId.ne(user_id))
+        .filter(message::Column::Seen.eq(false))
+        .count(txn)
+        .await? as i64;
+    unread_count::Entity::insert(unread_count::ActiveModel {
+        user_id: Set(user_id.to_string()),
+        conversation_id: Set(conversation_id),
+        count: Set(n),
+    })
+    .on_conflict(
+        OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
+            .update_column(unread_count::Column::Count)
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// Every unread count above zero of the given users, in one query.
+pub async fn unread_of<'a>(
+    db: &impl ConnectionTrait,
+    users: impl IntoIterator<Item = &'a str>,
+) -> AppResult<HashMap<String, HashMap<Uuid, u64>>> {
+    let mut users: Vec<&str> = users.into_iter().collect();
+    users.sort_unstable();
+    users.dedup();
+    let mut out: HashMap<String, HashMap<Uuid, u64>> = HashMap::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let rows = unread_count::Entity::find()
+        .filter(unread_count::Column::UserId.is_in(users))
+        .filter(unread_count::Column::Count.gt(0))
+        .all(db)
+        .await?;
+    for u in rows {
+        out.entry(u.user_id).or_default().insert(u.conversation_id, u.count.max(0) as u64);
+    }
+    Ok(out)
+}
+
+pub(super) fn unread_event(user_id: &str, conversation_id: Uuid, unread: Unread) -> Outbound {
+    Outbound::new(
+        "unread_count_updated",
+        vec![events::user_room(user_id)],
+        json!({
+            "conversation_id": conversation_id,
+            "unread_count": unread.conversation,
+            "total_unread": unread.total,
+        }),
+    )
+}
+
+/// `unread_count_updated` for one user after a change in one conversation.
+/// It is computed after the change committed, so a failure here is logged
+/// and the event skipped rather than reported as a failed change.
+pub async fn unread_update(db: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> Option<Outbound> {
+    let counts = match unread_by_conversation(db, user_id, None).await {
+        Ok(c) => c,
+        Err(e) => {
+            e.log_and_drop("reading unread counts for unread_count_updated");
+            return None;
+        }
+    };
+    let unread = Unread {
+        conversation: counts.get(&conversation_id).copied().unwrap_or(0),
+        total: counts.values().sum::<u64>(),
+    };
+    Some(unread_event(user_id, conversation_id, unread))
+}
