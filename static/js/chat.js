@@ -1,36 +1,61 @@
-// The message pane: history (older pages load on scroll), live messages,
-// cards, typing, seen ticks, presence, and catching up after a reconnect.
+// The message pane: history (older pages load on scroll with the REST
+// `before=` cursor), live messages, cards, typing, seen ticks, presence,
+// the jump-to-latest button, and catching up after a reconnect. Drawing is
+// in timeline.js, the composer in composer.js.
 
 import { api, emit, explain } from "./api.js";
-import { renderCard } from "./cards.js";
-import { $, compareMessages, fill, h, humanState, roleLabel, shortTime } from "./dom.js";
+import { createComposer } from "./composer.js";
+import { $, avatar, capital, compareMessages, fill, h, roleLabel, shortTime } from "./dom.js";
+import { lockReason, turn } from "./flow.js";
 import { pay } from "./payments.js";
+import { createTimeline } from "./timeline.js";
 
 const PAGE = 30;
-const SYSTEM_NAME = "Parley";
 
 export function createChat(app) {
   const els = {
     empty: $("#chat-empty"),
     main: $("#chat-main"),
     title: $("#chat-title"),
+    avatar: $("#chat-avatar"),
     dot: $("#presence-dot"),
     presence: $("#presence-text"),
+    turn: $("#chat-turn"),
     meta: $("#chat-meta"),
     actions: $("#chat-actions"),
     scroller: $("#messages"),
     list: $("#message-list"),
     history: $("#history-status"),
+    jump: $("#jump-latest"),
     typing: $("#typing"),
-    form: $("#composer"),
-    input: $("#composer-input"),
-    error: $("#composer-error"),
   };
   /** The open conversation, or null. */
   let cur = null;
 
   const me = () => app.me();
   const connected = () => app.socket()?.connected;
+  const otherName = () => cur?.other?.name || cur?.other?.id || "";
+
+  const composer = createComposer({
+    userId: () => me()?.id,
+    onSend: (text) => send(text),
+    onTyping: (typing) => (typing ? startTyping() : stopTyping()),
+    onDraft: (id) => app.onDraft?.(id),
+  });
+
+  const timeline = createTimeline(els.list, {
+    me,
+    other: () => cur?.other || null,
+    isLive,
+    doneText: (m) => (m.action_completed || cur?.context?.chat_status !== "closed" ? "Answered" : "Closed before an answer"),
+    cardActions: {
+      sandbox: () => app.config()?.sandbox,
+      onButton: (b) => act(b.id, b.data || {}),
+      onSubmit: submitCard,
+      onPay: (card) => pay(card, cur.id, app.config()),
+      onDone: () => draw(),
+    },
+  });
 
   // ---- opening and closing ---------------------------------------------
   async function open(id) {
@@ -39,7 +64,6 @@ export function createChat(app) {
     const view = {
       id,
       messages: [],
-      nodes: new Map(),
       pending: new Map(),
       hasMore: false,
       loadingOlder: false,
@@ -50,16 +74,24 @@ export function createChat(app) {
       typingSent: false,
       typingTimer: null,
       typingClear: null,
+      newBelow: 0,
     };
     cur = view;
     els.empty.hidden = true;
     els.main.hidden = false;
     els.main.dataset.conversationId = id;
     fill(els.title, "Loading…");
-    fill(els.list);
+    fill(els.avatar);
+    els.turn.textContent = "";
+    els.meta.textContent = "";
+    els.presence.textContent = "";
+    fill(els.actions);
+    timeline.clear();
     fill(els.history);
-    els.error.textContent = "";
     els.typing.textContent = "";
+    composer.attach(id);
+    composer.setLock({ text: "Loading the conversation…" });
+    updateJump();
     try {
       const [ctx, hist] = await Promise.all([
         api("GET", `/api/messages/conversations/${id}/context`),
@@ -68,15 +100,18 @@ export function createChat(app) {
       if (cur !== view) return;
       applyContextResponse(ctx);
       view.hasMore = hist.pagination?.has_more ?? false;
-      hist.messages.forEach(upsert);
+      view.messages = [...hist.messages].sort(compareMessages);
+      const firstUnread = view.messages.find((m) => addressedToMe(m) && !m.seen);
+      timeline.markBefore(firstUnread?.id ?? null);
+      draw();
       renderHistoryStatus();
-      scrollToBottom();
+      scrollToStart();
       await join();
       markSeen();
     } catch (err) {
       if (cur !== view) return;
       fill(els.title, "Conversation unavailable");
-      els.error.textContent = explain(err);
+      composer.setLock({ text: explain(err) });
     }
   }
 
@@ -85,6 +120,7 @@ export function createChat(app) {
     stopTyping();
     clearTimeout(cur.typingClear);
     const id = cur.id;
+    composer.detach();
     cur = null;
     if (connected()) emit(app.socket(), "leave_conversation", id).catch(() => {});
     els.main.hidden = true;
@@ -112,11 +148,11 @@ export function createChat(app) {
 
   function applyContext(context) {
     if (!cur) return;
-    const changed = JSON.stringify(cur.context) !== JSON.stringify(context);
+    const changed = JSON.stringify(cur.context) !== JSON.stringify({ ...cur.context, ...context });
     cur.context = { ...cur.context, ...context };
     renderHeader();
-    if (changed) refreshCards();
-    updateComposer();
+    if (changed) draw();
+    composer.setLock(lockReason(cur.context, me().role, otherName()));
   }
 
   async function refreshContext() {
@@ -131,18 +167,18 @@ export function createChat(app) {
   }
 
   // ---- header ------------------------------------------------------------
-  function otherName() {
-    return cur?.other?.name || cur?.other?.id || "";
-  }
-
   function renderHeader() {
     const c = cur.context || {};
     fill(els.title, otherName());
+    fill(els.avatar, cur.other ? avatar(cur.other) : null);
+    const t = turn(c, me().role, otherName());
+    els.turn.textContent = t ? t.text : "";
+    els.turn.dataset.kind = t?.kind || "";
     const bits = [];
-    if (c.conversation_type) bits.push(c.conversation_type[0].toUpperCase() + c.conversation_type.slice(1));
-    if (cur.source?.title) bits.push(`“${cur.source.title}”`);
-    if (c.conversation_type !== "direct" && c.flow_state) bits.push(humanState(c.flow_state));
-    els.meta.textContent = bits.length ? `· ${bits.join(" · ")}` : "";
+    if (c.conversation_type) bits.push(capital(c.conversation_type));
+    const about = cur.source?.title || cur.conversation?.context?.title;
+    if (about) bits.push(`“${about}”`);
+    els.meta.textContent = bits.join(" · ");
     els.main.dataset.flowState = c.flow_state || "";
     els.main.dataset.chatStatus = c.chat_status || "";
     renderPresence();
@@ -183,7 +219,7 @@ export function createChat(app) {
           try {
             await act(id, {});
           } catch (err) {
-            els.error.textContent = explain(err);
+            composer.showError(explain(err));
             b.disabled = false;
           }
         });
@@ -193,38 +229,46 @@ export function createChat(app) {
   }
 
   // ---- messages ------------------------------------------------------------
-  /** Adds or updates a message of the open conversation, in order. */
-  function upsert(m) {
-    if (!cur || m.conversation_id !== cur.id) return;
-    const known = cur.nodes.get(m.id);
-    if (known) {
-      const i = cur.messages.findIndex((x) => x.id === m.id);
-      if (i >= 0) cur.messages[i] = { ...cur.messages[i], ...m };
-      const fresh = renderMessage(cur.messages[i] || m);
-      known.replaceWith(fresh);
-      cur.nodes.set(m.id, fresh);
-      return;
-    }
-    const pendingNode = m.client_message_id && cur.pending.get(m.client_message_id);
-    if (pendingNode) {
-      pendingNode.remove();
-      cur.pending.delete(m.client_message_id);
-    }
-    const nearBottom = isNearBottom();
-    let i = cur.messages.length;
-    while (i > 0 && compareMessages(cur.messages[i - 1], m) > 0) i--;
-    cur.messages.splice(i, 0, m);
-    const node = renderMessage(m);
-    cur.nodes.set(m.id, node);
-    const next = cur.messages[i + 1];
-    const before = next ? cur.nodes.get(next.id) : null;
-    els.list.insertBefore(node, before || firstPending());
-    if (m.action_data) refreshCards();
-    if (i === cur.messages.length - 1 && (nearBottom || m.sender_id === me().id)) scrollToBottom();
+  function addressedToMe(m) {
+    return m.receiver_id === me().id && m.sender_id !== me().id && m.message_type !== "audit";
   }
 
-  function firstPending() {
-    return cur.pending.size ? cur.pending.values().next().value : null;
+  /** Adds or updates messages of the open conversation, in order, and redraws. */
+  function upsert(...messages) {
+    if (!cur) return;
+    const nearBottom = isNearBottom();
+    let follow = false; // whether to scroll to the end once drawn
+    for (const m of messages) {
+      if (m.conversation_id !== cur.id) continue;
+      const i = cur.messages.findIndex((x) => x.id === m.id);
+      if (i >= 0) {
+        cur.messages[i] = { ...cur.messages[i], ...m };
+        continue;
+      }
+      if (m.client_message_id && cur.pending.has(m.client_message_id)) {
+        cur.pending.get(m.client_message_id).remove();
+        cur.pending.delete(m.client_message_id);
+      }
+      let at = cur.messages.length;
+      while (at > 0 && compareMessages(cur.messages[at - 1], m) > 0) at--;
+      cur.messages.splice(at, 0, m);
+      if (at < cur.messages.length - 1) continue;
+      if (m.sender_id === me().id || nearBottom) {
+        follow = true;
+      } else {
+        // Out of sight: counted on the jump button, and the line marks where they start.
+        cur.newBelow++;
+        if (!timeline.hasMarker()) timeline.markBefore(m.id);
+      }
+    }
+    draw();
+    if (follow) scrollToBottom();
+    else updateJump();
+  }
+
+  function draw() {
+    if (!cur) return;
+    timeline.render(cur.messages, [...cur.pending.values()]);
   }
 
   function liveCardId() {
@@ -236,82 +280,13 @@ export function createChat(app) {
   }
 
   function isLive(m) {
-    const c = cur.context || {};
+    const c = cur?.context || {};
     if (!m.action_required || m.action_completed || c.chat_status === "closed") return false;
     if (m.id !== liveCardId()) return false;
     return !m.action_data.flow_state || !c.flow_state || m.action_data.flow_state === c.flow_state;
   }
 
-  /** Re-renders every card: which one is live depends on the newest state. */
-  function refreshCards() {
-    if (!cur) return;
-    for (const m of cur.messages) {
-      if (!m.action_data) continue;
-      const node = cur.nodes.get(m.id);
-      const fresh = renderMessage(m);
-      if (node?.querySelector("[aria-busy]")) continue;
-      if (node && node.dataset.live === fresh.dataset.live && node.dataset.rendered === fresh.dataset.rendered) continue;
-      node?.replaceWith(fresh);
-      cur.nodes.set(m.id, fresh);
-    }
-  }
-
-  function senderName(m) {
-    if (m.sender_id === me().id) return "You";
-    if (cur.other && m.sender_id === cur.other.id) return otherName();
-    return SYSTEM_NAME;
-  }
-
-  function renderMessage(m) {
-    const mine = m.sender_id === me().id;
-    const chat = m.message_type === "user_input";
-    const hasCard = m.action_data && typeof m.action_data === "object" && m.action_data.title;
-    const live = hasCard && isLive(m);
-    const li = h("li", {
-      class: `msg ${chat ? (mine ? "msg-mine" : "msg-theirs") : "msg-notice"} msg-${m.message_type}`,
-      dataset: { id: m.id, type: m.message_type, live: String(Boolean(live)), rendered: `${m.seen}|${m.action_completed}` },
-    });
-    const meta = h(
-      "p",
-      { class: "msg-meta" },
-      h("span", { class: "msg-sender", text: senderName(m) }),
-      " ",
-      h("time", { datetime: m.created_at, text: shortTime(m.created_at) }),
-    );
-    if (m.message_type === "audit") meta.append(h("span", { class: "msg-private", text: " · only you see this" }));
-    li.append(meta);
-    if (m.message) li.append(h("p", { class: "msg-text", text: m.message }));
-    if (m.media_url && /^https?:\/\//i.test(m.media_url)) {
-      li.append(
-        h("p", { class: "msg-media" }, h("a", { href: m.media_url, target: "_blank", rel: "noopener noreferrer", text: m.media_url })),
-      );
-    }
-    if (hasCard) {
-      li.append(
-        renderCard(m, {
-          role: me().role,
-          live,
-          doneText: m.action_completed || cur.context?.chat_status !== "closed" ? "Answered" : "Closed before an answer",
-          sandbox: app.config()?.sandbox,
-          onButton: (b) => act(b.id, b.data || {}),
-          onSubmit: submitCard,
-          onPay: (card) => pay(card, cur.id, app.config()),
-          onDone: refreshCards,
-        }),
-      );
-    }
-    if (mine && chat) {
-      li.append(
-        h("p", {
-          class: `msg-status ${m.seen ? "is-seen" : ""}`,
-          dataset: { status: m.seen ? "seen" : "sent" },
-          text: m.seen ? "✓✓ Seen" : "✓ Sent",
-        }),
-      );
-    }
-    return li;
-  }
-
+  // ---- scrolling -------------------------------------------------------------
   function isNearBottom() {
     const s = els.scroller;
     return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
@@ -319,7 +294,35 @@ export function createChat(app) {
 
   function scrollToBottom() {
     els.scroller.scrollTop = els.scroller.scrollHeight;
+    if (cur) cur.newBelow = 0;
+    updateJump();
   }
+
+  /** On opening: the first unread message when it would be out of sight, else the end. */
+  function scrollToStart() {
+    const marker = timeline.marker();
+    const s = els.scroller;
+    if (marker && s.scrollHeight - marker.offsetTop > s.clientHeight) s.scrollTop = marker.offsetTop - 8;
+    else scrollToBottom();
+  }
+
+  function updateJump() {
+    const far = cur && els.scroller.scrollHeight - els.scroller.scrollTop - els.scroller.clientHeight > 200;
+    const count = cur?.newBelow || 0;
+    els.jump.hidden = !cur || (!far && !count);
+    els.jump.textContent = count ? `↓ ${count} new message${count === 1 ? "" : "s"}` : "↓ Jump to latest";
+  }
+  els.jump.addEventListener("click", () => {
+    scrollToBottom();
+    $("#composer-input").disabled ? els.scroller.focus() : composer.focus();
+  });
+
+  els.scroller.addEventListener("scroll", () => {
+    if (!cur) return;
+    if (isNearBottom()) cur.newBelow = 0;
+    updateJump();
+    if (els.scroller.scrollTop < 80) loadOlder();
+  });
 
   // ---- history -------------------------------------------------------------
   function renderHistoryStatus() {
@@ -345,19 +348,17 @@ export function createChat(app) {
       if (cur !== view) return;
       const fromBottom = s.scrollHeight - s.scrollTop;
       view.hasMore = res.pagination?.has_more ?? false;
-      res.messages.forEach(upsert);
+      const known = new Set(view.messages.map((m) => m.id));
+      view.messages = [...res.messages.filter((m) => !known.has(m.id)), ...view.messages].sort(compareMessages);
+      draw();
       s.scrollTop = s.scrollHeight - fromBottom;
     } catch (err) {
-      els.error.textContent = explain(err);
+      composer.showError(explain(err));
     } finally {
       view.loadingOlder = false;
       renderHistoryStatus();
     }
   }
-
-  els.scroller.addEventListener("scroll", () => {
-    if (els.scroller.scrollTop < 80) loadOlder();
-  });
 
   /** After a reconnect: rejoin, then fetch what was sent meanwhile. */
   async function resync() {
@@ -365,15 +366,15 @@ export function createChat(app) {
     const view = cur;
     try {
       await join();
-      const last = [...view.messages].reverse().find((m) => m.id);
+      const last = view.messages[view.messages.length - 1];
       if (!last) {
         const hist = await api("GET", `/api/messages/conversations/${view.id}/messages?limit=${PAGE}`);
-        if (cur === view) hist.messages.forEach(upsert);
+        if (cur === view) upsert(...hist.messages);
       } else {
         let after = last.id;
         for (let round = 0; round < 20 && cur === view; round++) {
           const ack = await emit(app.socket(), "sync_messages", { conversationId: view.id, after });
-          ack.messages.forEach(upsert);
+          upsert(...ack.messages);
           if (!ack.has_more || !ack.messages.length) break;
           after = ack.messages[ack.messages.length - 1].id;
         }
@@ -381,7 +382,7 @@ export function createChat(app) {
       await refreshContext();
       markSeen();
     } catch (err) {
-      if (cur === view) els.error.textContent = explain(err);
+      if (cur === view) composer.showError(explain(err));
     }
   }
 
@@ -417,7 +418,7 @@ export function createChat(app) {
 
   function afterAction(view, ack) {
     if (cur !== view) return;
-    (ack.messages || []).forEach(upsert);
+    upsert(...(ack.messages || []));
     if (ack.conversation) {
       const c = ack.conversation;
       applyContext({
@@ -432,19 +433,7 @@ export function createChat(app) {
     refreshContext();
   }
 
-  // ---- composer ------------------------------------------------------------
-  function updateComposer() {
-    const c = cur?.context || {};
-    const closed = c.chat_status === "closed";
-    els.input.disabled = closed;
-    els.form.querySelector("button[type=submit]").disabled = closed;
-    els.input.placeholder = closed
-      ? "This conversation is closed"
-      : c.chat_status === "automated"
-        ? "Free chat opens after the work is approved"
-        : "Write a message";
-  }
-
+  // ---- sending and typing ------------------------------------------------------
   function newClientId() {
     if (crypto.randomUUID) return crypto.randomUUID();
     return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -452,17 +441,12 @@ export function createChat(app) {
 
   async function send(text) {
     const view = cur;
+    if (!view) return;
     const clientMessageId = newClientId();
-    const pendingNode = h(
-      "li",
-      { class: "msg msg-mine msg-pending", dataset: { pending: clientMessageId } },
-      h("p", { class: "msg-meta", text: "You · sending…" }),
-      h("p", { class: "msg-text", text }),
-    );
-    view.pending.set(clientMessageId, pendingNode);
-    els.list.append(pendingNode);
+    view.pending.set(clientMessageId, timeline.pendingNode(text));
+    draw();
     scrollToBottom();
-    els.error.textContent = "";
+    composer.showError("");
     try {
       let message;
       if (connected()) {
@@ -476,41 +460,23 @@ export function createChat(app) {
       }
       if (cur === view) upsert(message);
     } catch (err) {
-      pendingNode.remove();
+      view.pending.get(clientMessageId)?.remove();
       view.pending.delete(clientMessageId);
       if (cur !== view) return;
-      if (!els.input.value) els.input.value = text;
-      els.error.textContent = explain(err);
+      composer.restore(view.id, text);
+      composer.showError(explain(err));
     }
   }
 
-  els.form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const text = els.input.value.trim();
-    if (!cur || !text) return;
-    els.input.value = "";
-    stopTyping();
-    send(text);
-  });
-
-  els.input.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
-      ev.preventDefault();
-      els.form.requestSubmit();
-    }
-  });
-
-  els.input.addEventListener("input", () => {
+  function startTyping() {
     if (!cur || !connected()) return;
-    if (els.input.value.trim() && !cur.typingSent) {
+    if (!cur.typingSent) {
       cur.typingSent = true;
       app.socket().emit("typing_start", { conversationId: cur.id }, () => {});
     }
     clearTimeout(cur.typingTimer);
     cur.typingTimer = setTimeout(stopTyping, 3000);
-    if (!els.input.value.trim()) stopTyping();
-  });
-  els.input.addEventListener("blur", () => stopTyping());
+  }
 
   function stopTyping() {
     if (!cur) return;
@@ -539,10 +505,6 @@ export function createChat(app) {
   window.addEventListener("focus", markSeen);
 
   // ---- socket events ---------------------------------------------------------
-  function capital(s) {
-    return s ? s[0].toUpperCase() + s.slice(1) : s;
-  }
-
   function applyPresence(state, replace) {
     if (replace) cur.present = new Set();
     for (const id of Object.keys(state)) cur.present.add(id);
@@ -553,6 +515,7 @@ export function createChat(app) {
     open,
     close,
     resync,
+    composer,
     currentId: () => cur?.id || null,
     onNewMessage(data) {
       if (!cur || data.conversation_id !== cur.id) return;
@@ -590,13 +553,13 @@ export function createChat(app) {
     onSeen(data) {
       if (!cur || data.conversationId !== cur.id || data.userId === me().id) return;
       const ref = cur.messages.find((m) => m.id === data.messageId) || { id: data.messageId, created_at: "\uffff" };
+      const changed = [];
       for (const m of cur.messages) {
         if (m.sender_id === me().id && m.receiver_id === data.userId && !m.seen && compareMessages(m, ref) <= 0) {
-          m.seen = true;
-          m.seen_at = data.seen_at;
-          upsert(m);
+          changed.push({ ...m, seen: true, seen_at: data.seen_at });
         }
       }
+      if (changed.length) upsert(...changed);
     },
     onPresenceState(state) {
       if (cur) applyPresence(state, true);
@@ -615,8 +578,6 @@ export function createChat(app) {
       if (status === "offline") cur.present.delete(userId);
       renderPresence();
     },
-    showError(text) {
-      els.error.textContent = text;
-    },
+    showError: (text) => composer.showError(text),
   };
 }
