@@ -4,9 +4,11 @@
 // in timeline.js, the composer in composer.js.
 
 import { api, emit, explain } from "./api.js";
+import { createActions } from "./chat-actions.js";
 import { createComposer } from "./composer.js";
-import { $, avatar, capital, compareMessages, fill, h, roleLabel, shortTime } from "./dom.js";
-import { lockReason, turn } from "./flow.js";
+import { createHeader } from "./chat-header.js";
+import { $, compareMessages, fill, h } from "./dom.js";
+import { lockReason } from "./flow.js";
 import { pay } from "./payments.js";
 import { createTimeline } from "./timeline.js";
 
@@ -16,13 +18,6 @@ export function createChat(app) {
   const els = {
     empty: $("#chat-empty"),
     main: $("#chat-main"),
-    title: $("#chat-title"),
-    avatar: $("#chat-avatar"),
-    dot: $("#presence-dot"),
-    presence: $("#presence-text"),
-    turn: $("#chat-turn"),
-    meta: $("#chat-meta"),
-    actions: $("#chat-actions"),
     scroller: $("#messages"),
     list: $("#message-list"),
     history: $("#history-status"),
@@ -38,10 +33,29 @@ export function createChat(app) {
 
   const composer = createComposer({
     userId: () => me()?.id,
-    onSend: (text) => send(text),
-    onTyping: (typing) => (typing ? startTyping() : stopTyping()),
+    onSend: (text) => actions.send(text),
+    onTyping: (typing) => (typing ? actions.startTyping() : actions.stopTyping()),
     onDraft: (id) => app.onDraft?.(id),
   });
+  const actions = createActions({
+    view: () => cur,
+    socket: () => app.socket(),
+    connected,
+    upsert: (...messages) => upsert(...messages),
+    applyContext: (context) => applyContext(context),
+    refreshContext: () => refreshContext(),
+    addPending(view, clientId, text) {
+      view.pending.set(clientId, timeline.pendingNode(text));
+      draw();
+      scrollToBottom();
+    },
+    dropPending(view, clientId) {
+      view.pending.get(clientId)?.remove();
+      view.pending.delete(clientId);
+    },
+    composer,
+  });
+  const { act, submitCard, stopTyping } = actions;
 
   const timeline = createTimeline(els.list, {
     me,
@@ -80,12 +94,7 @@ export function createChat(app) {
     els.empty.hidden = true;
     els.main.hidden = false;
     els.main.dataset.conversationId = id;
-    fill(els.title, "Loading…");
-    fill(els.avatar);
-    els.turn.textContent = "";
-    els.meta.textContent = "";
-    els.presence.textContent = "";
-    fill(els.actions);
+    header.loading();
     timeline.clear();
     fill(els.history);
     els.typing.textContent = "";
@@ -110,7 +119,7 @@ export function createChat(app) {
       markSeen();
     } catch (err) {
       if (cur !== view) return;
-      fill(els.title, "Conversation unavailable");
+      header.failed();
       composer.setLock({ text: explain(err) });
     }
   }
@@ -166,67 +175,13 @@ export function createChat(app) {
     }
   }
 
-  // ---- header ------------------------------------------------------------
-  function renderHeader() {
-    const c = cur.context || {};
-    fill(els.title, otherName());
-    fill(els.avatar, cur.other ? avatar(cur.other) : null);
-    const t = turn(c, me().role, otherName());
-    els.turn.textContent = t ? t.text : "";
-    els.turn.dataset.kind = t?.kind || "";
-    const bits = [];
-    if (c.conversation_type) bits.push(capital(c.conversation_type));
-    const about = cur.source?.title || cur.conversation?.context?.title;
-    if (about) bits.push(`“${about}”`);
-    els.meta.textContent = bits.join(" · ");
-    els.main.dataset.flowState = c.flow_state || "";
-    els.main.dataset.chatStatus = c.chat_status || "";
-    renderPresence();
-    renderActions();
-  }
-
-  function renderPresence() {
-    if (!cur?.other) return;
-    const other = cur.other;
-    let status = "offline";
-    let text = other.last_seen ? `Offline · last seen ${shortTime(other.last_seen)}` : "Offline";
-    if (cur.present.has(other.id)) {
-      status = cur.otherStatus && cur.otherStatus !== "online" ? cur.otherStatus : "here";
-      text = status === "here" ? "In this conversation" : capital(status);
-    } else if (other.is_online) {
-      status = cur.otherStatus || "online";
-      text = capital(status);
-    }
-    els.dot.dataset.status = status;
-    els.presence.textContent = `${roleLabel(other.role)}${other.role ? " · " : ""}${text}`;
-  }
-
-  function renderActions() {
-    const actions = [];
-    if (cur.available.includes("cancel")) actions.push(["cancel", "Cancel collaboration"]);
-    if (cur.available.includes("close_chat")) actions.push(["close_chat", "Close chat"]);
-    fill(
-      els.actions,
-      actions.map(([id, label]) => {
-        const b = h("button", { type: "button", class: "btn btn-small btn-danger-outline", text: label });
-        b.addEventListener("click", async () => {
-          if (b.dataset.confirm !== "1") {
-            b.dataset.confirm = "1";
-            b.textContent = `Confirm: ${label.toLowerCase()}`;
-            return;
-          }
-          b.disabled = true;
-          try {
-            await act(id, {});
-          } catch (err) {
-            composer.showError(explain(err));
-            b.disabled = false;
-          }
-        });
-        return b;
-      }),
-    );
-  }
+  const header = createHeader({
+    me,
+    act: (id) => actions.act(id, {}),
+    onError: (text) => composer.showError(text),
+  });
+  const renderHeader = () => header.render(cur);
+  const renderPresence = () => header.presence(cur);
 
   // ---- messages ------------------------------------------------------------
   function addressedToMe(m) {
@@ -384,105 +339,6 @@ export function createChat(app) {
     } catch (err) {
       if (cur === view) composer.showError(explain(err));
     }
-  }
-
-  // ---- actions -------------------------------------------------------------
-  /** A flow action by button id; applies the ack's conversation and messages. */
-  async function act(buttonId, data) {
-    const view = cur;
-    const ack = await emit(app.socket(), "button_action", {
-      conversationId: view.id,
-      button_id: buttonId,
-      additional_data: data,
-    });
-    afterAction(view, ack);
-  }
-
-  async function submitCard(card, values) {
-    const view = cur;
-    const ids = Object.keys(values);
-    const single = !card.input_fields && card.input_field && ids.length === 1;
-    const ack = single
-      ? await emit(app.socket(), "text_input", {
-          conversationId: view.id,
-          input_type: card.submit_action,
-          text: String(values[ids[0]]),
-        })
-      : await emit(app.socket(), "button_action", {
-          conversationId: view.id,
-          button_id: card.submit_action,
-          additional_data: values,
-        });
-    afterAction(view, ack);
-  }
-
-  function afterAction(view, ack) {
-    if (cur !== view) return;
-    upsert(...(ack.messages || []));
-    if (ack.conversation) {
-      const c = ack.conversation;
-      applyContext({
-        id: c.id,
-        conversation_type: c.conversation_type,
-        chat_status: c.chat_status,
-        flow_state: c.flow_state,
-        awaiting_role: c.awaiting_role,
-        current_action_data: c.current_action_data,
-      });
-    }
-    refreshContext();
-  }
-
-  // ---- sending and typing ------------------------------------------------------
-  function newClientId() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  async function send(text) {
-    const view = cur;
-    if (!view) return;
-    const clientMessageId = newClientId();
-    view.pending.set(clientMessageId, timeline.pendingNode(text));
-    draw();
-    scrollToBottom();
-    composer.showError("");
-    try {
-      let message;
-      if (connected()) {
-        ({ message } = await emit(app.socket(), "send_message", { conversationId: view.id, message: text, clientMessageId }));
-      } else {
-        ({ message } = await api("POST", "/api/messages/send", {
-          conversation_id: view.id,
-          message: text,
-          client_message_id: clientMessageId,
-        }));
-      }
-      if (cur === view) upsert(message);
-    } catch (err) {
-      view.pending.get(clientMessageId)?.remove();
-      view.pending.delete(clientMessageId);
-      if (cur !== view) return;
-      composer.restore(view.id, text);
-      composer.showError(explain(err));
-    }
-  }
-
-  function startTyping() {
-    if (!cur || !connected()) return;
-    if (!cur.typingSent) {
-      cur.typingSent = true;
-      app.socket().emit("typing_start", { conversationId: cur.id }, () => {});
-    }
-    clearTimeout(cur.typingTimer);
-    cur.typingTimer = setTimeout(stopTyping, 3000);
-  }
-
-  function stopTyping() {
-    if (!cur) return;
-    clearTimeout(cur.typingTimer);
-    if (cur.typingSent && connected()) app.socket().emit("typing_stop", { conversationId: cur.id }, () => {});
-    cur.typingSent = false;
   }
 
   // ---- seen ------------------------------------------------------------------
