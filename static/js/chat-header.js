@@ -5,6 +5,7 @@
 import { explain } from "./api.js";
 import { $, avatar, capital, fill, h, roleLabel, shortTime } from "./dom.js";
 import { turn } from "./flow.js";
+import { menu } from "./menu.js";
 
 /** @param {object} hooks  me(), act(actionId) -> Promise, onError(text) */
 export function createHeader(hooks) {
@@ -17,7 +18,10 @@ export function createHeader(hooks) {
     meta: $("#chat-meta"),
     actions: $("#chat-actions"),
     main: $("#chat-main"),
+    more: $("#chat-more"),
   };
+  // On a phone the actions fold into a menu behind the "more" button.
+  const more = menu(els.more, els.actions, { show: (on) => (els.actions.dataset.open = String(on)) });
 
   const nameOf = (view) => view.other?.name || view.other?.id || "";
 
@@ -38,6 +42,7 @@ export function createHeader(hooks) {
   }
 
   function actions(view) {
+    more.close(false);
     const list = [];
     if (view.available.includes("cancel")) list.push(["cancel", "Cancel collaboration"]);
     if (view.available.includes("close_chat")) list.push(["close_chat", "Close chat"]);
@@ -62,6 +67,7 @@ export function createHeader(hooks) {
         return b;
       }),
     );
+    els.more.hidden = list.length === 0;
   }
 
   return {
@@ -70,6 +76,7 @@ export function createHeader(hooks) {
       fill(els.title, "Loading…");
       fill(els.avatar);
       fill(els.actions);
+      els.more.hidden = true;
       els.turn.textContent = "";
       els.meta.textContent = "";
       els.presence.textContent = "";

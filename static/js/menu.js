@@ -4,28 +4,34 @@
 
 const openMenus = new Set();
 
-/** Wires `button` to show and hide `panel`; returns {open, close, isOpen}. */
-export function menu(button, panel, { onOpen } = {}) {
+/**
+ * Wires `button` to show and hide `panel`; returns {open, close, isOpen}.
+ * `show(on)` replaces toggling `hidden` (for a panel that is a popover on
+ * small screens only).
+ */
+export function menu(button, panel, { onOpen, show } = {}) {
+  const shown = () => (show ? panel.dataset.open === "true" : !panel.hidden);
+  const set = show || ((on) => (panel.hidden = !on));
   const self = {
     open() {
       for (const other of [...openMenus]) if (other !== self) other.close(false);
       button.setAttribute("aria-expanded", "true");
-      panel.hidden = false;
+      set(true);
       openMenus.add(self);
       onOpen?.();
       panel.querySelector("button:not(:disabled), [href], input, [tabindex='0']")?.focus();
     },
     close(returnFocus = true) {
-      if (panel.hidden) return;
+      if (!shown()) return;
       button.setAttribute("aria-expanded", "false");
-      panel.hidden = true;
+      set(false);
       openMenus.delete(self);
       if (returnFocus) button.focus();
     },
-    isOpen: () => !panel.hidden,
+    isOpen: shown,
     contains: (node) => button.contains(node) || panel.contains(node),
   };
-  button.addEventListener("click", () => (panel.hidden ? self.open() : self.close()));
+  button.addEventListener("click", () => (shown() ? self.close() : self.open()));
   return self;
 }
 
