@@ -97,7 +97,6 @@ function showApp() {
   $("#me-panel-role").textContent = roleLabel(me.role);
   $("#me-id").textContent = me.id;
   fill($("#me-avatar"), avatar(me));
-  $("#account-button").setAttribute("aria-label", `Your account: ${name}, ${roleLabel(me.role)}`);
   document.body.dataset.role = me.role || "";
   showPane("list");
   chat.composer.signIn();

@@ -44,7 +44,7 @@ export function createApplicants(app) {
         type: "button",
         class: "btn btn-secondary btn-small",
         text: "Go to conversation",
-        "aria-label": `Go to the conversation with ${name}`,
+        "aria-label": `Go to conversation with ${name}`,
       });
       go.addEventListener("click", () => app.openConversation(conversation.id));
       parts.push(h("p", { class: "applicant-state", text: `Conversation open${t ? ` · ${t.text}` : ""}` }), go);

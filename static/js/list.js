@@ -49,18 +49,9 @@ export function createList(app) {
     const last = draft ? `Draft: ${draft}` : preview(c);
     const status = t ? (t.kind === "waiting" ? "Their turn" : t.short) : null;
     const with_ = c.conversation_type === "direct" ? (topic ? `About ${topic}` : null) : `with ${name}`;
-    const label = [
-      title,
-      `${c.conversation_type}${c.conversation_type === "direct" ? "" : ` with ${name}`}`,
-      unread ? `${unread} unread` : null,
-      status,
-      last,
-    ]
-      .filter(Boolean)
-      .join(", ");
     const button = h(
       "button",
-      { type: "button", class: "conversation", "aria-current": active ? "true" : null, "aria-label": label, dataset: { id: c.id } },
+      { type: "button", class: "conversation", "aria-current": active ? "true" : null, dataset: { id: c.id } },
       h(
         "span",
         { class: "avatar-wrap" },
@@ -87,7 +78,7 @@ export function createList(app) {
           "span",
           { class: "conversation-bottom" },
           h("span", { class: `conversation-last ${draft ? "is-draft" : ""}`.trim(), text: last }),
-          unread ? h("span", { class: "badge badge-unread", "aria-hidden": "true", text: String(unread) }) : null,
+          unread ? h("span", { class: "badge badge-unread" }, String(unread), h("span", { class: "visually-hidden", text: " unread" })) : null,
         ),
       ),
     );

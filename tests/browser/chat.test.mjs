@@ -86,7 +86,7 @@ test("rows say what a conversation is about and who wrote its last message", asy
   assert.equal(await mine.locator(".badge-unread").count(), 0);
   const theirs = row(b.page, "Asha Rao");
   assert.equal(await theirs.locator(".conversation-last").textContent(), "Hello!");
-  assert.equal(await theirs.locator(".badge-unread").textContent(), "1");
+  assert.equal(await theirs.locator(".badge-unread").textContent(), "1 unread");
 
   // The bid's preview says things once, from each side.
   const preview = await row(c.page, "Summer glow reel").locator(".conversation-last").textContent();

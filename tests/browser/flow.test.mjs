@@ -135,12 +135,12 @@ test("the marketplace names applicants, offers each step once and keeps what was
   await seeText(b.page.locator("#chat-title"), "Ravi Menon");
   await b.page.getByRole("tab", { name: "Marketplace" }).click();
   // Once open: a way to it, no second "Open conversation", no amount to edit.
-  await applicant.getByRole("button", { name: "Go to the conversation with Ravi Menon" }).waitFor();
+  await applicant.getByRole("button", { name: "Go to conversation with Ravi Menon" }).waitFor();
   assert.equal(await applicant.getByRole("button", { name: /Open conversation/ }).count(), 0);
   assert.equal(await applicant.getByLabel("Proposed amount (₹)").count(), 0);
   // Still so after the list is fetched again.
   await item.getByRole("button", { name: "Show applicants" }).click();
-  await applicant.getByRole("button", { name: "Go to the conversation with Ravi Menon" }).waitFor();
+  await applicant.getByRole("button", { name: "Go to conversation with Ravi Menon" }).waitFor();
   assert.equal(await applicant.getByRole("button", { name: /Open conversation/ }).count(), 0);
 
   // Reopening the bid later still shows the application as sent.
