@@ -109,7 +109,10 @@ export function createChat(app) {
       if (cur !== view) return;
       applyContextResponse(ctx);
       view.hasMore = hist.pagination?.has_more ?? false;
-      view.messages = [...hist.messages].sort(compareMessages);
+      // Live messages may have arrived while the page was loading: keep them too.
+      const byId = new Map(view.messages.map((m) => [m.id, m]));
+      for (const m of hist.messages) byId.set(m.id, { ...byId.get(m.id), ...m });
+      view.messages = [...byId.values()].sort(compareMessages);
       const firstUnread = view.messages.find((m) => addressedToMe(m) && !m.seen);
       timeline.markBefore(firstUnread?.id ?? null);
       draw();

@@ -88,8 +88,11 @@ export function createTimeline(list, env) {
     return env.other()?.name || env.other()?.id || "Unknown";
   }
 
+  // Everything a message's node shows, so that it is redrawn when any of it changes
+  // (the other person's name arrives with the context, possibly after the message).
   function key(m) {
-    return [m.message, m.media_url, m.seen, m.action_completed, m.action_data ? env.isLive(m) : ""].join("|");
+    const card = m.action_data ? `${env.isLive(m)}|${env.doneText(m)}` : "";
+    return [m.message, m.media_url, m.seen, m.action_completed, card, env.other()?.name].join("|");
   }
 
   function meta(name, m, extra) {
