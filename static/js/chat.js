@@ -5,14 +5,13 @@
 
 import { api, emit, explain } from "./api.js";
 import { createActions } from "./chat-actions.js";
+import { createHistory, PAGE } from "./chat-history.js";
 import { createComposer } from "./composer.js";
 import { createHeader } from "./chat-header.js";
-import { $, compareMessages, fill, h } from "./dom.js";
+import { $, compareMessages } from "./dom.js";
 import { lockReason } from "./flow.js";
 import { pay } from "./payments.js";
 import { createTimeline } from "./timeline.js";
-
-const PAGE = 30;
 
 export function createChat(app) {
   const els = {
@@ -20,7 +19,6 @@ export function createChat(app) {
     main: $("#chat-main"),
     scroller: $("#messages"),
     list: $("#message-list"),
-    history: $("#history-status"),
     jump: $("#jump-latest"),
     typing: $("#typing"),
   };
@@ -96,7 +94,7 @@ export function createChat(app) {
     els.main.dataset.conversationId = id;
     header.loading();
     timeline.clear();
-    fill(els.history);
+    past.clear();
     els.typing.textContent = "";
     composer.attach(id);
     composer.setLock({ text: "Loading the conversation…" });
@@ -283,66 +281,18 @@ export function createChat(app) {
   });
 
   // ---- history -------------------------------------------------------------
-  function renderHistoryStatus() {
-    if (!cur) return;
-    if (cur.loadingOlder) return fill(els.history, h("p", { text: "Loading earlier messages…" }));
-    if (!cur.hasMore) {
-      return fill(els.history, cur.messages.length ? h("p", { class: "hint", text: "Start of the conversation" }) : null);
-    }
-    const b = h("button", { type: "button", class: "btn btn-small btn-secondary", text: "Load earlier messages" });
-    b.addEventListener("click", loadOlder);
-    fill(els.history, b);
-  }
-
-  async function loadOlder() {
-    if (!cur || cur.loadingOlder || !cur.hasMore || !cur.messages.length) return;
-    const view = cur;
-    view.loadingOlder = true;
-    renderHistoryStatus();
-    const s = els.scroller;
-    try {
-      const oldest = view.messages[0].id;
-      const res = await api("GET", `/api/messages/conversations/${view.id}/messages?limit=${PAGE}&before=${oldest}`);
-      if (cur !== view) return;
-      const fromBottom = s.scrollHeight - s.scrollTop;
-      view.hasMore = res.pagination?.has_more ?? false;
-      const known = new Set(view.messages.map((m) => m.id));
-      view.messages = [...res.messages.filter((m) => !known.has(m.id)), ...view.messages].sort(compareMessages);
-      draw();
-      s.scrollTop = s.scrollHeight - fromBottom;
-    } catch (err) {
-      composer.showError(explain(err));
-    } finally {
-      view.loadingOlder = false;
-      renderHistoryStatus();
-    }
-  }
-
-  /** After a reconnect: rejoin, then fetch what was sent meanwhile. */
-  async function resync() {
-    if (!cur) return;
-    const view = cur;
-    try {
-      await join();
-      const last = view.messages[view.messages.length - 1];
-      if (!last) {
-        const hist = await api("GET", `/api/messages/conversations/${view.id}/messages?limit=${PAGE}`);
-        if (cur === view) upsert(...hist.messages);
-      } else {
-        let after = last.id;
-        for (let round = 0; round < 20 && cur === view; round++) {
-          const ack = await emit(app.socket(), "sync_messages", { conversationId: view.id, after });
-          upsert(...ack.messages);
-          if (!ack.has_more || !ack.messages.length) break;
-          after = ack.messages[ack.messages.length - 1].id;
-        }
-      }
-      await refreshContext();
-      markSeen();
-    } catch (err) {
-      if (cur === view) composer.showError(explain(err));
-    }
-  }
+  const past = createHistory({
+    view: () => cur,
+    socket: () => app.socket(),
+    draw: () => draw(),
+    upsert: (...messages) => upsert(...messages),
+    join: () => join(),
+    refreshContext: () => refreshContext(),
+    markSeen: () => markSeen(),
+    showError: (text) => composer.showError(text),
+  });
+  const renderHistoryStatus = past.renderStatus;
+  const loadOlder = past.loadOlder;
 
   // ---- seen ------------------------------------------------------------------
   /** Marks everything addressed to me as seen, when the page is visible. */
@@ -373,7 +323,7 @@ export function createChat(app) {
   return {
     open,
     close,
-    resync,
+    resync: past.resync,
     composer,
     currentId: () => cur?.id || null,
     onNewMessage(data) {
