@@ -14,6 +14,7 @@ import { h, rupees } from "./dom.js";
  *   waiting   what a live card for someone else says ("Waiting for Asha to …")
  *   doneText  what a card that can no longer be answered says
  *   text      the message text, shown inside a collapsed card for someone else
+ *   said      the message text shown above the card, if any
  *   sandbox   whether payments go through the development sandbox
  *   onButton(button)             -> Promise (a button_action)
  *   onSubmit(card, values)       -> Promise (an input card's submit)
@@ -115,7 +116,8 @@ function collapsed(message, opts) {
   const waiting = opts.live && !opts.mine;
   const line = [
     h("span", { class: "card-title", text: card.title || "Action" }),
-    card.subtitle ? h("span", { class: "card-subtitle", text: card.subtitle }) : null,
+    // The subtitle, unless the message above already says it.
+    card.subtitle && !(opts.said || "").includes(card.subtitle) ? h("span", { class: "card-subtitle", text: card.subtitle }) : null,
     h("span", { class: `card-status ${waiting ? "card-waiting" : ""}`.trim(), text: waiting ? `${opts.waiting}…` : opts.doneText || "Answered" }),
   ];
   const body = h("div", { class: "card-body" });

@@ -120,6 +120,7 @@ export function createTimeline(list, env) {
         waiting: waitingFor(card, role, env.other()?.name),
         doneText: env.doneText(m),
         text: mine ? null : text,
+        said: mine ? text : null,
         sandbox: actions.sandbox(),
         onButton: actions.onButton,
         onSubmit: actions.onSubmit,
