@@ -1,7 +1,8 @@
 // REST calls and socket acknowledgements share one error envelope:
 // {success: false, message, error_code, details}.
 
-import { humanState, roleName } from "./dom.js";
+import { roleName } from "./dom.js";
+import { stepText } from "./flow.js";
 
 export class ApiError extends Error {
   constructor(body, status) {
@@ -60,9 +61,8 @@ export function explain(err) {
   switch (err.code) {
     case "CHAT_NOT_ENABLED":
       return (
-        "Free chat is not open yet: it opens once the brand approves the submitted work. " +
-        `Right now: ${humanState(d.flow_state) || "the collaboration is under way"}` +
-        (d.awaiting_role ? `, waiting for ${roleName(d.awaiting_role)}.` : ".") +
+        "Free chat is not open yet: it opens once the brand approves the submitted work." +
+        (d.awaiting_role ? ` Next: ${roleName(d.awaiting_role)} has to ${stepText(d.flow_state)}.` : "") +
         " Use the cards in the conversation to move it forward."
       );
     case "CONVERSATION_CLOSED":

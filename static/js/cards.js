@@ -4,42 +4,38 @@
 // `submit_action`, field ids).
 
 import { explain } from "./api.js";
-import { h, rupees, roleName } from "./dom.js";
+import { h, rupees } from "./dom.js";
 
 /**
  * @param {object} message  the message carrying `action_data`
  * @param {object} opts
- *   role      the viewer's role
+ *   mine      whether the viewer is the one the card asks (`visible_to`)
  *   live      whether the card can still be answered
+ *   waiting   what a live card for someone else says ("Waiting for Asha to …")
  *   doneText  what a card that can no longer be answered says
+ *   text      the message text, shown inside a collapsed card for someone else
+ *   said      the message text shown above the card, if any
  *   sandbox   whether payments go through the development sandbox
  *   onButton(button)             -> Promise (a button_action)
  *   onSubmit(card, values)       -> Promise (an input card's submit)
  *   onPay(card)                  -> Promise (the payment card's pay button)
  *   onDone()                     after any of them succeeded
+ *
+ * Only the live card of the person asked is open; every other card is
+ * collapsed to one line (what happens next, or that it was answered) and
+ * opens on request.
  */
 export function renderCard(message, opts) {
   const card = message.action_data;
+  if (!opts.live || !opts.mine) return collapsed(message, opts);
   const titleId = `card-${message.id}-title`;
   const el = h("section", {
     class: "card",
     "aria-labelledby": titleId,
-    dataset: { flowState: card.flow_state || "", live: String(Boolean(opts.live)) },
+    dataset: { flowState: card.flow_state || "", live: "true" },
   });
   el.append(h("h3", { class: "card-title", id: titleId, text: card.title || "Action" }));
-  if (card.subtitle) el.append(h("p", { class: "card-subtitle", text: card.subtitle }));
-  if (card.payment_breakdown) el.append(breakdown(card.payment_breakdown));
-  if (card.work_submission) el.append(submission(card.work_submission));
-
-  const mine = !card.visible_to || card.visible_to === opts.role;
-  if (!opts.live) {
-    el.append(h("p", { class: "card-status", text: opts.doneText || "Answered" }));
-    return el;
-  }
-  if (!mine) {
-    el.append(h("p", { class: "card-status card-waiting", text: `Waiting for ${roleName(card.visible_to)} to respond…` }));
-    return el;
-  }
+  details(el, card);
 
   const error = h("p", { class: "error card-error", role: "alert" });
   const controls = [];
@@ -106,6 +102,32 @@ export function renderCard(message, opts) {
 
   el.append(error);
   return el;
+}
+
+function details(el, card, withSubtitle = true) {
+  if (card.subtitle && withSubtitle) el.append(h("p", { class: "card-subtitle", text: card.subtitle }));
+  if (card.payment_breakdown) el.append(breakdown(card.payment_breakdown));
+  if (card.work_submission) el.append(submission(card.work_submission));
+}
+
+/** A card that is not the viewer's to answer now: one line, details on request. */
+function collapsed(message, opts) {
+  const card = message.action_data;
+  const waiting = opts.live && !opts.mine;
+  const line = [
+    h("span", { class: "card-title", text: card.title || "Action" }),
+    // The subtitle, unless the message above already says it.
+    card.subtitle && !(opts.said || "").includes(card.subtitle) ? h("span", { class: "card-subtitle", text: card.subtitle }) : null,
+    h("span", { class: `card-status ${waiting ? "card-waiting" : ""}`.trim(), text: waiting ? `${opts.waiting}…` : opts.doneText || "Answered" }),
+  ];
+  const body = h("div", { class: "card-body" });
+  if (opts.text) body.append(h("p", { class: "card-text", text: opts.text }));
+  details(body, card, false);
+  const dataset = { flowState: card.flow_state || "", live: String(Boolean(opts.live)) };
+  if (!body.childElementCount) {
+    return h("div", { class: "card card-collapsed", dataset }, h("div", { class: "card-summary" }, line));
+  }
+  return h("details", { class: "card card-collapsed", dataset }, h("summary", { class: "card-summary" }, line), body);
 }
 
 function breakdown(b) {

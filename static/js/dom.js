@@ -63,14 +63,77 @@ export function rupees(amount) {
   return amount === null || amount === undefined || Number.isNaN(n) ? "—" : inr.format(n);
 }
 
+const DAY = 86400000;
+
+/** A local calendar day, for grouping messages by date. */
+export function dayKey(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+/** "Today", "Yesterday", "Monday 30 Nov", or "30 Nov 2025" for another year. */
+export function dayLabel(iso, now = new Date()) {
+  const d = new Date(iso);
+  const midnight = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const days = Math.round((midnight(now) - midnight(d)) / DAY);
+  if (days === 0) return "Today";
+  if (days === 1) return "Yesterday";
+  if (d.getFullYear() !== now.getFullYear()) {
+    return d.toLocaleDateString([], { day: "numeric", month: "short", year: "numeric" });
+  }
+  return d.toLocaleDateString([], { weekday: "long", day: "numeric", month: "short" });
+}
+
+export function clockTime(iso) {
+  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+}
+
 export function shortTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  const today = new Date();
-  const sameDay = d.toDateString() === today.toDateString();
-  return sameDay
-    ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : d.toLocaleDateString([], { day: "numeric", month: "short" });
+  const sameDay = d.toDateString() === new Date().toDateString();
+  return sameDay ? clockTime(iso) : d.toLocaleDateString([], { day: "numeric", month: "short" });
+}
+
+/** One or two letters for an avatar: "Asha Rao" → "AR", "kite" → "KI". */
+export function initials(name) {
+  const words = String(name || "").trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return "?";
+  const first = Array.from(words[0]);
+  const letters = words.length > 1 ? first[0] + Array.from(words[words.length - 1])[0] : first.slice(0, 2).join("");
+  return letters.toUpperCase();
+}
+
+/** A round avatar with initials, its colour derived from the user id. */
+export function avatar(user, extraClass = "") {
+  const key = String(user?.id || user?.name || "");
+  let hash = 0;
+  for (const ch of key) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  const el = h("span", { class: `avatar ${extraClass}`.trim(), "aria-hidden": "true", text: initials(user?.name || user?.id) });
+  el.style.setProperty("--avatar-hue", String(hash % 360));
+  return el;
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+/** Text with its http(s) links as anchors; everything else stays text nodes. */
+export function linkify(text) {
+  const out = [];
+  let last = 0;
+  for (const match of String(text).matchAll(URL_RE)) {
+    let url = match[0];
+    const trail = url.match(/[.,;:!?)\]]+$/);
+    if (trail) url = url.slice(0, -trail[0].length);
+    out.push(text.slice(last, match.index));
+    out.push(h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow", text: url }));
+    last = match.index + url.length;
+  }
+  out.push(text.slice(last));
+  return out.filter((x) => x !== "");
+}
+
+export function capital(s) {
+  return s ? s[0].toUpperCase() + s.slice(1) : s;
 }
 
 export function roleName(role) {
@@ -84,28 +147,6 @@ export function roleLabel(role) {
   if (role === "influencer") return "Creator";
   if (role === "admin") return "Admin";
   return role || "";
-}
-
-const STATES = {
-  influencer_responding: "Waiting for the creator to accept",
-  brand_owner_details: "Brand is sharing project details",
-  influencer_reviewing: "Creator is reviewing the project",
-  brand_owner_pricing: "Brand is preparing a price offer",
-  influencer_price_response: "Creator is considering the offer",
-  negotiation_input: "Creator is writing a counter-offer",
-  brand_owner_negotiation: "Brand is considering the counter-offer",
-  influencer_final_response: "Creator is considering the final offer",
-  payment_pending: "Waiting for payment",
-  payment_completed: "Paid; work can start",
-  work_in_progress: "Work in progress",
-  work_submitted: "Work submitted for review",
-  work_approved: "Work approved",
-  real_time: "Chat open",
-  chat_closed: "Closed",
-};
-
-export function humanState(state) {
-  return STATES[state] || (state ? state.replace(/_/g, " ") : "");
 }
 
 /** Orders messages by creation time, then by id (UUID v7 ids sort by time). */

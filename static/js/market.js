@@ -2,6 +2,7 @@
 // conversation with an applicant; creators open one by id or link and apply.
 
 import { api, emit, explain } from "./api.js";
+import { createApplicants } from "./applicants.js";
 import { $, field, fill, h, rupees } from "./dom.js";
 
 export function createMarket(app) {
@@ -11,9 +12,11 @@ export function createMarket(app) {
   let ownList = null;
   let ownEmpty = null;
   let detail = null;
+  const applicants = createApplicants(app);
 
   const me = () => app.me();
   const storageKey = () => `parley.sources.${me().id}`;
+  const appliedKey = () => `parley.applied.${me().id}`;
 
   function budgetText(kind, d) {
     if (kind === "campaign") return `Budget ${rupees(d.budget)}`;
@@ -134,7 +137,7 @@ export function createMarket(app) {
       "li",
       { class: "source", dataset: { kind, id: data.id } },
       h("h4", { class: "source-title", text: data.title }),
-      h("p", { class: "source-meta" }, h("span", { class: "badge", text: kind }), " ", budgetText(kind, data)),
+      h("p", { class: "source-meta" }, h("span", { class: "badge", text: kind === "bid" ? "Bid" : "Campaign" }), " ", budgetText(kind, data)),
       h("p", { class: "source-id" }, "Id ", h("code", { class: "source-id-value", text: data.id })),
       h("div", { class: "row" }, showButton, copyButton),
       applicants,
@@ -163,63 +166,7 @@ export function createMarket(app) {
     if (socket?.connected) emit(socket, `join_${kind}_room`, id).catch(() => {});
   }
 
-  async function loadApplicants(entry) {
-    const { kind, data, applicants } = entry;
-    fill(applicants, h("li", { class: "hint", text: "Loading applicants…" }));
-    try {
-      const res = await api("GET", `/api/${kind}s/${data.id}/requests?limit=100`);
-      entry.loaded = true;
-      if (!res.requests.length) {
-        fill(applicants, h("li", { class: "hint", text: "No applications yet. They appear here live." }));
-        return;
-      }
-      fill(applicants, res.requests.map((r) => applicantRow(kind, data, r)));
-    } catch (err) {
-      fill(applicants, h("li", { class: "error", text: explain(err) }));
-    }
-  }
-
-  function applicantRow(kind, source, request) {
-    const error = h("p", { class: "error", role: "alert" });
-    const children = [
-      h("p", { class: "applicant-who" }, h("strong", { text: request.influencer_id })),
-      request.proposed_amount != null ? h("p", { text: `Proposes ${rupees(request.proposed_amount)}` }) : null,
-      request.message ? h("p", { class: "applicant-message", text: request.message }) : null,
-    ];
-    let amountInput = null;
-    if (kind === "bid") {
-      const wrap = field(
-        "Proposed amount (₹)",
-        h("input", { type: "number", min: "1", step: "0.01", value: request.proposed_amount ?? "" }),
-      );
-      amountInput = wrap.control;
-      children.push(wrap);
-    }
-    const open = h("button", {
-      type: "button",
-      class: "btn btn-primary btn-small",
-      text: "Open conversation",
-      "aria-label": `Open conversation with ${request.influencer_id}`,
-    });
-    open.addEventListener("click", async () => {
-      error.textContent = "";
-      open.disabled = true;
-      try {
-        const body =
-          kind === "bid"
-            ? { bid_id: source.id, influencer_id: request.influencer_id, proposed_amount: amount(amountInput.value) }
-            : { campaign_id: source.id, influencer_id: request.influencer_id };
-        const res = await api("POST", `/api/${kind}s/automated/initialize`, body);
-        await app.openConversation(res.conversation.id);
-      } catch (err) {
-        error.textContent = explain(err);
-      } finally {
-        open.disabled = false;
-      }
-    });
-    children.push(open, error);
-    return h("li", { class: "applicant", dataset: { influencer: request.influencer_id } }, children);
-  }
+  const loadApplicants = (entry) => applicants.load(entry);
 
   // ---- creators: browse, look up, apply --------------------------------------------
   function browseSection() {
@@ -235,8 +182,15 @@ export function createMarket(app) {
             found++;
             const b = h("button", { type: "button", class: "btn btn-small btn-secondary", text: "View" });
             b.addEventListener("click", () => show(kind, item));
+            b.setAttribute("aria-label", `View ${item.title}`);
             list.append(
-              h("li", { class: "source" }, h("h4", { class: "source-title", text: item.title }), h("p", { class: "source-meta", text: `${kind} · ${budgetText(kind, item)}` }), b),
+              h(
+                "li",
+                { class: "source" },
+                h("h4", { class: "source-title", text: item.title }),
+                h("p", { class: "source-meta" }, h("span", { class: "badge", text: kind === "bid" ? "Bid" : "Campaign" }), " ", budgetText(kind, item)),
+                b,
+              ),
             );
           }
         } catch {
@@ -303,7 +257,7 @@ export function createMarket(app) {
     }
     const parts = [
       h("h3", { class: "section-title", text: data.title }),
-      h("p", { class: "source-meta" }, h("span", { class: "badge", text: kind }), " ", budgetText(kind, data)),
+      h("p", { class: "source-meta" }, h("span", { class: "badge", text: kind === "bid" ? "Bid" : "Campaign" }), " ", budgetText(kind, data)),
       data.description ? h("p", { class: "source-description", text: data.description }) : null,
       data.requirements ? h("p", { class: "source-description", text: `Requirements: ${data.requirements}` }) : null,
     ];
@@ -311,19 +265,47 @@ export function createMarket(app) {
     fill(detail, h("article", { class: "panel", "aria-label": data.title, dataset: { kind, id: data.id } }, parts));
   }
 
+  function appliedTo() {
+    try {
+      return JSON.parse(localStorage.getItem(appliedKey()) || "{}");
+    } catch {
+      return {};
+    }
+  }
+
+  /** What the creator sent, once applied: the application cannot be changed. */
+  function appliedNote(kind, data, application) {
+    const conversation = app
+      .conversations()
+      .find((c) => c.conversation_type === kind && (kind === "bid" ? c.bid_id : c.campaign_id) === data.id);
+    const parts = [
+      h("p", { class: "status", role: "status", text: "Applied. The brand will open a conversation with you; it appears under Chats." }),
+      application?.proposed_amount != null ? h("p", { text: `Your price: ${rupees(application.proposed_amount)}` }) : null,
+      application?.message ? h("p", { class: "applicant-message", text: `Your message: ${application.message}` }) : null,
+    ];
+    if (conversation) {
+      const go = h("button", { type: "button", class: "btn btn-secondary btn-small", text: "Go to conversation" });
+      go.addEventListener("click", () => app.openConversation(conversation.id));
+      parts.push(go);
+    }
+    return h("div", { class: "stack applied" }, parts);
+  }
+
   function applyForm(kind, data) {
+    const key = `${kind}:${data.id}`;
+    const already = appliedTo()[key];
+    if (already) return appliedNote(kind, data, already);
     const proposed = field(
       "Your price (₹)",
       h("input", { type: "number", min: "1", step: "0.01", inputmode: "decimal", required: kind === "bid" }),
     );
     const message = field("Message to the brand", h("textarea", { rows: 3, maxlength: 5000 }));
-    const status = h("p", { class: "status", role: "status" });
+    const status = h("p", { class: "error", role: "alert" });
     const submit = h("button", { type: "submit", class: "btn btn-primary", text: "Apply" });
     const form = h("form", { class: "stack", novalidate: true }, proposed, message, submit, status);
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       status.textContent = "";
-      status.classList.remove("error");
       const body = {
         [`${kind}_id`]: data.id,
         proposed_amount: amount(proposed.control.value),
@@ -331,13 +313,13 @@ export function createMarket(app) {
       };
       submit.disabled = true;
       try {
-        await api("POST", "/api/requests", body);
-        status.textContent = "Applied. The brand will open a conversation with you; it appears under Chats.";
+        const res = await api("POST", "/api/requests", body);
+        const application = { proposed_amount: res.request?.proposed_amount ?? null, message: res.request?.message ?? null };
+        localStorage.setItem(appliedKey(), JSON.stringify({ ...appliedTo(), [key]: application }));
+        form.replaceWith(appliedNote(kind, data, application));
         follow(kind, data.id);
       } catch (err) {
-        status.classList.add("error");
         status.textContent = explain(err);
-      } finally {
         submit.disabled = false;
       }
     });
@@ -347,21 +329,26 @@ export function createMarket(app) {
   return {
     init,
     openSource: (kind, id) => openSource(kind, id).catch((err) => app.toast(explain(err))),
-    /** A `new_application` event or notification. */
+    /**
+     * A `new_application` event or notification: refreshes the applicants;
+     * resolves to {name, title} of the application, for the alert.
+     */
     async onApplication(data) {
       const kind = data.bid_id ? "bid" : "campaign";
       const id = data.bid_id || data.campaign_id;
-      if (me().role !== "brand_owner" || !id) return;
+      if (me().role !== "brand_owner" || !id) return null;
       let entry = own.get(`${kind}:${id}`);
       if (!entry) {
         try {
           const res = await api("GET", `/api/${kind}s/${id}`);
           entry = addOwn(kind, res[kind], true);
         } catch {
-          return;
+          return null;
         }
       }
-      await loadApplicants(entry);
+      const requests = await loadApplicants(entry);
+      const request = requests.find((r) => r.influencer_id === data.influencer_id);
+      return { name: request?.influencer?.name || data.influencer_id, title: entry.data.title };
     },
     /** Rejoins the rooms of the owner's items after a reconnect. */
     rejoin() {

@@ -51,7 +51,7 @@ test("a creator applies through a shared link; filters sort the conversation", a
   await seeText(view, "Applied.");
 
   const applicant = item.locator(".applicant", { hasText: creatorId });
-  await applicant.getByRole("button", { name: `Open conversation with ${creatorId}` }).click();
+  await applicant.getByRole("button", { name: "Open conversation with Ravi Menon" }).click();
   await seeText(brand.locator("#chat-meta"), "Campaign");
   await seeText(brand.locator(".card"), "Monsoon jackets · Budget ₹12,000");
 
@@ -82,6 +82,7 @@ test("a pasted token signs in; a forged one is refused with a reason", async () 
   const { page, context } = await openPage(browser, server.base, "token");
 
   const [head, body] = token.split(".");
+  await page.getByText("Developer options").click();
   await page.getByLabel("JWT").fill(`${head}.${body}.forged-signature`);
   await page.getByRole("button", { name: "Use token" }).click();
   await seeText(page.locator("#signin-error"), "Sign in again");

@@ -122,7 +122,7 @@ test("the brand pays through Razorpay Checkout and the server verifies it", asyn
   await payment.waitFor();
   assert.equal(scriptRequests.length, 0, "checkout.js is loaded only when paying");
   await payment.getByRole("button", { name: "Pay ₹8,000", exact: true }).click();
-  await seeText(page.locator(".card", { hasText: "Payment received" }), "Waiting for the creator");
+  await seeText(page.locator(".card", { hasText: "Payment received" }), "Waiting for Leela to start the work");
   await screenshot(page, "10-checkout-paid");
 
   assert.deepEqual(scriptRequests, ["https://checkout.razorpay.com/v1/checkout.js"]);

@@ -106,3 +106,38 @@ export async function apiCall(base, token, method, path, body) {
   });
   return res.json();
 }
+
+/** Two users with tokens: {id, name, role, token} each. */
+export async function users(base, ...specs) {
+  return Promise.all(
+    specs.map(async ([prefix, role, name]) => {
+      const id = uid(prefix);
+      return { id, role, name, token: await devToken(base, id, role, name) };
+    }),
+  );
+}
+
+/** A bid by `brand` that `creator` applied to, and its conversation opened by the brand. */
+export async function seedBid(base, brand, creator, { title = "Summer glow reel", amount = 5000 } = {}) {
+  const { bid } = await apiCall(base, brand.token, "POST", "/api/bids", { title, min_budget: 1000, max_budget: 9000 });
+  await apiCall(base, creator.token, "POST", "/api/requests", { bid_id: bid.id, proposed_amount: amount });
+  const { conversation } = await apiCall(base, brand.token, "POST", "/api/bids/automated/initialize", {
+    bid_id: bid.id,
+    influencer_id: creator.id,
+    proposed_amount: amount,
+  });
+  return { bid, conversation };
+}
+
+/** Opens `page` signed in as `user` (through the demo form). */
+export async function pageFor(browser, base, user, viewport) {
+  const opened = await openPage(browser, base, user.name);
+  if (viewport) await opened.page.setViewportSize(viewport);
+  await signIn(opened.page, user);
+  return opened;
+}
+
+/** The conversation row titled `title` in the list. */
+export function row(page, title) {
+  return page.locator("#conversation-list .conversation").filter({ has: page.locator(".conversation-name", { hasText: title }) });
+}

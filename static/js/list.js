@@ -1,0 +1,178 @@
+// The conversation list: what each conversation is about (the campaign or
+// bid, the listing, or the person), whose turn it is, the last message from
+// the viewer's side ("You: …", "Waiting for Asha to …"), drafts and unread
+// counts. Kept current by socket events; reloaded after a reconnect.
+
+import { api, explain } from "./api.js";
+import { $, avatar, capital, debounce, fill, h, shortTime } from "./dom.js";
+import { turn, waitingFor } from "./flow.js";
+
+/**
+ * @param {object} app  me(), currentId(), draft(id), openConversation(id)
+ */
+export function createList(app) {
+  const list = $("#conversation-list");
+  const empty = $("#conversation-empty");
+  const error = $("#conversation-error");
+  let conversations = new Map();
+  let filter = "";
+
+  const nameOf = (c) => c.other_user?.name || c.other_user?.id || "Unknown";
+
+  /** What the conversation is about, for its title: the campaign or bid, the listing. */
+  function about(c) {
+    return c.flow_data?.source?.title || c.context?.title || null;
+  }
+
+  function preview(c) {
+    const me = app.me();
+    const m = c.last_message;
+    if (!m) return "No messages yet";
+    if (m.deleted_at) return "Message deleted";
+    if (m.message_type === "user_input") {
+      const text = m.message || (m.media_url ? "Shared a link" : "");
+      return m.sender_id === me.id ? `You: ${text}` : text;
+    }
+    const card = m.action_data;
+    if (card?.title && card.visible_to && card.visible_to !== me.role) return `${waitingFor(card, me.role, nameOf(c))}…`;
+    return m.message || card?.title || "";
+  }
+
+  function row(c, active) {
+    const me = app.me();
+    const name = nameOf(c);
+    const topic = about(c);
+    const title = c.conversation_type === "direct" || !topic ? name : topic;
+    const t = turn(c, me.role, name);
+    const unread = c.unread_count || 0;
+    const draft = active ? "" : app.draft(c.id).trim();
+    const last = draft ? `Draft: ${draft}` : preview(c);
+    const status = t ? (t.kind === "waiting" ? "Their turn" : t.short) : null;
+    const with_ = c.conversation_type === "direct" ? (topic ? `About ${topic}` : null) : `with ${name}`;
+    const button = h(
+      "button",
+      { type: "button", class: "conversation", "aria-current": active ? "true" : null, dataset: { id: c.id } },
+      h(
+        "span",
+        { class: "avatar-wrap" },
+        avatar(c.other_user || { id: c.id }),
+        h("span", { class: "presence", dataset: { status: c.other_user?.is_online ? "online" : "offline" }, "aria-hidden": "true" }),
+      ),
+      h(
+        "span",
+        { class: "conversation-body" },
+        h(
+          "span",
+          { class: "conversation-top" },
+          h("span", { class: "conversation-name", text: title }),
+          h("time", { class: "conversation-time", datetime: c.last_message_at, text: shortTime(c.last_message_at) }),
+        ),
+        h(
+          "span",
+          { class: "conversation-sub" },
+          h("span", { class: `badge badge-${c.conversation_type}`, text: capital(c.conversation_type) }),
+          with_ ? h("span", { class: "conversation-with", text: with_ }) : null,
+          status ? h("span", { class: `conversation-state ${t.kind === "yours" ? "badge badge-turn" : ""}`.trim(), text: status }) : null,
+        ),
+        h(
+          "span",
+          { class: "conversation-bottom" },
+          h("span", { class: `conversation-last ${draft ? "is-draft" : ""}`.trim(), text: last }),
+          unread ? h("span", { class: "badge badge-unread" }, String(unread), h("span", { class: "visually-hidden", text: " unread" })) : null,
+        ),
+      ),
+    );
+    button.addEventListener("click", () => app.openConversation(c.id));
+    return h("li", {}, button);
+  }
+
+  function render() {
+    const items = [...conversations.values()]
+      .filter((c) => !filter || c.conversation_type === filter)
+      .sort((a, b) => (a.last_message_at < b.last_message_at ? 1 : a.last_message_at > b.last_message_at ? -1 : 0));
+    empty.hidden = items.length > 0;
+    const current = app.currentId();
+    fill(list, items.map((c) => row(c, c.id === current)));
+  }
+
+  function setTotal(total) {
+    const badge = $("#total-unread");
+    badge.hidden = !total;
+    badge.textContent = total ? `${total} unread` : "";
+    document.title = total ? `(${total}) Parley` : "Parley";
+  }
+
+  async function load() {
+    try {
+      const type = filter ? `&type=${filter}` : "";
+      const res = await api("GET", `/api/messages/conversations?limit=100${type}`);
+      conversations = new Map(res.conversations.map((c) => [c.id, c]));
+      error.textContent = "";
+      render();
+      setTotal((await api("GET", "/api/messages/unread-count")).unread_count);
+    } catch (err) {
+      error.textContent = explain(err);
+    }
+  }
+  const reloadSoon = debounce(load, 250);
+
+  document.querySelectorAll("input[name=conv-filter]").forEach((radio) =>
+    radio.addEventListener("change", () => {
+      filter = radio.value;
+      load();
+    }),
+  );
+
+  return {
+    load,
+    reloadSoon,
+    render,
+    setTotal,
+    get: (id) => conversations.get(id),
+    all: () => [...conversations.values()],
+    clear() {
+      conversations = new Map();
+      fill(list);
+    },
+    /** Focuses a conversation's row (after coming back from it on a phone). */
+    focusRow(id) {
+      list.querySelector(`.conversation[data-id="${CSS.escape(id)}"]`)?.focus();
+    },
+    /** A new message in any conversation. */
+    noteActivity(conversationId, message, context) {
+      const c = conversations.get(conversationId);
+      if (!c) {
+        if (!filter || context?.conversation_type === filter) reloadSoon();
+        return;
+      }
+      c.last_message = message;
+      c.last_message_at = message.created_at;
+      if (context) Object.assign(c, { flow_state: context.flow_state, awaiting_role: context.awaiting_role, chat_status: context.chat_status });
+      render();
+    },
+    noteState(data) {
+      const c = conversations.get(data.conversation_id);
+      if (!c) return;
+      Object.assign(c, { flow_state: data.new_state, awaiting_role: data.awaiting_role, chat_status: data.chat_status });
+      render();
+    },
+    noteUnread(data) {
+      const c = conversations.get(data.conversation_id);
+      if (c) c.unread_count = data.unread_count;
+      setTotal(data.total_unread);
+      render();
+    },
+    /** Presence of a user the viewer shares conversations with. */
+    noteUser(userId, status, lastSeen) {
+      let changed = false;
+      for (const c of conversations.values()) {
+        if (c.other_user?.id === userId) {
+          c.other_user.is_online = status !== "offline";
+          if (lastSeen) c.other_user.last_seen = lastSeen;
+          changed = true;
+        }
+      }
+      if (changed) render();
+    },
+  };
+}
