@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{Arrivals, Fault, faults::Faults, keys::TestApnsKey, serve};
+use crate::{Arrivals, Fault, Faults, keys::TestApnsKey, serve};
 
 pub const TOPIC: &str = "com.parley.test";
 /// Apple's limit for an alert payload.
@@ -101,17 +101,9 @@ impl ApnsStandIn {
         self.shared.record.lock().unwrap().refusals.clone()
     }
 
-    pub fn fail_token(&self, device_token: &str, fault: Fault) {
-        self.shared.faults.for_token(device_token, fault);
-    }
-
-    pub fn fail_next(&self, n: usize, fault: Fault) {
-        self.shared.faults.next_calls(n, fault);
-    }
-
-    /// Forgets every fault set so far.
-    pub fn clear_faults(&self) {
-        self.shared.faults.clear();
+    /// The failures to answer with, for a device token or the next calls.
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
     }
 }
 

@@ -17,8 +17,9 @@ pub enum Fault {
     ServerError,
 }
 
+/// The failures a stand-in is told to answer with.
 #[derive(Clone, Default)]
-pub(crate) struct Faults(Arc<Mutex<Script>>);
+pub struct Faults(Arc<Mutex<Script>>);
 
 #[derive(Default)]
 struct Script {
@@ -27,14 +28,17 @@ struct Script {
 }
 
 impl Faults {
-    pub fn for_token(&self, token: &str, fault: Fault) {
+    /// Answers every call for `token` with `fault`.
+    pub fn fail_token(&self, token: &str, fault: Fault) {
         self.0.lock().unwrap().per_token.insert(token.to_owned(), fault);
     }
 
-    pub fn next_calls(&self, n: usize, fault: Fault) {
+    /// Answers the next `n` calls (after any per-token fault) with `fault`.
+    pub fn fail_next(&self, n: usize, fault: Fault) {
         self.0.lock().unwrap().next.extend(std::iter::repeat_n(fault, n));
     }
 
+    /// Forgets every fault set so far.
     pub fn clear(&self) {
         let mut script = self.0.lock().unwrap();
         script.per_token.clear();
@@ -42,7 +46,7 @@ impl Faults {
     }
 
     /// The fault this call answers with, if any (consuming a next-N one).
-    pub fn take(&self, token: &str) -> Option<Fault> {
+    pub(crate) fn take(&self, token: &str) -> Option<Fault> {
         let mut script = self.0.lock().unwrap();
         if let Some(fault) = script.per_token.get(token) {
             return Some(*fault);

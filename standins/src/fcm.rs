@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{Arrivals, Fault, faults::Faults, keys::TestServiceAccount, serve};
+use crate::{Arrivals, Fault, Faults, keys::TestServiceAccount, serve};
 
 pub const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -136,19 +136,9 @@ impl FcmStandIn {
         self.shared.record.lock().unwrap().refusals.clone()
     }
 
-    /// Answers every send to `device_token` with `fault`.
-    pub fn fail_token(&self, device_token: &str, fault: Fault) {
-        self.shared.faults.for_token(device_token, fault);
-    }
-
-    /// Answers the next `n` sends with `fault`.
-    pub fn fail_next(&self, n: usize, fault: Fault) {
-        self.shared.faults.next_calls(n, fault);
-    }
-
-    /// Forgets every fault set so far.
-    pub fn clear_faults(&self) {
-        self.shared.faults.clear();
+    /// The failures to answer with, for a device token or the next calls.
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
     }
 }
 
@@ -330,4 +320,71 @@ async fn send(State(shared): State<Shared>, Path(project): Path<String>, headers
 fn refuse_invalid(shared: &Shared, why: String) -> Response {
     let body = fcm_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", Some("INVALID_ARGUMENT"), &why);
     refuse(shared, StatusCode::BAD_REQUEST, body, why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+
+    fn assertion(account: &TestServiceAccount, aud: &str, scope: &str) -> String {
+        let iat = now_secs();
+        let claims = json!({"iss": account.client_email, "scope": scope, "aud": aud, "iat": iat, "exp": iat + 3_600});
+        let key = EncodingKey::from_rsa_pem(account.private_key_pem.as_bytes()).unwrap();
+        encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap()
+    }
+
+    async fn grant(standin: &FcmStandIn, grant_type: &str, assertion: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(&standin.account().token_uri)
+            .form(&[("grant_type", grant_type), ("assertion", assertion)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_token_endpoint_checks_the_assertion() {
+        let standin = FcmStandIn::start().await;
+        let account = standin.account().clone();
+        let good = assertion(&account, &account.token_uri, SCOPE);
+
+        assert_eq!(grant(&standin, "password", &good).await.status(), 400);
+        assert_eq!(grant(&standin, GRANT_TYPE, &assertion(&account, "https://elsewhere/token", SCOPE)).await.status(), 400);
+        assert_eq!(grant(&standin, GRANT_TYPE, &assertion(&account, &account.token_uri, "email")).await.status(), 400);
+        let (signed, signature) = good.rsplit_once('.').unwrap();
+        let tampered = format!("{signed}.{}", signature.chars().rev().collect::<String>());
+        assert_eq!(grant(&standin, GRANT_TYPE, &tampered).await.status(), 400);
+        assert_eq!(standin.refusals().len(), 4);
+        assert_eq!(standin.token_grants(), 0);
+
+        let granted: Value = grant(&standin, GRANT_TYPE, &good).await.json().await.unwrap();
+        assert_eq!(granted["expires_in"], 3_600);
+        assert_eq!(standin.token_grants(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_send_api_checks_token_project_and_data() {
+        let standin = FcmStandIn::start().await;
+        let account = standin.account().clone();
+        let granted: Value =
+            grant(&standin, GRANT_TYPE, &assertion(&account, &account.token_uri, SCOPE)).await.json().await.unwrap();
+        let token = granted["access_token"].as_str().unwrap().to_owned();
+        let send = |project: &str, bearer: &str, body: Value| {
+            reqwest::Client::new()
+                .post(format!("{}/v1/projects/{project}/messages:send", standin.api_base()))
+                .bearer_auth(bearer)
+                .json(&body)
+                .send()
+        };
+        let message = json!({"message": {"token": "d1", "data": {"badge": "3"}}});
+
+        assert_eq!(send("parley-test", "ya29.forged", message.clone()).await.unwrap().status(), 401);
+        assert_eq!(send("another", &token, message.clone()).await.unwrap().status(), 403);
+        let numeric = json!({"message": {"token": "d1", "data": {"badge": 3}}});
+        assert_eq!(send("parley-test", &token, numeric).await.unwrap().status(), 400);
+        assert_eq!(standin.refusals().len(), 3);
+        assert_eq!(send("parley-test", &token, message).await.unwrap().status(), 200);
+        assert_eq!(standin.sends().len(), 1);
+    }
 }

@@ -19,4 +19,4 @@ mod serve;
 pub mod webhook;
 
 pub use arrivals::Arrivals;
-pub use faults::Fault;
+pub use faults::{Fault, Faults};

@@ -57,6 +57,29 @@ pub enum PushOutcome {
     },
 }
 
+/// What one request's answer means to the provider that made it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Outcome(PushOutcome),
+    /// The service refused the credential (expired or revoked): renew it and ask again.
+    RenewCredential,
+}
+
+/// Makes `attempt`, and once more when the service asks for a renewed
+/// credential; a second such answer is [`PushOutcome::Failed`] with `gave_up`.
+pub(crate) async fn renewing_once<F>(mut attempt: impl FnMut() -> F, gave_up: &str) -> PushOutcome
+where
+    F: Future<Output = Result<Answer, PushOutcome>>,
+{
+    for _ in 0..2 {
+        match attempt().await {
+            Ok(Answer::RenewCredential) => continue,
+            Ok(Answer::Outcome(outcome)) | Err(outcome) => return outcome,
+        }
+    }
+    PushOutcome::Failed { why: gave_up.to_owned() }
+}
+
 #[async_trait::async_trait]
 pub trait PushProvider: Send + Sync {
     /// The `platform` devices register with: `fcm`, `apns`.

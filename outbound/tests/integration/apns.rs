@@ -99,7 +99,7 @@ async fn a_token_older_than_an_hour_is_refused_and_signed_again_once() {
 #[tokio::test]
 async fn a_410_is_gone() {
     let standin = ApnsStandIn::start().await;
-    standin.fail_token(DEVICE, Fault::Gone);
+    standin.faults().fail_token(DEVICE, Fault::Gone);
     let apns = Apns::new(&settings(&standin)).unwrap();
 
     assert_eq!(apns.send(DEVICE, &message()).await, PushOutcome::Gone);
@@ -109,9 +109,9 @@ async fn a_410_is_gone() {
 #[tokio::test]
 async fn throttling_and_server_errors_are_retry() {
     let standin = ApnsStandIn::start().await;
-    standin.fail_next(1, Fault::TooManyRequests { retry_after_secs: Some(5) });
-    standin.fail_next(1, Fault::TooManyRequests { retry_after_secs: None });
-    standin.fail_next(1, Fault::ServerError);
+    standin.faults().fail_next(1, Fault::TooManyRequests { retry_after_secs: Some(5) });
+    standin.faults().fail_next(1, Fault::TooManyRequests { retry_after_secs: None });
+    standin.faults().fail_next(1, Fault::ServerError);
     let apns = Apns::new(&settings(&standin)).unwrap();
 
     assert_eq!(apns.send(DEVICE, &message()).await, PushOutcome::Retry { after: Some(Duration::from_secs(5)) });

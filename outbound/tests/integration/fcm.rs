@@ -121,7 +121,7 @@ async fn a_token_the_service_stops_accepting_is_replaced_at_once() {
 #[tokio::test]
 async fn unregistered_is_gone() {
     let standin = FcmStandIn::start().await;
-    standin.fail_token("dead-device", Fault::Gone);
+    standin.faults().fail_token("dead-device", Fault::Gone);
     let fcm = Fcm::new(&settings(&standin)).unwrap();
 
     assert_eq!(fcm.send("dead-device", &message()).await, PushOutcome::Gone);
@@ -132,7 +132,7 @@ async fn unregistered_is_gone() {
 #[tokio::test]
 async fn throttling_is_retry_after_the_services_wait() {
     let standin = FcmStandIn::start().await;
-    standin.fail_next(1, Fault::TooManyRequests { retry_after_secs: Some(17) });
+    standin.faults().fail_next(1, Fault::TooManyRequests { retry_after_secs: Some(17) });
     let fcm = Fcm::new(&settings(&standin)).unwrap();
 
     assert_eq!(fcm.send("device-a", &message()).await, PushOutcome::Retry { after: Some(Duration::from_secs(17)) });
@@ -142,7 +142,7 @@ async fn throttling_is_retry_after_the_services_wait() {
 #[tokio::test]
 async fn a_server_error_is_retry() {
     let standin = FcmStandIn::start().await;
-    standin.fail_next(1, Fault::ServerError);
+    standin.faults().fail_next(1, Fault::ServerError);
     let fcm = Fcm::new(&settings(&standin)).unwrap();
     assert_eq!(fcm.send("device-a", &message()).await, PushOutcome::Retry { after: None });
 }
@@ -150,7 +150,7 @@ async fn a_server_error_is_retry() {
 #[tokio::test]
 async fn retrying_rides_out_a_short_outage() {
     let standin = FcmStandIn::start().await;
-    standin.fail_next(2, Fault::ServerError);
+    standin.faults().fail_next(2, Fault::ServerError);
     let fcm = Fcm::new(&settings(&standin)).unwrap();
 
     assert_eq!(send_with_retry(&fcm, "device-a", &message(), &quick_retries(4)).await, PushOutcome::Delivered);
@@ -160,7 +160,7 @@ async fn retrying_rides_out_a_short_outage() {
 #[tokio::test]
 async fn retrying_gives_up_as_failed() {
     let standin = FcmStandIn::start().await;
-    standin.fail_next(10, Fault::ServerError);
+    standin.faults().fail_next(10, Fault::ServerError);
     let fcm = Fcm::new(&settings(&standin)).unwrap();
 
     let outcome = send_with_retry(&fcm, "device-a", &message(), &quick_retries(3)).await;
@@ -171,11 +171,11 @@ async fn retrying_gives_up_as_failed() {
 #[tokio::test]
 async fn retrying_honours_retry_after_and_refuses_a_wait_too_long() {
     let standin = FcmStandIn::start().await;
-    standin.fail_next(1, Fault::TooManyRequests { retry_after_secs: Some(0) });
+    standin.faults().fail_next(1, Fault::TooManyRequests { retry_after_secs: Some(0) });
     let fcm = Fcm::new(&settings(&standin)).unwrap();
     assert_eq!(send_with_retry(&fcm, "device-a", &message(), &quick_retries(2)).await, PushOutcome::Delivered);
 
-    standin.fail_next(1, Fault::TooManyRequests { retry_after_secs: Some(3_600) });
+    standin.faults().fail_next(1, Fault::TooManyRequests { retry_after_secs: Some(3_600) });
     let outcome = send_with_retry(&fcm, "device-a", &message(), &quick_retries(3)).await;
     assert_eq!(outcome, PushOutcome::Failed { why: "fcm asked to wait 3600 s before trying again".into() });
     assert_eq!(standin.sends().len(), 3);

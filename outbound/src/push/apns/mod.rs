@@ -9,13 +9,13 @@ use jsonwebtoken::EncodingKey;
 use reqwest::{Client, header::AUTHORIZATION};
 use serde_json::{Map, Value, json};
 
-use super::{PushMessage, PushOutcome, PushProvider, key_source::text_or_file};
+use super::{Answer, PushMessage, PushOutcome, PushProvider, key_source::text_or_file, renewing_once};
 use crate::{
     ConfigError,
     clock::{Clock, SystemClock},
     http::{describe, read_body, retry_after},
 };
-use response::{Answer, classify};
+use response::classify;
 use token::ProviderTokens;
 
 pub const DEFAULT_API_BASE: &str = "https://api.push.apple.com";
@@ -126,7 +126,7 @@ impl Apns {
         let status = response.status().as_u16();
         let after = retry_after(&response, self.clock.now());
         let answer = classify(status, after, &read_body(response).await.unwrap_or_default());
-        if answer == Answer::ExpiredToken {
+        if answer == Answer::RenewCredential {
             self.tokens.forget(&jwt);
         }
         Ok(answer)
@@ -165,14 +165,7 @@ impl PushProvider for Apns {
             return PushOutcome::Gone;
         }
         let body = payload(message);
-        for _ in 0..2 {
-            match self.attempt(device_token, &body).await {
-                Ok(Answer::ExpiredToken) => continue,
-                Ok(Answer::Outcome(outcome)) => return outcome,
-                Err(outcome) => return outcome,
-            }
-        }
-        PushOutcome::Failed { why: "APNs called a freshly signed provider token expired".into() }
+        renewing_once(|| self.attempt(device_token, &body), "APNs called a freshly signed provider token expired").await
     }
 }
 

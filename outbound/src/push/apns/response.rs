@@ -4,14 +4,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{http::short, push::PushOutcome};
-
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Answer {
-    Outcome(PushOutcome),
-    /// 403 `ExpiredProviderToken`: sign a new provider token.
-    ExpiredToken,
-}
+use crate::{
+    http::short,
+    push::{Answer, PushOutcome},
+};
 
 pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Answer {
     if status == 200 {
@@ -22,7 +18,8 @@ pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
         .and_then(|json| json["reason"].as_str().map(|reason| short(reason, 80)));
     match (status, reason.as_deref()) {
         (410, _) => Answer::Outcome(PushOutcome::Gone),
-        (403, Some("ExpiredProviderToken")) => Answer::ExpiredToken,
+        // Sign a new provider token.
+        (403, Some("ExpiredProviderToken")) => Answer::RenewCredential,
         (429, _) | (500.., _) => Answer::Outcome(PushOutcome::Retry { after: retry_after }),
         (_, Some(reason)) => Answer::Outcome(PushOutcome::Failed { why: format!("APNs HTTP {status} {reason}") }),
         (_, None) => Answer::Outcome(PushOutcome::Failed { why: format!("APNs HTTP {status}") }),
@@ -53,7 +50,7 @@ mod tests {
             classify(400, None, br#"{"reason":"BadDeviceToken"}"#),
             Answer::Outcome(PushOutcome::Failed { why: "APNs HTTP 400 BadDeviceToken".into() })
         );
-        assert_eq!(classify(403, None, br#"{"reason":"ExpiredProviderToken"}"#), Answer::ExpiredToken);
+        assert_eq!(classify(403, None, br#"{"reason":"ExpiredProviderToken"}"#), Answer::RenewCredential);
         assert_eq!(
             classify(403, None, br#"{"reason":"InvalidProviderToken"}"#),
             Answer::Outcome(PushOutcome::Failed { why: "APNs HTTP 403 InvalidProviderToken".into() })

@@ -9,14 +9,14 @@ use std::{sync::Arc, time::Duration};
 use reqwest::{Client, header::AUTHORIZATION};
 use serde_json::{Value, json};
 
-use super::{PushMessage, PushOutcome, PushProvider};
+use super::{Answer, PushMessage, PushOutcome, PushProvider, renewing_once};
 use crate::{
     ConfigError,
     clock::{Clock, SystemClock},
     http::{describe, read_body, retry_after},
 };
 use account::ServiceAccount;
-use response::{Answer, classify};
+use response::classify;
 use token::{AccessTokens, TokenError};
 
 pub const DEFAULT_API_BASE: &str = "https://fcm.googleapis.com";
@@ -123,7 +123,7 @@ impl Fcm {
         let after = retry_after(&response, self.clock.now());
         let body = read_body(response).await.unwrap_or_default();
         let answer = classify(status, after, &body);
-        if answer == Answer::Unauthenticated {
+        if answer == Answer::RenewCredential {
             self.tokens.forget(&access).await;
         }
         Ok(answer)
@@ -154,14 +154,7 @@ impl PushProvider for Fcm {
     async fn send(&self, device_token: &str, message: &PushMessage) -> PushOutcome {
         let body = payload(device_token, message);
         // A refused access token is fetched again once (it may have been revoked early).
-        for _ in 0..2 {
-            match self.attempt(&body).await {
-                Ok(Answer::Unauthenticated) => continue,
-                Ok(Answer::Outcome(outcome)) => return outcome,
-                Err(outcome) => return outcome,
-            }
-        }
-        PushOutcome::Failed { why: "FCM refused a freshly fetched access token (HTTP 401)".into() }
+        renewing_once(|| self.attempt(&body), "FCM refused a freshly fetched access token (HTTP 401)").await
     }
 }
 

@@ -4,14 +4,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{http::short, push::PushOutcome};
-
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Answer {
-    Outcome(PushOutcome),
-    /// 401: the access token was refused; fetch a new one.
-    Unauthenticated,
-}
+use crate::{
+    http::short,
+    push::{Answer, PushOutcome},
+};
 
 /// The `errorCode` of the `FcmError` detail, and the error's `status` and `message`.
 fn error_parts(body: &[u8]) -> (Option<String>, Option<String>, Option<String>) {
@@ -36,7 +32,8 @@ pub(crate) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
         return Answer::Outcome(PushOutcome::Gone);
     }
     if status == 401 {
-        return Answer::Unauthenticated;
+        // The access token was refused: fetch a new one.
+        return Answer::RenewCredential;
     }
     if status == 429 || status >= 500 {
         return Answer::Outcome(PushOutcome::Retry { after: retry_after });
@@ -61,7 +58,7 @@ mod tests {
     fn outcome(status: u16, after: Option<Duration>, body: &str) -> PushOutcome {
         match classify(status, after, body.as_bytes()) {
             Answer::Outcome(outcome) => outcome,
-            Answer::Unauthenticated => panic!("unauthenticated"),
+            Answer::RenewCredential => panic!("renew"),
         }
     }
 
@@ -81,7 +78,7 @@ mod tests {
 
     #[test]
     fn a_refused_access_token_asks_for_a_new_one() {
-        assert_eq!(classify(401, None, b"{}"), Answer::Unauthenticated);
+        assert_eq!(classify(401, None, b"{}"), Answer::RenewCredential);
     }
 
     #[test]
