@@ -350,7 +350,10 @@ mod tests {
         let good = assertion(&account, &account.token_uri, SCOPE);
 
         assert_eq!(grant(&standin, "password", &good).await.status(), 400);
-        assert_eq!(grant(&standin, GRANT_TYPE, &assertion(&account, "https://elsewhere/token", SCOPE)).await.status(), 400);
+        assert_eq!(
+            grant(&standin, GRANT_TYPE, &assertion(&account, "https://elsewhere/token", SCOPE)).await.status(),
+            400
+        );
         assert_eq!(grant(&standin, GRANT_TYPE, &assertion(&account, &account.token_uri, "email")).await.status(), 400);
         let (signed, signature) = good.rsplit_once('.').unwrap();
         let tampered = format!("{signed}.{}", signature.chars().rev().collect::<String>());
