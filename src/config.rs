@@ -95,6 +95,21 @@ pub struct WebhookSettings {
     pub presend_fail_open: bool,
 }
 
+/// Rules that run on the clock (contract section 14).
+#[derive(Clone, Debug)]
+pub struct TimeRules {
+    /// The shortest lifetime a disappearing message may have.
+    pub message_ttl_min: Duration,
+    /// Free `user_input` messages per user and day; 0 turns the quota off.
+    pub quota_daily_free: u32,
+    pub quota_timezone: chrono_tz::Tz,
+    pub quota_points_per_message: i64,
+    /// Conversation types the quota applies to.
+    pub quota_conversation_types: Vec<String>,
+    /// How long an offer waits for its answer.
+    pub offer_ttl: Duration,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub app_env: AppEnv,
@@ -123,6 +138,7 @@ pub struct Settings {
     /// `authenticate {token}` within 10 s.
     pub legacy_auth_event: bool,
     pub webhooks: WebhookSettings,
+    pub time_rules: TimeRules,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -285,6 +301,7 @@ impl Settings {
             max_revisions: parse(&var, "MAX_REVISIONS", "3")?,
             legacy_auth_event: parse(&var, "LEGACY_AUTH_EVENT", "false")?,
             webhooks: webhook_settings(&var)?,
+            time_rules: time_rules(&var)?,
         })
     }
 
@@ -314,6 +331,43 @@ fn http_url(name: &str, url: &str) -> Result<(), ConfigError> {
     } else {
         Err(ConfigError::Invalid { name: name.into(), why: format!("expected http:// or https:// URLs, got {url:?}") })
     }
+}
+
+fn time_rules(var: &impl Fn(&str) -> Option<String>) -> Result<TimeRules, ConfigError> {
+    let zone = var("QUOTA_TIMEZONE").unwrap_or_else(|| "UTC".into());
+    let quota_timezone = zone.parse::<chrono_tz::Tz>().map_err(|_| ConfigError::Invalid {
+        name: "QUOTA_TIMEZONE".into(),
+        why: format!("{zone:?} is not an IANA time zone name (for example Asia/Kolkata)"),
+    })?;
+    let types = list(Some(var("QUOTA_CONVERSATION_TYPES").unwrap_or_else(|| "direct".into())));
+    if let Some(bad) = types.iter().find(|t| !["direct", "campaign", "bid"].contains(&t.as_str())) {
+        return Err(ConfigError::Invalid {
+            name: "QUOTA_CONVERSATION_TYPES".into(),
+            why: format!("{bad:?} is not a conversation type (direct, campaign, bid)"),
+        });
+    }
+    let cost: i64 = parse(var, "QUOTA_POINTS_PER_MESSAGE", "10")?;
+    if cost < 0 {
+        return Err(ConfigError::Invalid {
+            name: "QUOTA_POINTS_PER_MESSAGE".into(),
+            why: "must not be negative".into(),
+        });
+    }
+    let min: u64 = parse(var, "MESSAGE_TTL_MIN_SECONDS", "3600")?;
+    if min == 0 || min > crate::domain::expiry::MAX_TTL_SECONDS as u64 {
+        return Err(ConfigError::Invalid {
+            name: "MESSAGE_TTL_MIN_SECONDS".into(),
+            why: format!("must be 1..{}", crate::domain::expiry::MAX_TTL_SECONDS),
+        });
+    }
+    Ok(TimeRules {
+        message_ttl_min: Duration::from_secs(min),
+        quota_daily_free: parse(var, "QUOTA_DAILY_FREE", "0")?,
+        quota_timezone,
+        quota_points_per_message: cost,
+        quota_conversation_types: types,
+        offer_ttl: Duration::from_millis(parse(var, "OFFER_TTL_MS", "172800000")?),
+    })
 }
 
 fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {

@@ -108,6 +108,7 @@ impl Application {
             redis: redis.clone(),
             settings,
             clock,
+            alarm: Default::default(),
             users: Default::default(),
             presence,
             typing: Default::default(),
@@ -156,6 +157,7 @@ impl Application {
         let state = self.state.clone();
         let sweeper = tokio::spawn(app::upkeep::maintain(state.clone()));
         let webhook_workers = app::webhooks::start(&state)?;
+        let scheduler = tokio::spawn(app::schedules::keep(state.clone()));
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let close_sockets = self.close_sockets;
         let signal = async move {
@@ -171,6 +173,7 @@ impl Application {
             }
             close_sockets().await;
             sweeper.abort();
+            scheduler.abort();
             for worker in webhook_workers {
                 worker.abort();
             }

@@ -21,7 +21,7 @@ use crate::{
     cluster::Redis,
     config::Settings,
     domain::{
-        clock::Clock,
+        clock::{Alarm, Clock},
         events::Outbound,
         flow::engine::FlowConfig,
         limits::Limiter,
@@ -108,6 +108,8 @@ pub struct Inner {
     pub settings: Settings,
     /// The one clock every time rule reads (tests move it).
     pub clock: Clock,
+    /// Rung when something is scheduled (the time rules' scheduler wakes).
+    pub alarm: Alarm,
     pub verifier: Verifier,
     pub users: UserCache,
     pub presence: Presence,

@@ -29,6 +29,10 @@ pub struct Model {
     pub revision_count: i32,
     pub max_revisions: i32,
     pub version: i64,
+    /// Default lifetime of users' messages, when disappearing messages are on.
+    pub message_ttl_seconds: Option<i64>,
+    /// When the price offer the flow waits on expires (only while it waits on one).
+    pub offer_expires_at: Option<DateTimeUtc>,
     pub last_message_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

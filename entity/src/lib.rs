@@ -8,9 +8,12 @@ pub mod message;
 pub mod notification;
 pub mod outbox_event;
 pub mod payment_order;
+pub mod quota_usage;
 pub mod request;
 pub mod unread_count;
 pub mod user;
+pub mod wallet;
+pub mod wallet_credit;
 pub mod webhook_delivery;
 pub mod webhook_event;
 

@@ -9,6 +9,9 @@ pub struct Model {
     pub id: Uuid,
     #[sea_orm(column_name = "type")]
     pub kind: String,
+    /// The message the event is about, if any (a message that expires
+    /// before its webhook is delivered is not delivered).
+    pub subject_id: Option<Uuid>,
     #[sea_orm(column_type = "Text")]
     pub body: String,
     pub created_at: DateTimeUtc,

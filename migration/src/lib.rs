@@ -7,6 +7,7 @@ mod m20261122_000002_collaborations;
 mod m20261122_000003_payments;
 mod m20261122_000004_unread_counts;
 mod m20261202_000010_notifications_webhooks;
+mod m20261202_000011_time_rules;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_payments::Migration),
             Box::new(m20261122_000004_unread_counts::Migration),
             Box::new(m20261202_000010_notifications_webhooks::Migration),
+            Box::new(m20261202_000011_time_rules::Migration),
         ]
     }
 }

@@ -55,6 +55,7 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .col(uuid(OutboxEvents::Id).primary_key())
                     .col(string_len(OutboxEvents::Kind, 64))
+                    .col(uuid_null(OutboxEvents::SubjectId))
                     .col(text(OutboxEvents::Body))
                     .col(timestamp_with_time_zone(OutboxEvents::CreatedAt))
                     .to_owned(),
@@ -131,6 +132,7 @@ enum OutboxEvents {
     Id,
     #[sea_orm(iden = "type")]
     Kind,
+    SubjectId,
     Body,
     CreatedAt,
 }

@@ -84,8 +84,13 @@ pub async fn direct_connect(app: &AppState, who: &Identity, input: DirectConnect
         conversations::open_direct(&app.db, &app.webhooks, &who.user_id, &target, now).await?;
     let mut message = None;
     if let Some(text) = input.initial_message.filter(|t| !t.trim().is_empty()) {
-        let draft =
-            Draft { conversation_id: ConversationId(conversation.id), text, media_url: None, client_message_id: None };
+        let draft = Draft {
+            conversation_id: ConversationId(conversation.id),
+            text,
+            media_url: None,
+            client_message_id: None,
+            expires_in: None,
+        };
         let sent = super::messages::deliver(app, who, draft).await?;
         message = Some(message_json(&sent.message));
         conversation = sent.conversation;
@@ -122,4 +127,67 @@ pub async fn summary(app: &AppState, user_id: &str, id: uuid::Uuid) -> AppResult
         "other_user": row["other_user"],
         "last_message": row["last_message"],
     })))
+}
+
+/// `PUT /api/messages/conversations/:id/settings {message_ttl_seconds}`.
+#[derive(Debug, Deserialize)]
+pub struct SettingsInput {
+    /// `null` turns disappearing messages off.
+    pub message_ttl_seconds: Option<i64>,
+}
+
+pub struct SettingsChanged {
+    pub conversation: conversation::Model,
+    /// The system notice that records the change.
+    pub notice: Value,
+}
+
+/// Either participant sets how long later messages live; a system notice
+/// tells both.
+pub async fn set_message_ttl(
+    app: &AppState,
+    who: &Identity,
+    conversation_id: &str,
+    input: SettingsInput,
+) -> AppResult<SettingsChanged> {
+    app.spend(Limit::Writes, who).await?;
+    let (c, _) = conversations::writable(&app.db, ConversationId::parse(conversation_id)?, who).await?;
+    let ttl = input
+        .message_ttl_seconds
+        .map(|s| crate::domain::expiry::ttl("message_ttl_seconds", s, app.settings.time_rules.message_ttl_min))
+        .transpose()?;
+    let now = app.clock.now();
+    let c = conversations::set_message_ttl(&app.db, &c, ttl, now).await?;
+    app.writer.forget(c.id);
+    let who_name = who.name.clone().unwrap_or_else(|| who.user_id.clone());
+    let text = match ttl {
+        Some(s) => format!("{who_name} turned on disappearing messages: new messages disappear after {}", lifetime(s)),
+        None => format!("{who_name} turned off disappearing messages"),
+    };
+    let notice = crate::domain::messages::system::Notice {
+        system_user_id: &app.settings.system_user_id,
+        text,
+        action_data: Some(
+            serde_json::json!({ "type": "message_ttl", "message_ttl_seconds": ttl, "set_by": who.user_id }),
+        ),
+        idempotency_key: None,
+        track_emits: app.redis.is_some(),
+    };
+    let posted = crate::domain::messages::system::post(&app.db, &app.webhooks, &c, notice, now).await?;
+    app.emitter.publish(posted.events).await;
+    Ok(SettingsChanged { conversation: c, notice: message_json(&posted.message) })
+}
+
+/// "1 hour", "2 days", "90 minutes".
+fn lifetime(seconds: i64) -> String {
+    let (n, unit) = if seconds % 86_400 == 0 {
+        (seconds / 86_400, "day")
+    } else if seconds % 3_600 == 0 {
+        (seconds / 3_600, "hour")
+    } else if seconds % 60 == 0 {
+        (seconds / 60, "minute")
+    } else {
+        (seconds, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

@@ -67,5 +67,8 @@ async fn carry_out(app: &AppState, who: &Identity, mut planned: Planned) -> AppR
     }
     let mut acted = engine::carry_out(&app.db, &app.flow, planned).await?;
     app.emitter.publish(std::mem::take(&mut acted.events)).await;
+    if acted.conversation.offer_expires_at.is_some() {
+        app.alarm.ring();
+    }
     Ok(acted)
 }

@@ -11,6 +11,7 @@ use crate::{
     domain::{
         conversations,
         events::message_json,
+        expiry,
         ids::{ConversationId, MessageId},
         limits::Limit,
         messages::{self, Draft, Window},
@@ -31,6 +32,9 @@ pub struct SendInput {
     pub media_url: Option<String>,
     #[serde(default, alias = "clientMessageId")]
     pub client_message_id: Option<String>,
+    /// Seconds until the message disappears.
+    #[serde(default, alias = "expiresIn")]
+    pub expires_in: Option<i64>,
     #[serde(flatten)]
     pub claimed: Claimed,
 }
@@ -46,11 +50,13 @@ pub struct Sent {
 pub async fn send(app: &AppState, who: &Identity, input: SendInput) -> AppResult<Sent> {
     app.spend(Limit::Messages, who).await?;
     input.claimed.check(who)?;
+    let min = app.settings.time_rules.message_ttl_min;
     let draft = Draft {
         conversation_id: ConversationId::parse(&input.conversation_id)?,
         text: input.message.unwrap_or_default(),
         media_url: input.media_url.filter(|u| !u.trim().is_empty()),
         client_message_id: input.client_message_id,
+        expires_in: input.expires_in.map(|s| expiry::ttl("expires_in", s, min)).transpose()?,
     };
     let sent = deliver(app, who, draft).await?;
     Ok(Sent { message: sent.json, created: sent.created })
@@ -70,8 +76,20 @@ pub(super) async fn deliver(app: &AppState, who: &Identity, mut draft: Draft) ->
     app.emitter.publish(std::mem::take(&mut sent.events)).await;
     if sent.created {
         app.metrics.messages_sent.inc();
+        if sent.message.expires_at.is_some() {
+            app.alarm.ring();
+        }
     }
     Ok(sent)
+}
+
+/// `GET /api/messages/quota`: the caller's free messages and points.
+pub async fn quota(app: &AppState, who: &Identity) -> AppResult<Value> {
+    let q = app.writer.quota();
+    let state = crate::domain::quota::state(&app.db, q, &who.user_id, app.clock.now()).await?;
+    let mut body = serde_json::to_value(state).map_err(crate::error::AppError::internal)?;
+    body["enabled"] = json!(q.enabled());
+    Ok(body)
 }
 
 /// The query of a history read: a page, or a cursor.

@@ -20,6 +20,7 @@ pub mod platform;
 pub mod presence;
 pub mod presend;
 pub mod rooms;
+pub mod schedules;
 pub mod session;
 pub mod typing;
 pub mod upkeep;

@@ -138,3 +138,34 @@ pub async fn system_message(
     app.emitter.publish(posted.events).await;
     Ok(Created { value: message_json(&posted.message), created: posted.created })
 }
+
+#[derive(Debug, Deserialize)]
+pub struct CreditInput {
+    pub points: Value,
+    pub reference: String,
+}
+
+pub struct Credited {
+    pub balance: i64,
+    pub created: bool,
+}
+
+/// Credits a user's points; a repeated `reference` credits once.
+pub async fn credit(app: &AppState, service: &Identity, user_id: &str, input: CreditInput) -> AppResult<Credited> {
+    let user_id = validate::user_id("user_id", user_id.trim())?;
+    let points = input
+        .points
+        .as_i64()
+        .filter(|p| (1..=1_000_000_000).contains(p))
+        .ok_or_else(|| AppError::invalid_field("points", "must be a whole number from 1 to 1,000,000,000"))?;
+    let reference = validate::client_message_id("reference", &input.reference)?;
+    let now = app.clock.now();
+    users::ensure_exists(&app.db, &user_id, now).await?;
+    let (balance, created) =
+        crate::domain::quota::credit(&app.db, &user_id, points, &reference, &service.user_id, now).await?;
+    if created {
+        let state = crate::domain::quota::state(&app.db, app.writer.quota(), &user_id, now).await?;
+        app.emitter.publish(vec![crate::domain::messages::quota_event(&user_id, &state)]).await;
+    }
+    Ok(Credited { balance, created })
+}

@@ -64,6 +64,22 @@ impl Clock {
     }
 }
 
+/// Wakes whoever keeps a schedule when something is scheduled sooner than
+/// it may be sleeping for (a message that will disappear, an offer that
+/// will expire). A ring while nobody waits is kept for the next wait.
+#[derive(Clone, Debug, Default)]
+pub struct Alarm(Arc<tokio::sync::Notify>);
+
+impl Alarm {
+    pub fn ring(&self) {
+        self.0.notify_one();
+    }
+
+    pub async fn rung(&self) {
+        self.0.notified().await;
+    }
+}
+
 /// RFC 3339 with milliseconds and a `Z`, the form used on the wire.
 pub fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -155,6 +155,8 @@ pub async fn open_direct(
         revision_count: Set(0),
         max_revisions: Set(0),
         version: Set(0),
+        message_ttl_seconds: Set(None),
+        offer_expires_at: Set(None),
         last_message_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),
@@ -175,4 +177,25 @@ pub async fn open_direct(
     }
     txn.commit().await?;
     Ok((conversation, inserted == 1))
+}
+
+/// Sets a conversation's default message lifetime. Its version moves on, so
+/// the message writer reads it again.
+pub async fn set_message_ttl(
+    db: &impl ConnectionTrait,
+    c: &conversation::Model,
+    ttl_seconds: Option<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<conversation::Model> {
+    let updated = conversation::Entity::update_many()
+        .set(conversation::ActiveModel {
+            message_ttl_seconds: Set(ttl_seconds),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .col_expr(conversation::Column::Version, sea_orm::sea_query::Expr::cust("version + 1"))
+        .filter(conversation::Column::Id.eq(c.id))
+        .exec_with_returning(db)
+        .await?;
+    updated.into_iter().next().ok_or_else(|| AppError::not_found("Conversation"))
 }

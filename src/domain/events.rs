@@ -128,6 +128,7 @@ pub struct MessageView<'a> {
     seen: bool,
     seen_at: Option<String>,
     client_message_id: Option<&'a str>,
+    expires_at: Option<String>,
     created_at: String,
 }
 
@@ -148,6 +149,7 @@ impl<'a> From<&'a message::Model> for MessageView<'a> {
             seen: m.seen,
             seen_at: m.seen_at.as_ref().map(clock::rfc3339),
             client_message_id: m.client_message_id.as_deref(),
+            expires_at: m.expires_at.as_ref().map(clock::rfc3339),
             created_at: clock::rfc3339(&m.created_at),
         }
     }
@@ -207,6 +209,8 @@ pub fn conversation_json(c: &conversation::Model) -> Value {
         "current_action_data": c.current_action_data,
         "revision_count": c.revision_count,
         "max_revisions": c.max_revisions,
+        "message_ttl_seconds": c.message_ttl_seconds,
+        "offer_expires_at": c.offer_expires_at.as_ref().map(clock::rfc3339),
         "last_message_at": clock::rfc3339(&c.last_message_at),
         "created_at": clock::rfc3339(&c.created_at),
         "updated_at": clock::rfc3339(&c.updated_at),
@@ -282,6 +286,8 @@ mod tests {
             revision_count: 0,
             max_revisions: 3,
             version: 7,
+            message_ttl_seconds: None,
+            offer_expires_at: None,
             last_message_at: at,
             created_at: at,
             updated_at: at,
@@ -327,6 +333,7 @@ mod tests {
             "seen": false,
             "seen_at": null,
             "client_message_id": "c-1",
+            "expires_at": null,
             "created_at": "2026-11-22T09:31:05.000Z",
         });
         assert_eq!(message_json(&message()), expected);

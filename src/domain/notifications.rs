@@ -30,6 +30,7 @@ pub const PAYMENT_COMPLETED: &str = "payment_completed";
 pub const PAYMENT_FAILED: &str = "payment_failed";
 pub const CONVERSATION_CLOSED: &str = "conversation_closed";
 pub const NEW_APPLICATION: &str = "new_application";
+pub const OFFER_EXPIRED: &str = "offer_expired";
 
 /// Bodies are a preview, not the whole text.
 const MAX_BODY_CHARS: usize = 200;

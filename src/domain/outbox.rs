@@ -86,6 +86,8 @@ impl Webhooks {
 pub struct Event {
     pub id: Uuid,
     pub kind: &'static str,
+    /// The message it is about, if any.
+    pub subject_id: Option<Uuid>,
     pub body: String,
     pub created_at: DateTime<Utc>,
 }
@@ -103,7 +105,13 @@ impl Event {
         let id = Uuid::now_v7();
         let body = serde_json::to_string(&Body { id, kind, created_at: clock::rfc3339(&now), data })
             .map_err(AppError::internal)?;
-        Ok(Self { id, kind, body, created_at: now })
+        Ok(Self { id, kind, subject_id: None, body, created_at: now })
+    }
+
+    /// Marks the event as about a message (dropped if the message expires first).
+    pub fn about(mut self, message_id: Uuid) -> Self {
+        self.subject_id = Some(message_id);
+        self
     }
 
     /// An event whose data is JSON text already written (a message).
@@ -154,6 +162,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, hooks: &Webhooks, events: Vec<Ev
     outbox_event::Entity::insert_many(events.into_iter().map(|e| outbox_event::ActiveModel {
         id: Set(e.id),
         kind: Set(e.kind.to_string()),
+        subject_id: Set(e.subject_id),
         body: Set(e.body),
         created_at: Set(e.created_at),
     }))

@@ -12,7 +12,7 @@ use super::extract::{ApiJson, ApiQuery, Caller};
 use crate::{
     app::{
         AppState,
-        conversations::{self, DirectConnectInput, ListQuery},
+        conversations::{self, DirectConnectInput, ListQuery, SettingsInput},
         messages::{self, HistoryQuery, SeenInput, SendInput},
     },
     domain::events::conversation_json,
@@ -102,4 +102,25 @@ pub async fn context(
     let mut body = conversations::context(&app, &who, &id).await?;
     body["success"] = json!(true);
     Ok(Json(body))
+}
+
+/// `PUT /api/messages/conversations/:id/settings`: disappearing messages.
+pub async fn settings(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<SettingsInput>,
+) -> AppResult<Json<Value>> {
+    let changed = conversations::set_message_ttl(&app, &who, &id, input).await?;
+    Ok(Json(json!({
+        "success": true,
+        "conversation": conversation_json(&changed.conversation),
+        "message_ttl_seconds": changed.conversation.message_ttl_seconds,
+        "message": changed.notice,
+    })))
+}
+
+/// `GET /api/messages/quota`.
+pub async fn quota(State(app): State<AppState>, Caller(who): Caller) -> AppResult<Json<Value>> {
+    Ok(Json(json!({ "success": true, "quota": messages::quota(&app, &who).await? })))
 }

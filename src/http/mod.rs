@@ -18,7 +18,7 @@ use axum::{
     extract::{MatchedPath, Request, State},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{any, delete, get, post},
+    routing::{any, delete, get, post, put},
 };
 use http::{HeaderValue, Method, header};
 use tower_http::{
@@ -64,6 +64,9 @@ pub fn router(app: AppState) -> Router {
         .route("/api/notifications/{id}", delete(notifications::delete))
         .route("/api/platform/notifications", post(platform::notify))
         .route("/api/platform/conversations/{id}/system-messages", post(platform::system_message))
+        .route("/api/platform/wallets/{user_id}/credit", post(platform::credit))
+        .route("/api/messages/conversations/{id}/settings", put(messages::settings))
+        .route("/api/messages/quota", get(messages::quota))
         .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
         .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery));
     if !app.settings.is_production() {

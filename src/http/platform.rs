@@ -11,7 +11,7 @@ use super::extract::{ApiJson, Service};
 use crate::{
     app::{
         AppState,
-        platform::{self, NotificationInput, SystemMessageInput},
+        platform::{self, CreditInput, NotificationInput, SystemMessageInput},
     },
     error::AppResult,
 };
@@ -39,4 +39,14 @@ pub async fn system_message(
 ) -> AppResult<Created> {
     let out = platform::system_message(&app, &service, &id, input).await?;
     Ok(created_or_ok(out.created, json!({ "success": true, "message": out.value })))
+}
+
+pub async fn credit(
+    State(app): State<AppState>,
+    Service(service): Service,
+    Path(user_id): Path<String>,
+    ApiJson(input): ApiJson<CreditInput>,
+) -> AppResult<Json<Value>> {
+    let out = platform::credit(&app, &service, &user_id, input).await?;
+    Ok(Json(json!({ "success": true, "balance": out.balance, "credited": out.created })))
 }

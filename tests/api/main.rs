@@ -20,5 +20,6 @@ mod presence;
 mod presend;
 mod rooms;
 mod seen;
+mod time_rules;
 mod typing;
 mod webhooks;

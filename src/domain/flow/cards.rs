@@ -168,6 +168,14 @@ fn agreement_card(view: &View, to: Party) -> Value {
 }
 
 fn pricing_card(view: &View, to: Party) -> Value {
+    let mut card = pricing_card_body(view, to);
+    if let (Some(deadline), Some(_)) = (view.offer_deadline, super::rules::pending_offer(view.state)) {
+        card["expires_at"] = json!(deadline);
+    }
+    card
+}
+
+fn pricing_card_body(view: &View, to: Party) -> Value {
     use Action::*;
     let d = view.data;
     match view.state {

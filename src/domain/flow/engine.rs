@@ -39,6 +39,8 @@ pub struct FlowConfig {
     pub system_user_id: String,
     pub clock: Clock,
     pub webhooks: Webhooks,
+    /// How long an offer waits for its answer.
+    pub offer_ttl: chrono::Duration,
 }
 
 impl FlowConfig {
@@ -50,7 +52,13 @@ impl FlowConfig {
             system_user_id: s.system_user_id.clone(),
             clock,
             webhooks,
+            offer_ttl: chrono::Duration::from_std(s.time_rules.offer_ttl).unwrap_or(chrono::Duration::days(2)),
         }
+    }
+
+    /// When an offer made at `now` expires.
+    pub fn offer_deadline(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        now + self.offer_ttl
     }
 }
 
@@ -131,8 +139,20 @@ fn user_of(c: &conversation::Model, party: Party) -> &str {
     }
 }
 
-/// The flow as the rules see it, at `now`.
-pub fn view<'a>(c: &'a conversation::Model, cfg: &FlowConfig, now: &'a str) -> AppResult<View<'a>> {
+/// The times a view of the flow needs, as text.
+pub struct Times {
+    now: String,
+    offer_deadline: String,
+}
+
+impl Times {
+    pub fn at(cfg: &FlowConfig, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self { now: clock::rfc3339(&now), offer_deadline: clock::rfc3339(&cfg.offer_deadline(now)) }
+    }
+}
+
+/// The flow as the rules see it, at a time.
+pub fn view<'a>(c: &'a conversation::Model, cfg: &FlowConfig, times: &'a Times) -> AppResult<View<'a>> {
     Ok(View {
         kind: source_kind(c)?,
         state: state_of(c)?,
@@ -140,7 +160,8 @@ pub fn view<'a>(c: &'a conversation::Model, cfg: &FlowConfig, now: &'a str) -> A
         revision_count: c.revision_count,
         max_revisions: c.max_revisions,
         commission_bps: cfg.commission_bps,
-        now,
+        now: &times.now,
+        offer_deadline: Some(&times.offer_deadline),
     })
 }
 
@@ -199,8 +220,8 @@ pub async fn plan(
 ) -> AppResult<Planned> {
     let (c, participant) = conversations::writable(db, id, who).await?;
     let party = party_of(participant)?;
-    let now = clock::rfc3339(&cfg.clock.now());
-    let view = view(&c, cfg, &now)?;
+    let times = Times::at(cfg, cfg.clock.now());
+    let view = view(&c, cfg, &times)?;
     let Some(action) = Action::parse(action_name.trim()) else {
         if view.state == State::ChatClosed {
             return Err(AppError::closed());
@@ -294,6 +315,73 @@ pub async fn record_effects(
     Ok(notified)
 }
 
+/// Conversations whose offer has waited too long, oldest first.
+pub async fn expired_offers(
+    db: &DatabaseConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: u64,
+) -> AppResult<Vec<conversation::Model>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(conversation::Entity::find()
+        .filter(conversation::Column::OfferExpiresAt.lte(now))
+        .order_by_asc(conversation::Column::OfferExpiresAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// When the next offer expires, if one waits.
+pub async fn next_offer_deadline(db: &DatabaseConnection) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(conversation::Entity::find()
+        .select_only()
+        .column(conversation::Column::OfferExpiresAt)
+        .filter(conversation::Column::OfferExpiresAt.is_not_null())
+        .order_by_asc(conversation::Column::OfferExpiresAt)
+        .into_tuple::<Option<chrono::DateTime<chrono::Utc>>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
+/// Expires the offer a conversation waits on, at the version read: a
+/// party's action that got there first wins, and then nothing happens here
+/// (none). Several nodes may try; one transition is written.
+pub async fn expire_offer(
+    db: &DatabaseConnection,
+    cfg: &FlowConfig,
+    c: conversation::Model,
+) -> AppResult<Option<Acted>> {
+    let times = Times::at(cfg, cfg.clock.now());
+    let t = match view(&c, cfg, &times).and_then(|v| rules::offer_expired(&v)) {
+        Ok(t) => t,
+        Err(_) => {
+            // Nothing waits on an offer any more: the deadline is stale.
+            conversation::Entity::update_many()
+                .set(conversation::ActiveModel { offer_expires_at: Set(None), ..Default::default() })
+                .filter(conversation::Column::Id.eq(c.id))
+                .filter(conversation::Column::Version.eq(c.version))
+                .exec(db)
+                .await?;
+            return Ok(None);
+        }
+    };
+    let txn = crate::db::begin_write(db).await?;
+    let done = match write(&txn, cfg, &c, &t, &cfg.system_user_id, Extra::default()).await {
+        Ok(done) => {
+            txn.commit().await?;
+            done
+        }
+        Err(WriteError::Stale) => {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        Err(WriteError::Other(e)) => return Err(e),
+    };
+    let events = super::publish::publishable(db, &done.conversation, &t, &done.messages, &done.notified, None).await?;
+    Ok(Some(Acted { conversation: done.conversation, messages: done.messages, events }))
+}
+
 async fn stale(db: &DatabaseConnection, c: &conversation::Model) -> AppError {
     let state = match conversations::load(db, ConversationId(c.id)).await {
         Ok(now) => now.flow_state.as_deref().and_then(State::parse),
@@ -321,8 +409,15 @@ impl From<DbErr> for WriteError {
 }
 
 /// The conversation as a transition leaves it.
-fn after(c: &conversation::Model, t: &Transition, now: chrono::DateTime<chrono::Utc>) -> conversation::Model {
+fn after(
+    cfg: &FlowConfig,
+    c: &conversation::Model,
+    t: &Transition,
+    now: chrono::DateTime<chrono::Utc>,
+) -> conversation::Model {
     let mut after = c.clone();
+    // An offer waiting for its answer expires; nothing else does.
+    after.offer_expires_at = rules::pending_offer(t.to).map(|_| cfg.offer_deadline(now));
     after.flow_state = Some(t.to.as_str().into());
     after.awaiting_role = t.to.awaiting().map(|r| r.as_str().into());
     after.chat_status = t.to.chat_status().as_str().into();
@@ -348,9 +443,10 @@ pub async fn write(
 ) -> Result<Written, WriteError> {
     let now = cfg.clock.now();
     let rows: Vec<message::Model> = t.drafts.iter().map(|d| draft_to_row(cfg, c, d, actor, now)).collect();
-    let after = after(c, t, now);
+    let after = after(cfg, c, t, now);
     let updated = conversation::Entity::update_many()
         .set(conversation::ActiveModel {
+            offer_expires_at: Set(after.offer_expires_at),
             flow_state: Set(after.flow_state.clone()),
             awaiting_role: Set(after.awaiting_role.clone()),
             chat_status: Set(after.chat_status.clone()),

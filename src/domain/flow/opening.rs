@@ -67,6 +67,7 @@ pub async fn initialize(
         max_revisions: cfg.max_revisions,
         commission_bps: cfg.commission_bps,
         now: &now_text,
+        offer_deadline: None,
     };
     let t = rules::opened(&view);
     let c = conversation::Model {
@@ -86,6 +87,8 @@ pub async fn initialize(
         revision_count: 0,
         max_revisions: cfg.max_revisions,
         version: 0,
+        message_ttl_seconds: None,
+        offer_expires_at: None,
         last_message_at: now,
         created_at: now,
         updated_at: now,

@@ -109,7 +109,7 @@ pub fn webhook_events(
     }
     for m in written {
         let data = events::MessageNew { conversation_id: m.conversation_id, message: events::MessageView::from(m) };
-        out.extend(outbox::event(hooks, outbox::MESSAGE_NEW, &data, m.created_at)?);
+        out.extend(outbox::event(hooks, outbox::MESSAGE_NEW, &data, m.created_at)?.map(|e| e.about(m.id)));
     }
     Ok(out)
 }
@@ -181,6 +181,23 @@ pub fn drafts(
                 "sender_id": card.sender_id,
             }),
         ));
+    }
+    if t.cause == Cause::OfferExpired {
+        let notice = shared(written);
+        for user in [&after.user1_id, &after.user2_id] {
+            out.push(Draft::new(
+                user,
+                notifications::OFFER_EXPIRED,
+                "Offer expired",
+                notice.map(|m| m.message.as_str()).unwrap_or("The offer expired"),
+                json!({
+                    "conversation_id": after.id,
+                    "message": notice.map(events::message_json).unwrap_or(Value::Null),
+                    "flow_state": after.flow_state,
+                    "expired_offer": after.flow_data["expired_offers"].as_array().and_then(|o| o.last()),
+                }),
+            ));
+        }
     }
     if t.to == State::ChatClosed && before.flow_state.as_deref() != Some(State::ChatClosed.as_str()) {
         let other = conversations::other_participant(after, actor);

@@ -27,6 +27,8 @@ pub struct View<'a> {
     pub commission_bps: u32,
     /// RFC 3339 time of the action, written into flow data.
     pub now: &'a str,
+    /// When an offer made now would expire (shown on the cards that answer one).
+    pub offer_deadline: Option<&'a str>,
 }
 
 /// Who a message is written for.
@@ -51,6 +53,8 @@ pub enum Cause {
     PaymentCaptured,
     /// The gateway reported a failed payment attempt.
     PaymentFailed,
+    /// An offer waited too long for its answer.
+    OfferExpired,
 }
 
 impl Cause {
@@ -61,6 +65,7 @@ impl Cause {
             Cause::Opened => "opened",
             Cause::PaymentCaptured => "payment_captured",
             Cause::PaymentFailed => "payment_failed",
+            Cause::OfferExpired => "offer_expired",
         }
     }
 }
@@ -469,6 +474,51 @@ pub fn payment_failed(view: &View, reason: &str) -> AppResult<Transition> {
             action_data: card.clone(),
         }],
         current_card: card,
+    })
+}
+
+/// The offer a state waits on an answer to, by its flow-data key.
+pub fn pending_offer(state: State) -> Option<&'static str> {
+    match state {
+        State::InfluencerPriceResponse => Some("price_offer"),
+        State::BrandOwnerNegotiation => Some("counter_offer"),
+        State::InfluencerFinalResponse => Some("final_offer"),
+        _ => None,
+    }
+}
+
+/// The transition an offer that waited too long makes: back to
+/// `brand_owner_pricing`, the offer kept in `expired_offers`, a notice from
+/// the system with the pricing card.
+pub fn offer_expired(view: &View) -> AppResult<Transition> {
+    let Some(key) = pending_offer(view.state) else {
+        return Err(state_invalid(Some(view.state), view.state.awaiting(), &[], "No offer is waiting for an answer"));
+    };
+    let mut data = obj(view.data);
+    let offer = data.get(key).cloned().unwrap_or(Value::Null);
+    let price = stored_price(view.data, key).map(|p| p.to_string()).unwrap_or_default();
+    let mut expired = offer.clone();
+    if let Some(e) = expired.as_object_mut() {
+        e.insert("kind".into(), json!(key));
+        e.insert("expired_at".into(), json!(view.now));
+    }
+    push(&mut data, "expired_offers", expired);
+    let data = Value::Object(data);
+    let to = State::BrandOwnerPricing;
+    let current_card = cards::card(&View { state: to, data: &data, ..view.clone() });
+    Ok(Transition {
+        cause: Cause::OfferExpired,
+        from: view.state,
+        through: None,
+        to,
+        revision_count: view.revision_count,
+        drafts: vec![Draft::Notice {
+            to: Party::BrandOwner,
+            text: format!("The offer of {price} expired"),
+            action_data: current_card.clone(),
+        }],
+        current_card,
+        data,
     })
 }
 

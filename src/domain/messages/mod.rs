@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 pub use history::{Window, history, last_visible, visible_messages};
 pub use seen::{SeenOutcome, mark_emitted, mark_seen, pending_emits};
-pub use unread::{count_unread, unread_by_conversation, unread_of, unread_update};
+pub use unread::{count_unread, recount, unread_by_conversation, unread_of, unread_update};
 use writer::Written;
 pub use writer::{BatchMetrics, Effects, Participants, Writer};
 
@@ -33,6 +33,8 @@ pub struct Draft {
     pub text: String,
     pub media_url: Option<String>,
     pub client_message_id: Option<String>,
+    /// Its own lifetime in seconds (already checked), else the conversation's default.
+    pub expires_in: Option<i64>,
 }
 
 pub struct Sent {
@@ -59,6 +61,8 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         .transpose()?;
     let participants = writer.participants_of(db, draft.conversation_id).await?;
     let receiver = participants.receiver_for(who)?;
+    let now = writer.clock().now();
+    let lifetime = draft.expires_in.or(participants.message_ttl_seconds);
     let row = message::Model {
         id: MessageId::new().0,
         conversation_id: draft.conversation_id.0,
@@ -74,24 +78,35 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         seen: false,
         seen_at: None,
         client_message_id,
-        expires_at: None,
+        expires_at: lifetime.map(|s| super::expiry::expires_at(now, s)),
         emit_pending: true,
-        created_at: writer.clock().now(),
+        created_at: now,
     };
     let json = message_text(&row)?;
-    let effects = effects_of(writer, who, &row, &json)?;
+    let mut effects = effects_of(writer, who, &row, &json)?;
+    effects.charge = writer.quota().applies_to(&participants.conversation_type);
     let (written, c) = writer.write(row, effects).await?;
-    let (row, unread, notified) = match written {
+    let fresh = match written {
         Written::Existing(m) => {
+            let m = *m;
             let json = message_text(&m)?;
             return Ok(Sent { message: m, json, conversation: c, created: false, events: vec![] });
         }
-        Written::New(m, unread, notified) => (m, unread, notified),
+        Written::New(fresh) => *fresh,
     };
+    let row = fresh.message;
     let mut events = vec![events::new_message_as(&c, &row, &*json)];
-    events.extend(notified.as_deref().map(notifications::event));
-    events.push(unread::unread_event(&row.receiver_id, c.id, unread));
+    events.extend(fresh.notification.as_ref().map(notifications::event));
+    events.push(unread::unread_event(&row.receiver_id, c.id, fresh.unread));
+    if let Some(q) = &fresh.quota {
+        events.push(quota_event(&row.sender_id, q));
+    }
     Ok(Sent { message: row, json, conversation: c, created: true, events })
+}
+
+/// `quota_updated` to the sender's devices.
+pub fn quota_event(user_id: &str, q: &super::quota::State) -> Outbound {
+    Outbound::new("quota_updated", vec![events::user_room(user_id)], serde_json::to_value(q).unwrap_or_default())
 }
 
 /// The stored message a send with this client message id already made.
@@ -121,8 +136,9 @@ fn effects_of(writer: &Writer, who: &Identity, row: &message::Model, json: &RawV
     let notification =
         notifications::new_message(&row.receiver_id, row.conversation_id, message, &row.sender_id, who.name.as_deref());
     let data = events::MessageNew { conversation_id: row.conversation_id, message: json };
-    let webhook = outbox::event(writer.webhooks(), outbox::MESSAGE_NEW, &data, row.created_at)?;
-    Ok(Effects { notification: Some(notification), webhook })
+    let webhook =
+        outbox::event(writer.webhooks(), outbox::MESSAGE_NEW, &data, row.created_at)?.map(|e| e.about(row.id));
+    Ok(Effects { notification: Some(notification), webhook, charge: false })
 }
 
 /// A message as clients see it, written as JSON text once.

@@ -68,7 +68,7 @@ pub async fn count_unread<'a>(
 }
 
 /// Sets a user's unread count in a conversation to what is really unseen.
-pub(super) async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<()> {
+pub async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<()> {
     let n = message::Entity::find()
         .filter(message::Column::ConversationId.eq(conversation_id))
         .filter(message::Column::ReceiverId.eq(user_id))

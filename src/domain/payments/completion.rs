@@ -163,7 +163,7 @@ async fn settle_once(
 ) -> AppResult<Option<Completion>> {
     let c = conversations::load(db, ConversationId(order.conversation_id)).await?;
     let now = cfg.clock.now();
-    let now_text = clock::rfc3339(&now);
+    let times = engine::Times::at(cfg, now);
     let txn = crate::db::begin_write(db).await?;
     if let Some((id, kind)) = event
         && !record_event(&txn, Some(id), kind, now).await?
@@ -178,7 +178,7 @@ async fn settle_once(
         .filter(payment_order::Column::Status.ne(PaymentStatus::Paid.as_str()))
         .exec(&txn)
         .await?;
-    let v = engine::view(&c, cfg, &now_text)?;
+    let v = engine::view(&c, cfg, &times)?;
     if updated.rows_affected == 0 {
         // Already paid (by the other path, or an earlier delivery): record the event, change nothing.
         txn.commit().await?;

@@ -229,6 +229,7 @@ async fn send<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppRes
         message: p.text,
         media_url: p.media_url,
         client_message_id: p.client_nonce.filter(|n| !n.trim().is_empty()).or(Some(temp)),
+        expires_in: None,
         claimed: p.claimed,
     };
     let sent = app::messages::send(&ctx.app, who, input).await?;

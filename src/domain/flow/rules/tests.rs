@@ -91,6 +91,7 @@ fn view(state: State, data: &Value, revision_count: i32) -> View<'_> {
         max_revisions: 3,
         commission_bps: 1000,
         now: "2026-11-22T00:00:00.000Z",
+        offer_deadline: None,
     }
 }
 

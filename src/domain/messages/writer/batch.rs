@@ -14,13 +14,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Effects, Setup, Unread, Written, pg};
+use super::{Effects, Fresh, Setup, Unread, Written, pg};
 use crate::{
     domain::{
         conversations::ensure_chat_open,
         messages::{count_unread, unread_of},
         names::ChatStatus,
-        notifications, outbox,
+        notifications, outbox, quota,
     },
     error::{AppError, AppResult},
 };
@@ -59,9 +59,13 @@ impl Known {
 /// Notifications by (user, coalescing key): what a stored draft became.
 type Notified = HashMap<(String, String), notification::Model>;
 
-fn notification_of(p: &Pending, notified: &Notified) -> Option<Box<notification::Model>> {
+fn notification_of(p: &Pending, notified: &Notified) -> Option<notification::Model> {
     let d = p.effects.notification.as_ref()?;
-    notified.get(&(d.user_id.clone(), d.coalesce_key()?)).cloned().map(Box::new)
+    notified.get(&(d.user_id.clone(), d.coalesce_key()?)).cloned()
+}
+
+fn fresh(p: &Pending, unread: Unread, notified: &Notified, quota: Option<quota::State>) -> Written {
+    Written::New(Box::new(Fresh { message: p.row.clone(), unread, notification: notification_of(p, notified), quota }))
 }
 
 fn keyed(rows: Vec<notification::Model>) -> Notified {
@@ -78,8 +82,9 @@ pub async fn write(
     if db.get_database_backend() != DbBackend::Postgres {
         return write_in_transaction(db, jobs, known, now, ctx).await;
     }
+    // Messages the quota counts are charged in a transaction, the long way.
     let (fast, mut slow): (Vec<usize>, Vec<usize>) =
-        (0..jobs.len()).partition(|&i| known.0.contains_key(&jobs[i].row.conversation_id));
+        (0..jobs.len()).partition(|&i| !jobs[i].effects.charge && known.0.contains_key(&jobs[i].row.conversation_id));
     let mut out: Vec<Option<Stored>> = (0..jobs.len()).map(|_| None).collect();
     if !fast.is_empty() {
         let fast_jobs: Vec<&Pending> = fast.iter().map(|&i| &jobs[i]).collect();
@@ -129,7 +134,7 @@ pub async fn write(
                             total: counts.map(|u| u.values().sum()).unwrap_or(0),
                         }
                     });
-                Ok((Written::New(r.clone(), figures, notification_of(&jobs[i], &notified)), c))
+                Ok((fresh(&jobs[i], figures, &notified, None), c))
             } else {
                 repeated(&repeats, r, c)
             });
@@ -175,9 +180,11 @@ async fn write_in_transaction(
         HashMap::new()
     };
 
+    let charged = charge(&txn, jobs, &open, &ctx.quota, now).await?;
+    let refused = |p: &Pending| charged.get(&p.row.id).is_some_and(|r| r.is_err());
     let writable: Vec<message::ActiveModel> = jobs
         .iter()
-        .filter(|p| open.contains_key(&p.row.conversation_id))
+        .filter(|p| open.contains_key(&p.row.conversation_id) && !refused(p))
         .map(|p| message::ActiveModel::from(p.row.clone()))
         .collect();
     let inserted = insert(&txn, writable).await?;
@@ -203,18 +210,54 @@ async fn write_in_transaction(
                 let c = shut.get(&r.conversation_id).ok_or_else(|| AppError::not_found("Conversation"))?;
                 return Err(ensure_chat_open(c).err().unwrap_or_else(AppError::closed));
             };
+            if let Some(Err(e)) = charged.get(&r.id) {
+                return Err(
+                    AppError::new(e.code, e.message.clone()).with_details(e.details.clone().unwrap_or_default())
+                );
+            }
             if inserted.contains(&r.id) {
                 let counts = unread.get(r.receiver_id.as_str());
                 let figures = Unread {
                     conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
                     total: counts.map(|u| u.values().sum()).unwrap_or(0),
                 };
-                Ok((Written::New(r.clone(), figures, notification_of(p, &notified)), c.clone()))
+                let quota = charged.get(&r.id).and_then(|q| q.as_ref().ok()).cloned();
+                Ok((fresh(p, figures, &notified, quota), c.clone()))
             } else {
                 repeated(&repeats, r, c.clone())
             }
         })
         .collect())
+}
+
+/// Charges the messages the quota counts, before they are inserted: only
+/// messages of open conversations, and never a repeat of a stored client
+/// message id (it is charged once, when first stored).
+async fn charge(
+    txn: &DatabaseTransaction,
+    jobs: &[Pending<'_>],
+    open: &HashMap<Uuid, conversation::Model>,
+    q: &quota::Quota,
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<Uuid, AppResult<quota::State>>> {
+    let counted: Vec<&Pending> =
+        jobs.iter().filter(|p| p.effects.charge && open.contains_key(&p.row.conversation_id)).collect();
+    if counted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let stored = existing(txn, counted.iter().map(|p| p.row)).await?;
+    let mut seen = HashSet::new();
+    let charged: Vec<(Uuid, &str)> = counted
+        .iter()
+        .map(|p| p.row)
+        .filter(|r| {
+            let Some(cmid) = &r.client_message_id else { return true };
+            let key = (r.conversation_id, (r.sender_id.clone(), cmid.clone()));
+            !stored.contains_key(&key) && seen.insert(key)
+        })
+        .map(|r| (r.id, r.sender_id.as_str()))
+        .collect();
+    quota::charge(txn, q, &charged, now).await
 }
 
 /// Sets `last_message_at` of the conversations among `ids` that are open for
@@ -359,6 +402,6 @@ fn repeated(repeats: &Repeats, r: &message::Model, c: conversation::Model) -> St
     let key = (r.sender_id.clone(), r.client_message_id.clone().unwrap_or_default());
     repeats
         .get(&(r.conversation_id, key))
-        .map(|m| (Written::Existing(m.clone()), c))
+        .map(|m| (Written::Existing(Box::new(m.clone())), c))
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("message {} neither stored nor found", r.id)))
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     config::Settings,
-    domain::{clock::Clock, conversations, ids::ConversationId, notifications, outbox},
+    domain::{clock::Clock, conversations, ids::ConversationId, notifications, outbox, quota},
     error::{AppError, AppResult},
 };
 
@@ -31,11 +31,21 @@ const MAX_REMEMBERED: usize = 200_000;
 
 /// How a queued message ended.
 pub enum Written {
-    /// Stored now, with the receiver's unread counts right after the commit
-    /// and the receiver's notification as it now stands.
-    New(message::Model, Unread, Option<Box<notification::Model>>),
+    /// Stored now.
+    New(Box<Fresh>),
     /// A message with the same client message id was already stored.
-    Existing(message::Model),
+    Existing(Box<message::Model>),
+}
+
+/// A message stored now, with what its commit left behind.
+pub struct Fresh {
+    pub message: message::Model,
+    /// The receiver's unread counts right after the commit.
+    pub unread: Unread,
+    /// The receiver's notification as it now stands.
+    pub notification: Option<notification::Model>,
+    /// The sender's quota after it, when the quota applies.
+    pub quota: Option<quota::State>,
 }
 
 /// What storing a message causes, written in the same transaction.
@@ -43,6 +53,8 @@ pub enum Written {
 pub struct Effects {
     pub notification: Option<notifications::Draft>,
     pub webhook: Option<outbox::Event>,
+    /// Whether the daily quota counts it (and may refuse it).
+    pub charge: bool,
 }
 
 struct Job {
@@ -51,13 +63,20 @@ struct Job {
     reply: oneshot::Sender<AppResult<(Written, conversation::Model)>>,
 }
 
-/// Who takes part in a conversation: fixed at creation, so safe to remember.
+/// Who takes part in a conversation (fixed at creation), and its default
+/// message lifetime (which a participant may change: remembered briefly).
 #[derive(Clone, Debug)]
 pub struct Participants {
     pub user1_id: String,
     pub user2_id: String,
     pub conversation_type: String,
+    pub message_ttl_seconds: Option<i64>,
+    read_at: Instant,
 }
+
+/// How long a remembered default message lifetime is trusted: a change made
+/// on another node applies here within this long.
+const TTL_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
@@ -66,6 +85,7 @@ pub struct Writer {
     participants: DashMap<Uuid, Participants>,
     clock: Clock,
     webhooks: outbox::Webhooks,
+    quota: quota::Quota,
 }
 
 /// What the writer's thread needs.
@@ -73,6 +93,7 @@ struct Setup {
     metrics: BatchMetrics,
     clock: Clock,
     webhooks: outbox::Webhooks,
+    quota: quota::Quota,
 }
 
 impl Writer {
@@ -89,7 +110,8 @@ impl Writer {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
         let (ready, started) = oneshot::channel::<anyhow::Result<()>>();
         let settings = settings.clone();
-        let ctx = Setup { metrics, clock: clock.clone(), webhooks: webhooks.clone() };
+        let quota = quota::Quota::from(&settings.time_rules);
+        let ctx = Setup { metrics, clock: clock.clone(), webhooks: webhooks.clone(), quota: quota.clone() };
         std::thread::Builder::new()
             .name("parley-writer".into())
             .spawn(move || {
@@ -117,7 +139,16 @@ impl Writer {
             })
             .context("could not start the message writer thread")?;
         started.await.context("the message writer thread stopped during start-up")??;
-        Ok(Self { jobs, track_emits, participants: DashMap::new(), clock, webhooks })
+        Ok(Self { jobs, track_emits, participants: DashMap::new(), clock, webhooks, quota })
+    }
+
+    pub fn quota(&self) -> &quota::Quota {
+        &self.quota
+    }
+
+    /// Forgets what is remembered of a conversation (its settings changed).
+    pub fn forget(&self, id: Uuid) {
+        self.participants.remove(&id);
     }
 
     pub fn clock(&self) -> &Clock {
@@ -130,11 +161,19 @@ impl Writer {
 
     /// Who takes part in a conversation, remembered after the first look.
     pub async fn participants_of(&self, db: &impl ConnectionTrait, id: ConversationId) -> AppResult<Participants> {
-        if let Some(p) = self.participants.get(&id.0) {
+        if let Some(p) = self.participants.get(&id.0)
+            && p.read_at.elapsed() < TTL_FRESH_FOR
+        {
             return Ok(p.clone());
         }
         let c = conversations::load(db, id).await?;
-        let p = Participants { user1_id: c.user1_id, user2_id: c.user2_id, conversation_type: c.conversation_type };
+        let p = Participants {
+            user1_id: c.user1_id,
+            user2_id: c.user2_id,
+            conversation_type: c.conversation_type,
+            message_ttl_seconds: c.message_ttl_seconds,
+            read_at: Instant::now(),
+        };
         if self.participants.len() >= MAX_REMEMBERED {
             self.participants.clear();
         }

@@ -75,8 +75,8 @@ WITH batch AS (
 
 const WEBHOOKS: &str = r#"
 , evented AS (
-    INSERT INTO outbox_events (id, type, body, created_at)
-    SELECT e.id, e.type, e.body, e.created_at
+    INSERT INTO outbox_events (id, type, subject_id, body, created_at)
+    SELECT e.id, e.type, e.message_id, e.body, e.created_at
     FROM json_to_recordset($5::json) AS e(id uuid, message_id uuid, type varchar, body text, created_at timestamptz)
     WHERE e.message_id IN (SELECT id FROM stored)
     RETURNING id, type, created_at
