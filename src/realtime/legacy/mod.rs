@@ -13,7 +13,7 @@ use socketioxide::{adapter::Adapter, extract::SocketRef};
 use super::{
     Ctx, Payload, SocketConn,
     connect::accept,
-    reply::{Answer, payload},
+    reply::{Answer, id_arg, payload},
 };
 use crate::{
     app::{
@@ -175,19 +175,9 @@ pub async fn route<A: Adapter>(ctx: &Ctx<A>, who: &Identity, event: &str, data: 
     result
 }
 
-#[derive(Deserialize)]
-struct ConversationRef {
-    #[serde(alias = "conversation_id")]
-    #[serde(rename = "conversationId")]
-    conversation_id: Value,
-}
-
+/// `{conversationId}` (either spelling), or the bare id.
 fn conversation_id(data: Payload) -> AppResult<String> {
-    let r: ConversationRef = payload(data)?;
-    match r.conversation_id {
-        Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        _ => Err(AppError::invalid_field("conversationId", "is required")),
-    }
+    id_arg(data, &["conversationId", "conversation_id"])
 }
 
 async fn join<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppResult<Answer> {

@@ -72,8 +72,8 @@ pub async fn render<A: Adapter>(io: &SocketIo<A>, app: &AppState, audience: &Aud
     let mut changed: BTreeSet<(String, Uuid)> = BTreeSet::new();
     for event in events {
         let Some(rendered) = translate(event, &mut changed) else { continue };
-        for (room, name, data) in rendered {
-            emit(io, room, name, &data).await;
+        for (rooms, name, data) in rendered {
+            emit(io, rooms, name, &data).await;
         }
     }
     if changed.is_empty() {
@@ -88,7 +88,7 @@ pub async fn render<A: Adapter>(io: &SocketIo<A>, app: &AppState, audience: &Aud
                 continue;
             }
             match app::conversations::summary(&app, &user, conversation).await {
-                Ok(Some(row)) => emit(&io, room, "conversations:upsert", &row).await,
+                Ok(Some(row)) => emit(&io, vec![room], "conversations:upsert", &row).await,
                 Ok(None) => {}
                 Err(e) => e.log_and_drop("building conversations:upsert"),
             }
@@ -96,7 +96,8 @@ pub async fn render<A: Adapter>(io: &SocketIo<A>, app: &AppState, audience: &Aud
     });
 }
 
-type Rendered = Vec<(String, &'static str, Value)>;
+/// Events to emit: each to the sockets in any of its rooms, once.
+type Rendered = Vec<(Vec<String>, &'static str, Value)>;
 
 /// The old protocol's events for one event, noting which conversations
 /// changed for whom.
@@ -115,7 +116,7 @@ fn translate(event: &Outbound, changed: &mut BTreeSet<(String, Uuid)>) -> Option
             } else {
                 users().map(|u| own_conversation_room(id, &u)).collect()
             };
-            Some(rooms.into_iter().map(|r| (r, "chat:new", message.clone())).collect())
+            Some(vec![(rooms, "chat:new", message)])
         }
         "message_seen" => {
             let id = conversation?;
@@ -126,7 +127,9 @@ fn translate(event: &Outbound, changed: &mut BTreeSet<(String, Uuid)>) -> Option
                 "readerId": data["userId"],
                 "readAt": data["seen_at"],
             });
-            Some(vec![(conversation_room(id), "chat:read", read)])
+            // Like `message_seen`: the conversation, and the other party wherever it is.
+            let rooms = std::iter::once(conversation_room(id)).chain(users().map(|u| user_room(&u))).collect();
+            Some(vec![(rooms, "chat:read", read)])
         }
         "conversation_state_changed" | "unread_count_updated" => {
             let id = conversation?;
@@ -134,7 +137,7 @@ fn translate(event: &Outbound, changed: &mut BTreeSet<(String, Uuid)>) -> Option
             None
         }
         "notification" => {
-            Some(users().map(|u| (user_room(&u), "notification:new", json!({ "notification": data }))).collect())
+            Some(vec![(users().map(|u| user_room(&u)).collect(), "notification:new", json!({ "notification": data }))])
         }
         _ => None,
     }
@@ -144,9 +147,11 @@ fn uuid_of(v: &Value) -> Option<Uuid> {
     v.as_str().and_then(|s| Uuid::parse_str(s).ok())
 }
 
-async fn emit<A: Adapter>(io: &SocketIo<A>, room: String, event: &'static str, data: &Value) {
-    let Some(ns) = io.of("/") else { return };
-    if let Err(e) = ns.to(room).emit(event, data).await {
+/// Emits to the sockets in any of `rooms`; to none when there are none
+/// (an emit without rooms would reach every socket).
+async fn emit<A: Adapter>(io: &SocketIo<A>, rooms: Vec<String>, event: &'static str, data: &Value) {
+    let Some(ns) = io.of("/").filter(|_| !rooms.is_empty()) else { return };
+    if let Err(e) = ns.to(rooms).emit(event, data).await {
         tracing::debug!(event, error = %e, "old-protocol event not delivered");
     }
 }
