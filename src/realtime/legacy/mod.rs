@@ -70,7 +70,7 @@ pub async fn authenticate<A: Adapter>(ctx: &Ctx<A>, data: Payload) -> AppResult<
         Ok(_) => {}
         Err(_) => accept(&ctx.app, &ctx.socket, who.clone()).await,
     }
-    become_legacy(ctx, &who);
+    become_legacy(ctx, &who).await;
     ctx.conn.push("authenticated", &json!({ "userId": who.user_id }));
     Ok(json!({ "userId": who.user_id }).into())
 }
@@ -93,11 +93,12 @@ pub fn own_conversation_room(conversation_id: impl std::fmt::Display, user_id: &
 /// events, on the old protocol's rooms: the conversations it had joined
 /// under the current protocol are kept, under their old-protocol rooms;
 /// rooms the old protocol has no events for (bids, campaigns) are left.
-fn become_legacy<A: Adapter>(ctx: &Ctx<A>, who: &Identity) {
+async fn become_legacy<A: Adapter>(ctx: &Ctx<A>, who: &Identity) {
     let room = user_room(&who.user_id);
     if ctx.conn.has_joined(&room) {
         return;
     }
+    render::legacy_client_seen(&ctx.app).await;
     let legacy = LegacyConn { conn: &ctx.conn, user_id: &who.user_id };
     for current in ctx.socket.rooms().into_iter().filter(|r| !r.starts_with("chat:")) {
         ctx.conn.leave(current.to_string());
@@ -106,7 +107,6 @@ fn become_legacy<A: Adapter>(ctx: &Ctx<A>, who: &Identity) {
         }
     }
     ctx.conn.join(room);
-    render::legacy_client_seen(&ctx.app);
 }
 
 /// A socket of the old protocol as the operations see it: joining a
@@ -156,7 +156,7 @@ impl<A: Adapter> Connection for LegacyConn<'_, A> {
 
 /// `chat:join`, `chat:leave`, `chat:send`, `chat:read`.
 pub async fn route<A: Adapter>(ctx: &Ctx<A>, who: &Identity, event: &str, data: Payload) -> AppResult<Answer> {
-    become_legacy(ctx, who);
+    become_legacy(ctx, who).await;
     let temp_id = data.as_ref().ok().and_then(|v| v.get("tempId")).cloned();
     let result = match event {
         "chat:join" => join(ctx, who, data).await,

@@ -32,16 +32,23 @@ pub struct Audience {
 
 const CLUSTER_FLAG: &str = "parley:legacy_clients";
 
-/// Called when a socket first speaks the old protocol.
-pub fn legacy_client_seen(app: &AppState) {
-    if !app.legacy_clients.swap(true, Ordering::AcqRel)
-        && let Some(redis) = app.redis.clone()
-    {
-        tokio::spawn(async move {
-            let set: redis::RedisResult<()> =
-                redis::cmd("SET").arg(CLUSTER_FLAG).arg(1).query_async(&mut redis.conn.clone()).await;
-            redis.observe(&set);
-        });
+/// How often a node that has seen no old-protocol socket reads the
+/// cluster's flag again (at most; only when it publishes).
+const RECHECK_MS: i64 = 1_000;
+
+/// Called when a socket turns to the old protocol, before it is answered.
+/// With Redis, the socket raises the cluster's flag (again, should Redis
+/// have lost it); when it is the one that raised it, other nodes may have
+/// read the flag as down a moment ago, so its answer waits until each has
+/// read it again: nothing published after the answer is missed.
+pub async fn legacy_client_seen(app: &AppState) {
+    app.legacy_clients.store(true, Ordering::Release);
+    let Some(redis) = &app.redis else { return };
+    let raised: redis::RedisResult<Option<String>> =
+        redis::cmd("SET").arg(CLUSTER_FLAG).arg(1).arg("NX").query_async(&mut redis.conn.clone()).await;
+    redis.observe(&raised);
+    if matches!(raised, Ok(Some(_))) {
+        tokio::time::sleep(std::time::Duration::from_millis(RECHECK_MS.unsigned_abs() + 200)).await;
     }
 }
 
@@ -52,7 +59,7 @@ impl Audience {
         }
         let Some(redis) = &app.redis else { return false };
         let now = chrono::Utc::now().timestamp_millis();
-        if now - self.checked_at.load(Ordering::Acquire) < 5_000 {
+        if now - self.checked_at.load(Ordering::Acquire) < RECHECK_MS {
             return false;
         }
         self.checked_at.store(now, Ordering::Release);
