@@ -81,6 +81,20 @@ pub struct RateLimits {
     pub connections: RateLimit,
 }
 
+/// Outgoing webhooks and the pre-send hook (both signed with `WEBHOOK_SECRET`).
+#[derive(Clone, Debug, Default)]
+pub struct WebhookSettings {
+    pub urls: Vec<String>,
+    pub secret: Option<Secret>,
+    /// The kinds to send (`WEBHOOK_EVENTS`); all when unset.
+    pub events: Option<Vec<String>>,
+    pub timeout: Duration,
+    pub max_age: Duration,
+    pub presend_url: Option<String>,
+    pub presend_timeout: Duration,
+    pub presend_fail_open: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub app_env: AppEnv,
@@ -110,6 +124,7 @@ pub struct Settings {
     pub legacy_auth_event: bool,
     /// How long such a socket has to authenticate (10 s).
     pub legacy_auth_timeout: Duration,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +287,7 @@ impl Settings {
             max_revisions: parse(&var, "MAX_REVISIONS", "3")?,
             legacy_auth_event: parse(&var, "LEGACY_AUTH_EVENT", "false")?,
             legacy_auth_timeout: Duration::from_millis(parse(&var, "LEGACY_AUTH_TIMEOUT_MS", "10000")?),
+            webhooks: webhook_settings(&var)?,
         })
     }
 
@@ -287,6 +303,55 @@ impl Settings {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
+}
+
+/// A comma-separated list, blanks dropped.
+fn list(raw: Option<String>) -> Vec<String> {
+    raw.map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+}
+
+fn http_url(name: &str, url: &str) -> Result<(), ConfigError> {
+    let lower = url.to_ascii_lowercase();
+    if (lower.starts_with("http://") || lower.starts_with("https://")) && url.len() > "https://".len() {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid { name: name.into(), why: format!("expected http:// or https:// URLs, got {url:?}") })
+    }
+}
+
+fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {
+    let urls = list(var("WEBHOOK_URLS"));
+    for url in &urls {
+        http_url("WEBHOOK_URLS", url)?;
+    }
+    let presend_url = var("PRESEND_HOOK_URL");
+    if let Some(url) = &presend_url {
+        http_url("PRESEND_HOOK_URL", url)?;
+    }
+    let secret = var("WEBHOOK_SECRET").map(Secret::new);
+    if secret.is_none() && (!urls.is_empty() || presend_url.is_some()) {
+        return Err(ConfigError::Invalid {
+            name: "WEBHOOK_SECRET".into(),
+            why: "is required with WEBHOOK_URLS or PRESEND_HOOK_URL: receivers check the signature made with it".into(),
+        });
+    }
+    let events = var("WEBHOOK_EVENTS").map(|v| list(Some(v)));
+    if let Some(unknown) = events.iter().flatten().find(|e| !crate::domain::outbox::KINDS.contains(&e.as_str())) {
+        return Err(ConfigError::Invalid {
+            name: "WEBHOOK_EVENTS".into(),
+            why: format!("{unknown:?} is not a webhook kind (known: {})", crate::domain::outbox::KINDS.join(", ")),
+        });
+    }
+    Ok(WebhookSettings {
+        urls,
+        secret,
+        events,
+        timeout: Duration::from_millis(parse(var, "WEBHOOK_TIMEOUT_MS", "5000")?),
+        max_age: Duration::from_millis(parse(var, "WEBHOOK_MAX_AGE_MS", "86400000")?),
+        presend_url,
+        presend_timeout: Duration::from_millis(parse(var, "PRESEND_HOOK_TIMEOUT_MS", "1500")?),
+        presend_fail_open: parse(var, "PRESEND_HOOK_FAIL_OPEN", "true")?,
+    })
 }
 
 fn parse<T: std::str::FromStr>(

@@ -37,6 +37,7 @@ use crate::{
         flow::engine::FlowConfig,
         limits::Limiter,
         messages::{BatchMetrics, Writer},
+        outbox::Webhooks,
         payments::Payments,
         presence::{Presence, SharedPresence},
         users::LastSeen,
@@ -92,12 +93,15 @@ impl Application {
         let metrics = Metrics::default();
         let batches =
             BatchMetrics { size: metrics.message_batch_size.clone(), seconds: metrics.message_batch_seconds.clone() };
-        let writer = Writer::start(&settings, redis.is_some(), batches, clock.clone()).await?;
+        let webhooks = Webhooks::from_settings(&settings.webhooks);
+        let writer = Writer::start(&settings, redis.is_some(), batches, clock.clone(), webhooks.clone()).await?;
         let state = AppState(Arc::new(Inner {
             last_seen: LastSeen::start(db.clone(), clock.clone()),
             db,
             verifier,
-            flow: FlowConfig::new(&settings, clock.clone()),
+            flow: FlowConfig::new(&settings, clock.clone(), webhooks.clone()),
+            webhooks,
+            presend: app::presend::hook(&settings)?,
             payments,
             limiter: Limiter::new(settings.rate_limits.clone(), redis.clone()),
             writer,
@@ -151,6 +155,7 @@ impl Application {
         tracing::info!(%addr, "listening on http://{addr}");
         let state = self.state.clone();
         let sweeper = tokio::spawn(app::upkeep::maintain(state.clone()));
+        let webhook_workers = app::webhooks::start(&state)?;
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let close_sockets = self.close_sockets;
         let signal = async move {
@@ -166,6 +171,9 @@ impl Application {
             }
             close_sockets().await;
             sweeper.abort();
+            for worker in webhook_workers {
+                worker.abort();
+            }
             if let Presence::Shared(shared) = &state.presence {
                 shared.leave_cluster().await;
             }

@@ -24,6 +24,11 @@ pub struct EventLabels {
     pub error_code: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connected_sockets: Gauge,
@@ -34,6 +39,10 @@ pub struct Metrics {
     pub message_batch_size: Histogram,
     /// Time from a group commit's first statement to its commit.
     pub message_batch_seconds: Histogram,
+    /// Webhook attempts by what became of the delivery.
+    pub webhook_attempts: Family<ResultLabels, Counter>,
+    /// Age of the oldest delivery still waiting to be delivered.
+    pub webhook_oldest_pending_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -59,8 +68,22 @@ impl Default for Metrics {
             "Duration of one group commit, first statement to commit",
             message_batch_seconds.clone(),
         );
+        let webhook_attempts = Family::<ResultLabels, Counter>::default();
+        let webhook_oldest_pending_seconds = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by result (delivered, failed, dead)",
+            webhook_attempts.clone(),
+        );
+        registry.register(
+            "webhook_oldest_pending_seconds",
+            "Age of the oldest webhook delivery not yet delivered",
+            webhook_oldest_pending_seconds.clone(),
+        );
         Self {
             registry,
+            webhook_attempts,
+            webhook_oldest_pending_seconds,
             connected_sockets,
             messages_sent,
             http_requests,

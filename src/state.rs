@@ -26,6 +26,7 @@ use crate::{
         flow::engine::FlowConfig,
         limits::Limiter,
         messages::Writer,
+        outbox::Webhooks,
         payments::Payments,
         presence::Presence,
         typing::Typing,
@@ -48,6 +49,9 @@ pub trait Sink: Send + Sync + 'static {
 pub struct Emitter {
     sink: Arc<OnceLock<Box<dyn Sink>>>,
     delivery: Arc<OnceLock<Delivery>>,
+    /// Woken after every publish: a change has committed (the webhook
+    /// workers look for new deliveries then).
+    published: Arc<Notify>,
 }
 
 /// Where the ids of emitted messages go, to clear their pending mark.
@@ -69,7 +73,18 @@ impl Emitter {
         let _ = self.delivery.set(Delivery { emitted, redis });
     }
 
+    /// Resolves at the next publish (or nudge).
+    pub fn published(&self) -> tokio::sync::futures::Notified<'_> {
+        self.published.notified()
+    }
+
+    /// Wakes whoever waits for a publish, for a change that emits nothing.
+    pub fn nudge(&self) {
+        self.published.notify_waiters();
+    }
+
     pub async fn publish(&self, events: Vec<Outbound>) {
+        self.published.notify_waiters();
         let Some(sink) = self.sink.get() else {
             tracing::error!(count = events.len(), "events dropped: no sink installed");
             return;
@@ -100,6 +115,10 @@ pub struct Inner {
     pub metrics: Metrics,
     pub emitter: Emitter,
     pub flow: FlowConfig,
+    /// Where outgoing webhooks go (none when unconfigured).
+    pub webhooks: Webhooks,
+    /// The pre-send hook, when one is configured.
+    pub presend: Option<parley_outbound::presend::PresendHook>,
     pub payments: Payments,
     pub limiter: Limiter,
     pub writer: Writer,

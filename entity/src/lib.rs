@@ -5,10 +5,13 @@ pub mod bid;
 pub mod campaign;
 pub mod conversation;
 pub mod message;
+pub mod notification;
+pub mod outbox_event;
 pub mod payment_order;
 pub mod request;
 pub mod unread_count;
 pub mod user;
+pub mod webhook_delivery;
 pub mod webhook_event;
 
 pub mod prelude {
@@ -16,9 +19,12 @@ pub mod prelude {
     pub use super::campaign::Entity as Campaign;
     pub use super::conversation::Entity as Conversation;
     pub use super::message::Entity as Message;
+    pub use super::notification::Entity as Notification;
+    pub use super::outbox_event::Entity as OutboxEvent;
     pub use super::payment_order::Entity as PaymentOrder;
     pub use super::request::Entity as Request;
     pub use super::unread_count::Entity as UnreadCount;
     pub use super::user::Entity as User;
+    pub use super::webhook_delivery::Entity as WebhookDelivery;
     pub use super::webhook_event::Entity as WebhookEvent;
 }

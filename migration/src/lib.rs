@@ -6,6 +6,7 @@ mod m20261122_000001_conversations;
 mod m20261122_000002_collaborations;
 mod m20261122_000003_payments;
 mod m20261122_000004_unread_counts;
+mod m20261202_000010_notifications_webhooks;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_collaborations::Migration),
             Box::new(m20261122_000003_payments::Migration),
             Box::new(m20261122_000004_unread_counts::Migration),
+            Box::new(m20261202_000010_notifications_webhooks::Migration),
         ]
     }
 }

@@ -80,7 +80,8 @@ pub async fn direct_connect(app: &AppState, who: &Identity, input: DirectConnect
     }
     let now = app.clock.now();
     users::ensure_exists(&app.db, &target, now).await?;
-    let (mut conversation, created) = conversations::open_direct(&app.db, &who.user_id, &target, now).await?;
+    let (mut conversation, created) =
+        conversations::open_direct(&app.db, &app.webhooks, &who.user_id, &target, now).await?;
     let mut message = None;
     if let Some(text) = input.initial_message.filter(|t| !t.trim().is_empty()) {
         let draft =

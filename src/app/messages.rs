@@ -57,8 +57,15 @@ pub async fn send(app: &AppState, who: &Identity, input: SendInput) -> AppResult
 }
 
 /// The one way a user's message is stored and published, whichever
-/// operation sends it.
-pub(super) async fn deliver(app: &AppState, who: &Identity, draft: Draft) -> AppResult<messages::Sent> {
+/// operation sends it: the pre-send hook first (a repeated client message
+/// id is answered with the stored message without asking it again).
+pub(super) async fn deliver(app: &AppState, who: &Identity, mut draft: Draft) -> AppResult<messages::Sent> {
+    if let Some(hook) = &app.presend {
+        if let Some(stored) = messages::repeat_of(&app.db, who, &draft).await? {
+            return Ok(stored);
+        }
+        draft.text = super::presend::screen(app, hook, who, &draft).await?;
+    }
     let mut sent = messages::send(&app.db, &app.writer, who, draft).await?;
     app.emitter.publish(std::mem::take(&mut sent.events)).await;
     if sent.created {
@@ -147,7 +154,7 @@ pub async fn mark_seen(app: &AppState, who: &Identity, input: SeenInput) -> AppR
     input.claimed.check(who)?;
     let up_to = input.message_id.as_deref().map(MessageId::parse).transpose()?;
     let id = ConversationId::parse(&input.conversation_id)?;
-    let out = messages::mark_seen(&app.db, who, id, up_to, app.clock.now()).await?;
+    let out = messages::mark_seen(&app.db, &app.webhooks, who, id, up_to, app.clock.now()).await?;
     app.emitter.publish(out.events).await;
     Ok(Seen { message_ids: out.message_ids })
 }

@@ -14,12 +14,16 @@ pub mod conversations;
 pub mod dev;
 pub mod flow;
 pub mod messages;
+pub mod notifications;
 pub mod payments;
+pub mod platform;
 pub mod presence;
+pub mod presend;
 pub mod rooms;
 pub mod session;
 pub mod typing;
 pub mod upkeep;
+pub mod webhooks;
 
 use serde_json::Value;
 

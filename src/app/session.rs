@@ -50,10 +50,32 @@ async fn observe(app: &AppState, who: &Identity) -> AppResult<()> {
     app.users.observe(&app.db, who, app.clock.now()).await
 }
 
-/// The caller of an HTTP request.
+/// The user calling an HTTP request. Service tokens are for the platform
+/// API alone.
 pub async fn request(app: &AppState, token: Option<&str>) -> AppResult<Identity> {
     let who = verify(app, token.ok_or_else(AppError::unauthorized)?)?;
+    if who.is_service() {
+        return Err(AppError::forbidden("Service tokens may call the platform API only"));
+    }
     observe(app, &who).await?;
+    Ok(who)
+}
+
+/// The platform's backend calling the platform API: a `service` token.
+pub fn service(app: &AppState, token: Option<&str>) -> AppResult<Identity> {
+    let who = verify(app, token.ok_or_else(AppError::unauthorized)?)?;
+    if !who.is_service() {
+        return Err(AppError::forbidden("The platform API takes service tokens only"));
+    }
+    Ok(who)
+}
+
+/// An administrator calling an admin route.
+pub async fn admin(app: &AppState, token: Option<&str>) -> AppResult<Identity> {
+    let who = request(app, token).await?;
+    if !who.is_admin() {
+        return Err(AppError::forbidden("Administrators only"));
+    }
     Ok(who)
 }
 
@@ -64,7 +86,8 @@ pub async fn connection(app: &AppState, token: Option<&str>, peer: Option<IpAddr
         return Err(Refusal::ShuttingDown);
     }
     let who = match token.map(|t| verify(app, t)) {
-        Some(Ok(who)) => who,
+        // A service is not a user: it never holds a socket.
+        Some(Ok(who)) if !who.is_service() => who,
         _ => {
             if let Some(ip) = peer
                 && app.limiter.check(Limit::Connections, Spender::Address(ip)).await.is_err()

@@ -15,6 +15,7 @@ use super::{
     events::{self, Outbound},
     money::Paise,
     names::SourceKind,
+    notifications,
     pagination::Page,
     users::{self, Identity, Role},
     validate,
@@ -263,7 +264,7 @@ pub struct Application {
 /// first application.
 #[tracing::instrument(skip_all, fields(user_id = %who.user_id))]
 pub async fn apply(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     who: &Identity,
     source: Source,
     proposed_amount: Option<&Value>,
@@ -292,18 +293,6 @@ pub async fn apply(
         created_at: now,
         updated_at: now,
     };
-    let inserted = request::Entity::insert(request::ActiveModel::from(row.clone()))
-        .on_conflict(OnConflict::column(request::Column::SourceKey).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    if inserted == 0 {
-        let existing = request::Entity::find()
-            .filter(request::Column::SourceKey.eq(key))
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("application vanished after conflict")))?;
-        return Ok(Application { request: existing, created: false, events: vec![] });
-    }
     let id_key = format!("{}_id", source.kind().as_str());
     let mut payload = json!({
         "influencer_id": who.user_id,
@@ -311,10 +300,32 @@ pub async fn apply(
         "proposed_amount": proposed.map(|p| p.rupees_json()),
     });
     payload[&id_key] = json!(source.id());
-    let events = vec![
-        Outbound::new("new_application", vec![source.room()], payload.clone()),
-        events::notification(&target.brand_owner_id, "new_application", payload),
-    ];
+    let txn = crate::db::begin_write(db).await?;
+    let inserted = request::Entity::insert(request::ActiveModel::from(row.clone()))
+        .on_conflict(OnConflict::column(request::Column::SourceKey).do_nothing().to_owned())
+        .exec_without_returning(&txn)
+        .await?;
+    if inserted == 0 {
+        txn.rollback().await?;
+        let existing = request::Entity::find()
+            .filter(request::Column::SourceKey.eq(key))
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("application vanished after conflict")))?;
+        return Ok(Application { request: existing, created: false, events: vec![] });
+    }
+    let applicant = who.name.clone().unwrap_or_else(|| who.user_id.clone());
+    let draft = notifications::Draft::new(
+        &target.brand_owner_id,
+        notifications::NEW_APPLICATION,
+        "New application",
+        &format!("{applicant} applied to “{}”", target.title),
+        payload.clone(),
+    );
+    let notified = notifications::store(&txn, vec![draft], now).await?;
+    txn.commit().await?;
+    let mut events = vec![Outbound::new("new_application", vec![source.room()], payload)];
+    events.extend(notified.iter().map(notifications::event));
     Ok(Application { request: row, created: true, events })
 }
 

@@ -8,8 +8,10 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{
+    events::conversation_json,
     ids::ConversationId,
     names::{ChatStatus, ConversationType, Party},
+    outbox,
     users::Identity,
 };
 use crate::error::{AppError, AppResult};
@@ -129,7 +131,8 @@ fn direct_pair_key(a: &str, b: &str) -> String {
 /// pair key makes concurrent calls agree on one row. True when created.
 #[tracing::instrument(skip_all, fields(user_id = %from))]
 pub async fn open_direct(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
+    hooks: &outbox::Webhooks,
     from: &str,
     to: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -156,15 +159,20 @@ pub async fn open_direct(
         created_at: Set(now),
         updated_at: Set(now),
     };
+    let txn = crate::db::begin_write(db).await?;
     let inserted = conversation::Entity::insert(row)
         .on_conflict(OnConflict::column(conversation::Column::PairKey).do_nothing().to_owned())
-        .exec_without_returning(db)
+        .exec_without_returning(&txn)
         .await?;
-    let conversation =
-        conversation::Entity::find()
-            .filter(conversation::Column::PairKey.eq(pair_key))
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("direct conversation vanished after upsert")))?;
+    let conversation = conversation::Entity::find()
+        .filter(conversation::Column::PairKey.eq(pair_key))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("direct conversation vanished after upsert")))?;
+    if inserted == 1 {
+        let created = outbox::event(hooks, outbox::CONVERSATION_CREATED, &conversation_json(&conversation), now)?;
+        outbox::enqueue(&txn, hooks, created.into_iter().collect()).await?;
+    }
+    txn.commit().await?;
     Ok((conversation, inserted == 1))
 }

@@ -250,15 +250,11 @@ pub fn new_message_as<M: Serialize + ?Sized>(c: &conversation::Model, m: &messag
     out
 }
 
-/// A `notification` to one user.
-pub fn notification(user_id: &str, kind: &str, data: impl Into<Payload>) -> Outbound {
-    #[derive(Serialize)]
-    struct Notification<'a> {
-        r#type: &'a str,
-        data: Payload,
-    }
-    let data = Notification { r#type: kind, data: data.into() };
-    Outbound::new("notification", vec![user_room(user_id)], Payload::text(&data))
+/// The data of a `message.new` webhook: the message and its conversation.
+#[derive(Serialize)]
+pub struct MessageNew<M: Serialize> {
+    pub conversation_id: Uuid,
+    pub message: M,
 }
 
 #[cfg(test)]
@@ -352,15 +348,5 @@ mod tests {
                 },
             })
         );
-    }
-
-    #[test]
-    fn a_notification_wraps_text_and_trees_alike() {
-        let text = Payload::text(&json!({ "a": 1 }));
-        for data in [text, Payload::Tree(json!({ "a": 1 }))] {
-            let mut event = notification("creator", "new_message", data);
-            assert_eq!(event.rooms, vec!["user_creator".to_string()]);
-            assert_eq!(event.data.tree_mut(), &json!({ "type": "new_message", "data": { "a": 1 } }));
-        }
     }
 }

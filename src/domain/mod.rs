@@ -14,6 +14,8 @@ pub mod limits;
 pub mod messages;
 pub mod money;
 pub mod names;
+pub mod notifications;
+pub mod outbox;
 pub mod pagination;
 pub mod payments;
 pub mod presence;

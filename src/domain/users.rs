@@ -31,6 +31,8 @@ pub enum Role {
     BrandOwner,
     Influencer,
     Admin,
+    /// The platform's own backend: the platform API only, never as a user.
+    Service,
     /// Any other role: may use direct conversations only.
     Other(String),
 }
@@ -41,6 +43,7 @@ impl Role {
             "brand_owner" => Self::BrandOwner,
             "influencer" => Self::Influencer,
             "admin" => Self::Admin,
+            "service" => Self::Service,
             other => Self::Other(other.to_string()),
         }
     }
@@ -50,6 +53,7 @@ impl Role {
             Self::BrandOwner => "brand_owner",
             Self::Influencer => "influencer",
             Self::Admin => "admin",
+            Self::Service => "service",
             Self::Other(s) => s,
         }
     }
@@ -68,6 +72,10 @@ pub struct Identity {
 impl Identity {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    pub fn is_service(&self) -> bool {
+        self.role == Role::Service
     }
 
     /// A `userId`/`senderId` a client put in its payload: never trusted,

@@ -31,6 +31,36 @@ where
     }
 }
 
+/// The platform's backend (a `service` token), for the platform API.
+pub struct Service(pub Identity);
+
+impl<S: Send + Sync> FromRequestParts<S> for Service
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let app = AppState::from_ref(state);
+        session::service(&app, bearer_token(&parts.headers)).map(Service)
+    }
+}
+
+/// An administrator, for the admin routes.
+pub struct Admin(pub Identity);
+
+impl<S: Send + Sync> FromRequestParts<S> for Admin
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let app = AppState::from_ref(state);
+        session::admin(&app, bearer_token(&parts.headers)).await.map(Admin)
+    }
+}
+
 /// A JSON body. Any content type is read as JSON; malformed JSON and
 /// fields of the wrong shape are `VALIDATION_FAILED`, naming the field.
 pub struct ApiJson<T>(pub T);

@@ -1,12 +1,15 @@
 //! The REST API: axum routers, one file per resource, thin handlers.
 
+mod admin;
 mod collaborations;
 mod dev;
 pub mod extract;
 mod flow;
 mod health;
 mod messages;
+mod notifications;
 mod payments;
+mod platform;
 
 use std::time::Instant;
 
@@ -15,7 +18,7 @@ use axum::{
     extract::{MatchedPath, Request, State},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{any, delete, get, post},
 };
 use http::{HeaderValue, Method, header};
 use tower_http::{
@@ -53,7 +56,16 @@ pub fn router(app: AppState) -> Router {
         .route("/api/payments/config", get(payments::config))
         .route("/api/payments/verify", post(payments::verify))
         .route("/api/webhooks/razorpay", post(payments::webhook))
-        .route("/webhook/razorpay", post(payments::webhook));
+        .route("/webhook/razorpay", post(payments::webhook))
+        .route("/api/notifications", get(notifications::list))
+        .route("/api/notifications/unread-count", get(notifications::unread_count))
+        .route("/api/notifications/mark-all-read", post(notifications::mark_all_read))
+        .route("/api/notifications/{id}/read", post(notifications::read))
+        .route("/api/notifications/{id}", delete(notifications::delete))
+        .route("/api/platform/notifications", post(platform::notify))
+        .route("/api/platform/conversations/{id}/system-messages", post(platform::system_message))
+        .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
+        .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery));
     if !app.settings.is_production() {
         api = api.route("/api/dev/token", post(dev::token));
     }
@@ -173,7 +185,7 @@ fn cors(app: &AppState) -> CorsLayer {
     // Any header a client asks for (socket.io-client's `extraHeaders`), and the
     // headers a page may want to read back.
     let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([header::RETRY_AFTER, REQUEST_ID]);
     let origins: Vec<HeaderValue> = app.settings.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();

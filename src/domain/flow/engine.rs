@@ -3,7 +3,7 @@
 //! re-checks the version it read, and its events are returned for
 //! publishing after commit.
 
-use entity::{conversation, message};
+use entity::{conversation, message, notification};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
@@ -22,6 +22,8 @@ use crate::{
         ids::{ConversationId, MessageId},
         messages,
         names::{ConversationType, MessageType},
+        notifications,
+        outbox::{self, Webhooks},
         users::Identity,
     },
     error::{AppError, AppResult},
@@ -36,16 +38,18 @@ pub struct FlowConfig {
     pub max_revisions: i32,
     pub system_user_id: String,
     pub clock: Clock,
+    pub webhooks: Webhooks,
 }
 
 impl FlowConfig {
-    pub fn new(s: &Settings, clock: Clock) -> Self {
+    pub fn new(s: &Settings, clock: Clock, webhooks: Webhooks) -> Self {
         Self {
             track_emits: s.redis_url.is_some(),
             commission_bps: s.commission_bps,
             max_revisions: s.max_revisions,
             system_user_id: s.system_user_id.clone(),
             clock,
+            webhooks,
         }
     }
 }
@@ -234,7 +238,7 @@ pub async fn plan_text_input(
 pub async fn carry_out(db: &DatabaseConnection, cfg: &FlowConfig, planned: Planned) -> AppResult<Acted> {
     let Planned { conversation: c, transition, actor, prompt } = planned;
     let txn = crate::db::begin_write(db).await?;
-    let (after, written) = match write(&txn, cfg, &c, &transition, &actor).await {
+    let done = match write(&txn, cfg, &c, &transition, &actor, Extra::default()).await {
         Ok(done) => {
             txn.commit().await?;
             done
@@ -246,8 +250,48 @@ pub async fn carry_out(db: &DatabaseConnection, cfg: &FlowConfig, planned: Plann
         }
         Err(WriteError::Other(e)) => return Err(e),
     };
-    let events = super::publish::publishable(db, &c, &after, &transition, &written, &actor, Some(&prompt)).await?;
-    Ok(Acted { conversation: after, messages: written, events })
+    let events =
+        super::publish::publishable(db, &done.conversation, &transition, &done.messages, &done.notified, Some(&prompt))
+            .await?;
+    Ok(Acted { conversation: done.conversation, messages: done.messages, events })
+}
+
+/// What a caller adds to a transition's transaction: notifications and
+/// webhook events of its own (a captured payment's).
+#[derive(Default)]
+pub struct Extra {
+    pub notifications: Vec<notifications::Draft>,
+    pub webhooks: Vec<outbox::Event>,
+}
+
+/// A transition as written.
+pub struct Written {
+    pub conversation: conversation::Model,
+    pub messages: Vec<message::Model>,
+    /// The notifications stored with it.
+    pub notified: Vec<notification::Model>,
+}
+
+/// Stores what a transition causes besides its messages, in its
+/// transaction: the parties' notifications and the webhook events.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_effects(
+    txn: &DatabaseTransaction,
+    cfg: &FlowConfig,
+    before: &conversation::Model,
+    after: &conversation::Model,
+    t: &Transition,
+    rows: &[message::Model],
+    actor: &str,
+    extra: Extra,
+) -> AppResult<Vec<notification::Model>> {
+    let mut drafts = super::publish::drafts(before, after, t, rows, actor);
+    drafts.extend(extra.notifications);
+    let notified = notifications::store(txn, drafts, after.updated_at).await?;
+    let mut hooks = super::publish::webhook_events(&cfg.webhooks, after, t, rows)?;
+    hooks.extend(extra.webhooks);
+    outbox::enqueue(txn, &cfg.webhooks, hooks).await?;
+    Ok(notified)
 }
 
 async fn stale(db: &DatabaseConnection, c: &conversation::Model) -> AppError {
@@ -292,14 +336,16 @@ fn after(c: &conversation::Model, t: &Transition, now: chrono::DateTime<chrono::
 }
 
 /// Writes a transition inside `txn`: the conversation only if it is still
-/// at the version read, answered cards marked complete, the new messages.
+/// at the version read, answered cards marked complete, the new messages,
+/// and what they cause.
 pub async fn write(
     txn: &DatabaseTransaction,
     cfg: &FlowConfig,
     c: &conversation::Model,
     t: &Transition,
     actor: &str,
-) -> Result<(conversation::Model, Vec<message::Model>), WriteError> {
+    extra: Extra,
+) -> Result<Written, WriteError> {
     let now = cfg.clock.now();
     let rows: Vec<message::Model> = t.drafts.iter().map(|d| draft_to_row(cfg, c, d, actor, now)).collect();
     let after = after(c, t, now);
@@ -336,7 +382,8 @@ pub async fn write(
             .await?;
         messages::count_unread(txn, &rows).await.map_err(WriteError::Other)?;
     }
-    Ok((after, rows))
+    let notified = record_effects(txn, cfg, c, &after, t, &rows, actor, extra).await.map_err(WriteError::Other)?;
+    Ok(Written { conversation: after, messages: rows, notified })
 }
 
 /// The stored message a draft becomes.

@@ -1,12 +1,12 @@
 //! Opening a campaign or bid conversation with its invitation card.
 
-use entity::{conversation, message};
+use entity::{conversation, message, notification};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::OnConflict};
 use serde_json::{Value, json};
 
 use super::{
     Party, SourceKind, State,
-    engine::{FlowConfig, draft_to_row},
+    engine::{Extra, FlowConfig, draft_to_row, record_effects},
     publish::publishable,
     rules::{self, View},
 };
@@ -14,9 +14,10 @@ use crate::{
     domain::{
         clock,
         collaborations::{self, Published, Source},
-        events::Outbound,
+        events::{Outbound, conversation_json},
         ids::ConversationId,
         money::Paise,
+        outbox,
         users::Identity,
     },
     error::{AppError, AppResult},
@@ -90,13 +91,13 @@ pub async fn initialize(
         updated_at: now,
     };
     let rows: Vec<message::Model> = t.drafts.iter().map(|d| draft_to_row(cfg, &c, d, &who.user_id, now)).collect();
-    if !store(db, &c, &rows, application.as_ref().map(|r| r.id)).await? {
+    let Some(notified) = store(db, cfg, &c, &t, &rows, &who.user_id, application.as_ref().map(|r| r.id)).await? else {
         let existing = find_by_pair(db, &pair_key)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("conversation vanished after conflict")))?;
         return Ok(Initialized { conversation: existing, created: false, events: vec![] });
-    }
-    let events = publishable(db, &c, &c, &t, &rows, &who.user_id, None).await?;
+    };
+    let events = publishable(db, &c, &t, &rows, &notified, None).await?;
     Ok(Initialized { conversation: c, created: true, events })
 }
 
@@ -120,14 +121,17 @@ fn opening_data(source: Source, target: &Published, proposed: Option<Paise>) -> 
     data
 }
 
-/// Stores the conversation with its opening messages in one transaction;
-/// false when another call opened the same pair first.
+/// Stores the conversation with its opening messages and what they cause
+/// in one transaction; none when another call opened the same pair first.
 async fn store(
     db: &DatabaseConnection,
+    cfg: &FlowConfig,
     c: &conversation::Model,
+    t: &rules::Transition,
     rows: &[message::Model],
+    actor: &str,
     application: Option<uuid::Uuid>,
-) -> AppResult<bool> {
+) -> AppResult<Option<Vec<notification::Model>>> {
     let txn = crate::db::begin_write(db).await?;
     let inserted = conversation::Entity::insert(conversation::ActiveModel::from(c.clone()))
         .on_conflict(OnConflict::column(conversation::Column::PairKey).do_nothing().to_owned())
@@ -135,7 +139,7 @@ async fn store(
         .await?;
     if inserted == 0 {
         txn.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     }
     message::Entity::insert_many(rows.iter().cloned().map(message::ActiveModel::from))
         .exec_without_returning(&txn)
@@ -144,8 +148,11 @@ async fn store(
     if let Some(id) = application {
         collaborations::mark_connected(&txn, id, c.created_at).await?;
     }
+    let created = outbox::event(&cfg.webhooks, outbox::CONVERSATION_CREATED, &conversation_json(c), c.created_at)?;
+    let extra = Extra { notifications: vec![], webhooks: created.into_iter().collect() };
+    let notified = record_effects(&txn, cfg, c, c, t, rows, actor, extra).await?;
     txn.commit().await?;
-    Ok(true)
+    Ok(Some(notified))
 }
 
 async fn find_by_pair(db: &DatabaseConnection, pair_key: &str) -> AppResult<Option<conversation::Model>> {

@@ -2,7 +2,7 @@
 //! state changes, the new messages, the echo of the action, notifications,
 //! then unread counts.
 
-use entity::{conversation, message};
+use entity::{conversation, message, notification};
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
@@ -17,29 +17,34 @@ use crate::{
         events::{self, Outbound},
         messages,
         names::MessageType,
+        notifications::{self, Draft},
+        outbox,
     },
     error::AppResult,
 };
 
+/// The message both sides see: the card or notice, never the audit.
+fn shared(written: &[message::Model]) -> Option<&message::Model> {
+    written.iter().find(|m| m.message_type != MessageType::Audit)
+}
+
 /// The events of a committed transition. `prompt` is how the action
-/// arrived (none for the gateway's captures and failures, and openings).
+/// arrived (none for the gateway's captures and failures, and openings);
+/// `notified` are the notifications its transaction stored.
 pub async fn publishable(
     db: &DatabaseConnection,
-    before: &conversation::Model,
     after: &conversation::Model,
     t: &Transition,
     written: &[message::Model],
-    actor: &str,
+    notified: &[notification::Model],
     prompt: Option<&Prompt>,
 ) -> AppResult<Vec<Outbound>> {
     let mut out = state_changes(after, t);
     out.extend(written.iter().map(|m| events::new_message(after, m)));
-    // The message both sides see: the card or notice, never the audit.
-    let shared = written.iter().find(|m| m.message_type != MessageType::Audit);
     if let (Cause::Action(action), Some(prompt)) = (t.cause, prompt) {
-        out.push(echo(after, t, action.as_str(), prompt, shared));
+        out.push(echo(after, t, action.as_str(), prompt, shared(written)));
     }
-    out.extend(notifications(before, after, t, written, actor, shared));
+    out.extend(notified.iter().map(notifications::event));
     let mut receivers: Vec<&str> =
         written.iter().filter(|m| !m.seen && m.sender_id != m.receiver_id).map(|m| m.receiver_id.as_str()).collect();
     receivers.sort();
@@ -54,9 +59,9 @@ fn everyone(c: &conversation::Model) -> Vec<String> {
     vec![events::conversation_room(c.id), events::user_room(&c.user1_id), events::user_room(&c.user2_id)]
 }
 
-/// One `conversation_state_changed` per state entered (approval passes
-/// through `work_approved` on its way to `real_time`).
-fn state_changes(after: &conversation::Model, t: &Transition) -> Vec<Outbound> {
+/// What each state entered says (approval passes through `work_approved`
+/// on its way to `real_time`): the `conversation_state_changed` data.
+pub fn state_changed_data(after: &conversation::Model, t: &Transition) -> Vec<Value> {
     let hops: Vec<(State, State)> = match t.through {
         Some(through) => vec![(t.from, through), (through, t.to)],
         None if t.from != t.to => vec![(t.from, t.to)],
@@ -70,22 +75,43 @@ fn state_changes(after: &conversation::Model, t: &Transition) -> Vec<Outbound> {
             } else {
                 (to.awaiting().map(|r| r.as_str().to_string()), to.chat_status().as_str().to_string(), None)
             };
-            Outbound::new(
-                "conversation_state_changed",
-                everyone(after),
-                json!({
-                    "conversation_id": after.id,
-                    "previous_state": from.as_str(),
-                    "new_state": to.as_str(),
-                    "awaiting_role": awaiting,
-                    "chat_status": chat_status,
-                    "reason": t.cause.reason(),
-                    "timestamp": timestamp,
-                    "current_action_data": card,
-                }),
-            )
+            json!({
+                "conversation_id": after.id,
+                "previous_state": from.as_str(),
+                "new_state": to.as_str(),
+                "awaiting_role": awaiting,
+                "chat_status": chat_status,
+                "reason": t.cause.reason(),
+                "timestamp": timestamp,
+                "current_action_data": card,
+            })
         })
         .collect()
+}
+
+fn state_changes(after: &conversation::Model, t: &Transition) -> Vec<Outbound> {
+    state_changed_data(after, t)
+        .into_iter()
+        .map(|data| Outbound::new("conversation_state_changed", everyone(after), data))
+        .collect()
+}
+
+/// The webhook events of a transition: its state changes and its messages.
+pub fn webhook_events(
+    hooks: &outbox::Webhooks,
+    after: &conversation::Model,
+    t: &Transition,
+    written: &[message::Model],
+) -> AppResult<Vec<outbox::Event>> {
+    let mut out = vec![];
+    for data in state_changed_data(after, t) {
+        out.extend(outbox::event(hooks, outbox::CONVERSATION_STATE_CHANGED, &data, after.updated_at)?);
+    }
+    for m in written {
+        let data = events::MessageNew { conversation_id: m.conversation_id, message: events::MessageView::from(m) };
+        out.extend(outbox::event(hooks, outbox::MESSAGE_NEW, &data, m.created_at)?);
+    }
+    Ok(out)
 }
 
 /// `button_action` or `text_input` to the conversation room.
@@ -128,22 +154,25 @@ fn echo(
     }
 }
 
-/// `action_required` to whoever a new card waits for, and
-/// `conversation_closed` to the other party when the flow closes.
-fn notifications(
+/// The notifications of a transition: `action_required` to whoever a new
+/// card waits for, and `conversation_closed` to the other party when the
+/// flow closes. Stored in the transition's transaction.
+pub fn drafts(
     before: &conversation::Model,
     after: &conversation::Model,
     t: &Transition,
     written: &[message::Model],
     actor: &str,
-    shared: Option<&message::Model>,
-) -> Vec<Outbound> {
+) -> Vec<Draft> {
     let mut out = vec![];
     // Nobody needs telling about a card they just gave themselves (negotiate → counter-offer).
     if let Some(card) = written.iter().find(|m| m.action_required && m.receiver_id != m.sender_id) {
-        out.push(events::notification(
+        let title = card.action_data.as_ref().and_then(|d| d["title"].as_str()).unwrap_or("Your turn").to_string();
+        out.push(Draft::new(
             &card.receiver_id,
-            "action_required",
+            notifications::ACTION_REQUIRED,
+            title,
+            &card.message,
             json!({
                 "conversation_id": after.id,
                 "message": events::message_json(card),
@@ -155,14 +184,17 @@ fn notifications(
     }
     if t.to == State::ChatClosed && before.flow_state.as_deref() != Some(State::ChatClosed.as_str()) {
         let other = conversations::other_participant(after, actor);
-        out.push(events::notification(
+        let notice = shared(written);
+        out.push(Draft::new(
             other,
-            "conversation_closed",
+            notifications::CONVERSATION_CLOSED,
+            "Conversation closed",
+            notice.map(|m| m.message.as_str()).unwrap_or("The conversation was closed"),
             json!({
                 "conversation_id": after.id,
                 "closed_by": actor,
                 "reason": after.flow_data["closure"]["reason"],
-                "message": shared.map(events::message_json).unwrap_or(Value::Null),
+                "message": notice.map(events::message_json).unwrap_or(Value::Null),
             }),
         ));
     }

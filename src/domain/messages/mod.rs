@@ -3,25 +3,25 @@
 
 mod history;
 mod seen;
+pub mod system;
 mod unread;
 mod writer;
 
 use entity::{conversation, message};
-use serde::Serialize;
 use serde_json::value::RawValue;
-use uuid::Uuid;
 
 pub use history::{Window, history, last_visible, visible_messages};
 pub use seen::{SeenOutcome, mark_emitted, mark_seen, pending_emits};
 pub use unread::{count_unread, unread_by_conversation, unread_of, unread_update};
-pub use writer::{BatchMetrics, Participants, Writer};
-use writer::{Unread, Written};
+use writer::Written;
+pub use writer::{BatchMetrics, Effects, Participants, Writer};
 
 use super::{
     conversations,
-    events::{self, Outbound, Payload},
+    events::{self, Outbound},
     ids::{ConversationId, MessageId},
     names::MessageType,
+    notifications, outbox,
     users::Identity,
     validate,
 };
@@ -78,33 +78,51 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         emit_pending: true,
         created_at: writer.clock().now(),
     };
-    let (written, c) = writer.write(row).await?;
-    let (row, unread) = match written {
+    let json = message_text(&row)?;
+    let effects = effects_of(writer, who, &row, &json)?;
+    let (written, c) = writer.write(row, effects).await?;
+    let (row, unread, notified) = match written {
         Written::Existing(m) => {
             let json = message_text(&m)?;
             return Ok(Sent { message: m, json, conversation: c, created: false, events: vec![] });
         }
-        Written::New(m, unread) => (m, unread),
+        Written::New(m, unread, notified) => (m, unread, notified),
     };
-    let json = message_text(&row)?;
-    let events = sent_events(&c, &row, &json, unread);
+    let mut events = vec![events::new_message_as(&c, &row, &*json)];
+    events.extend(notified.as_deref().map(notifications::event));
+    events.push(unread::unread_event(&row.receiver_id, c.id, unread));
     Ok(Sent { message: row, json, conversation: c, created: true, events })
 }
 
-/// What a new message tells its conversation and its receiver.
-fn sent_events(c: &conversation::Model, row: &message::Model, json: &RawValue, unread: Unread) -> Vec<Outbound> {
-    #[derive(Serialize)]
-    struct Notice<'a> {
-        conversation_id: Uuid,
-        message: &'a RawValue,
-        sender_id: &'a str,
-    }
-    let notice = Notice { conversation_id: c.id, message: json, sender_id: &row.sender_id };
-    vec![
-        events::new_message_as(c, row, json),
-        events::notification(&row.receiver_id, "new_message", Payload::text(&notice)),
-        unread::unread_event(&row.receiver_id, c.id, unread),
-    ]
+/// The stored message a send with this client message id already made.
+pub async fn repeat_of(db: &sea_orm::DatabaseConnection, who: &Identity, draft: &Draft) -> AppResult<Option<Sent>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let Some(cmid) = draft.client_message_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let Some(m) = message::Entity::find()
+        .filter(message::Column::ConversationId.eq(draft.conversation_id.0))
+        .filter(message::Column::SenderId.eq(who.user_id.as_str()))
+        .filter(message::Column::ClientMessageId.eq(cmid))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let conversation = conversations::load(db, draft.conversation_id).await?;
+    let json = message_text(&m)?;
+    Ok(Some(Sent { message: m, json, conversation, created: false, events: vec![] }))
+}
+
+/// What storing a user's message causes: its receiver's notification and
+/// its `message.new` webhook, written with it.
+fn effects_of(writer: &Writer, who: &Identity, row: &message::Model, json: &RawValue) -> AppResult<Effects> {
+    let message: serde_json::Value = serde_json::from_str(json.get()).map_err(AppError::internal)?;
+    let notification =
+        notifications::new_message(&row.receiver_id, row.conversation_id, message, &row.sender_id, who.name.as_deref());
+    let data = events::MessageNew { conversation_id: row.conversation_id, message: json };
+    let webhook = outbox::event(writer.webhooks(), outbox::MESSAGE_NEW, &data, row.created_at)?;
+    Ok(Effects { notification: Some(notification), webhook })
 }
 
 /// A message as clients see it, written as JSON text once.

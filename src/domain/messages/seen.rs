@@ -16,6 +16,7 @@ use crate::{
         clock, conversations,
         events::{self, Outbound},
         ids::{ConversationId, MessageId},
+        notifications, outbox,
         users::Identity,
     },
     error::{AppError, AppResult},
@@ -26,6 +27,9 @@ pub struct SeenOutcome {
     pub message_ids: Vec<Uuid>,
     pub events: Vec<Outbound>,
 }
+
+/// Reading a conversation also reads its `new_message` notification.
+struct ReadNotifications(Vec<Uuid>);
 
 impl SeenOutcome {
     pub fn seen_count(&self) -> u64 {
@@ -38,6 +42,7 @@ impl SeenOutcome {
 #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, user_id = %who.user_id))]
 pub async fn mark_seen(
     db: &DatabaseConnection,
+    hooks: &outbox::Webhooks,
     who: &Identity,
     conversation_id: ConversationId,
     up_to: Option<MessageId>,
@@ -82,22 +87,29 @@ pub async fn mark_seen(
             .await?;
     }
     unread::recount(&txn, &who.user_id, c.id).await?;
+    let read = ReadNotifications(notifications::read_conversation(&txn, &who.user_id, c.id, now).await?);
+    let seen = json!({
+        "messageId": up_to.map(|m| m.0).unwrap_or(newest),
+        "userId": who.user_id,
+        "conversationId": c.id,
+        "seen_at": clock::rfc3339(&now),
+        "seen_count": ids.len(),
+        "messageIds": ids,
+    });
+    let hook = outbox::event(hooks, outbox::MESSAGE_READ, &seen, now)?;
+    outbox::enqueue(&txn, hooks, hook.into_iter().collect()).await?;
     txn.commit().await?;
 
     let other = conversations::other_participant(&c, &who.user_id).to_string();
-    let mut events = vec![Outbound::new(
-        "message_seen",
-        vec![events::conversation_room(c.id), events::user_room(&other)],
-        json!({
-            "messageId": up_to.map(|m| m.0).unwrap_or(newest),
-            "userId": who.user_id,
-            "conversationId": c.id,
-            "seen_at": clock::rfc3339(&now),
-            "seen_count": ids.len(),
-            "messageIds": ids,
-        }),
-    )];
+    let mut events =
+        vec![Outbound::new("message_seen", vec![events::conversation_room(c.id), events::user_room(&other)], seen)];
     events.extend(unread::unread_update(db, &who.user_id, c.id).await);
+    if !read.0.is_empty() {
+        match notifications::unread_count(db, &who.user_id).await {
+            Ok(n) => events.push(notifications::updated_event(&who.user_id, &read.0, json!({ "read": true }), n)),
+            Err(e) => e.log_and_drop("counting unread notifications"),
+        }
+    }
     Ok(SeenOutcome { message_ids: ids, events })
 }
 

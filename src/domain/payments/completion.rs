@@ -87,29 +87,49 @@ impl Settlement<'_> {
         }
     }
 
-    /// The notifications a settlement sends besides the flow's own events.
-    fn notifications(self, after: &conversation::Model, order: &payment_order::Model) -> Vec<Outbound> {
-        match self {
-            Settlement::Paid { .. } => [&after.user1_id, &after.user2_id]
-                .into_iter()
-                .map(|user| {
-                    events::notification(
-                        user,
-                        "payment_completed",
-                        json!({ "conversation_id": after.id, "payment": payment_json(order), "flow_state": after.flow_state }),
-                    )
-                })
-                .collect(),
-            Settlement::Failed { .. } => vec![events::notification(
-                &after.user1_id,
-                "payment_failed",
-                json!({
-                    "conversation_id": after.id,
-                    "payment": payment_json(order),
-                    "reason": after.flow_data["payment"]["failure_reason"],
-                }),
-            )],
-        }
+    /// What a settlement adds to the flow's own effects: the parties'
+    /// notifications and the `payment.*` webhook.
+    fn extra(
+        self,
+        cfg: &FlowConfig,
+        c: &conversation::Model,
+        t: &Transition,
+        order: &payment_order::Model,
+    ) -> AppResult<Extra> {
+        let payment = payment_json(order);
+        let amount = Paise(order.amount_paise);
+        let now = order.updated_at;
+        Ok(match self {
+            Settlement::Paid { .. } => {
+                let data = json!({ "conversation_id": c.id, "payment": payment, "flow_state": t.to.as_str() });
+                Extra {
+                    notifications: [&c.user1_id, &c.user2_id]
+                        .into_iter()
+                        .map(|user| {
+                            Draft::new(
+                                user,
+                                PAYMENT_COMPLETED,
+                                "Payment received",
+                                &format!("{amount} paid"),
+                                data.clone(),
+                            )
+                        })
+                        .collect(),
+                    webhooks: outbox::event(&cfg.webhooks, outbox::PAYMENT_COMPLETED, &data, now)?
+                        .into_iter()
+                        .collect(),
+                }
+            }
+            Settlement::Failed { .. } => {
+                let reason = t.data["payment"]["failure_reason"].clone();
+                let data = json!({ "conversation_id": c.id, "payment": payment, "reason": reason });
+                let body = reason.as_str().unwrap_or("The payment did not go through").to_string();
+                Extra {
+                    notifications: vec![Draft::new(&c.user1_id, PAYMENT_FAILED, "Payment failed", &body, data.clone())],
+                    webhooks: outbox::event(&cfg.webhooks, outbox::PAYMENT_FAILED, &data, now)?.into_iter().collect(),
+                }
+            }
+        })
     }
 }
 
@@ -179,14 +199,25 @@ async fn settle_once(
         ));
     }
     let t = settlement.transition(&v, &settled)?;
-    match engine::write(&txn, cfg, &c, &t, &cfg.system_user_id).await {
-        Ok((after, written)) => {
+    let extra = settlement.extra(cfg, &c, &t, &settled)?;
+    match engine::write(&txn, cfg, &c, &t, &cfg.system_user_id, extra).await {
+        Ok(done) => {
             txn.commit().await?;
-            let mut events =
-                crate::domain::flow::publish::publishable(db, &c, &after, &t, &written, &cfg.system_user_id, None)
-                    .await?;
-            events.extend(settlement.notifications(&after, &settled));
-            Ok(Some(Completion { conversation: Some(after), payment: Some(settled), changed: true, events }))
+            let events = crate::domain::flow::publish::publishable(
+                db,
+                &done.conversation,
+                &t,
+                &done.messages,
+                &done.notified,
+                None,
+            )
+            .await?;
+            Ok(Some(Completion {
+                conversation: Some(done.conversation),
+                payment: Some(settled),
+                changed: true,
+                events,
+            }))
         }
         Err(engine::WriteError::Stale) => {
             txn.rollback().await?;

@@ -21,15 +21,17 @@ use self::gateway::{Gateway, NewOrder};
 use super::{
     clock::{self, Clock},
     conversations,
-    events::{self, Outbound},
+    events::Outbound,
     flow::{
         Party, State,
-        engine::{self, FlowConfig},
+        engine::{self, Extra, FlowConfig},
         rules::{self, Transition},
     },
     ids::ConversationId,
     money::Paise,
     names::PaymentStatus,
+    notifications::{Draft, PAYMENT_COMPLETED, PAYMENT_FAILED},
+    outbox,
     users::Identity,
 };
 use crate::{

@@ -1,23 +1,28 @@
 //! PostgreSQL: a batch of messages in remembered conversations written by
 //! one statement, which PostgreSQL runs as its own transaction: one round
-//! trip and one commit instead of six. Data-modifying `WITH` clauses touch
-//! the conversations (only where their version is the remembered one and
-//! they are open for free chat), insert the messages of the touched ones,
-//! add them to the receivers' unread counts and return the new counts. The
-//! rows travel as one JSON parameter, so the statement text never changes
-//! and stays prepared.
+//! trip and one commit instead of several. Data-modifying `WITH` clauses
+//! touch the conversations (only where their version is the remembered one
+//! and they are open for free chat), insert the messages of the touched
+//! ones, add them to the receivers' unread counts, store (or coalesce) the
+//! receivers' notifications, record the webhook events when webhooks are
+//! configured, and return what changed. The rows travel as JSON parameters,
+//! so the statement text never changes and stays prepared.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::LazyLock,
+};
 
 use chrono::{DateTime, Utc};
-use entity::{conversation, message};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
-use serde::Serialize;
+use entity::{conversation, message, notification};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value as DbValue};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Unread;
+use super::{Unread, batch::Pending};
+use crate::domain::outbox::Webhooks;
 
-const WRITE: &str = r#"
+const MESSAGES: &str = r#"
 WITH batch AS (
     SELECT * FROM json_populate_recordset(NULL::messages, $2::json)
 ), touched AS (
@@ -50,16 +55,54 @@ WITH batch AS (
     WHERE x.user_id IN (SELECT user_id FROM added)
       AND NOT EXISTS (SELECT 1 FROM added a WHERE a.user_id = x.user_id AND a.conversation_id = x.conversation_id)
     GROUP BY x.user_id
-)
-SELECT 'touched' AS kind, id AS conversation_id, NULL::varchar AS user_id, 0::bigint AS count, 0::bigint AS total
+), drafted AS (
+    SELECT d.* FROM json_to_recordset($4::json) AS d(id uuid, message_id uuid, user_id varchar, type varchar,
+        title text, body text, data json, conversation_id uuid, coalesce_key varchar, created_at timestamptz)
+    WHERE d.message_id IN (SELECT id FROM stored)
+), grouped AS (
+    SELECT DISTINCT ON (user_id, coalesce_key) id, user_id, type, title, body, data, conversation_id,
+        coalesce_key, created_at, count(*) OVER (PARTITION BY user_id, coalesce_key) AS n
+    FROM drafted ORDER BY user_id, coalesce_key, message_id DESC
+), notified AS (
+    INSERT INTO notifications (id, user_id, type, title, body, data, conversation_id, read, coalesce_key, count,
+        created_at, updated_at)
+    SELECT id, user_id, type, title, body, data, conversation_id, false, coalesce_key, n, created_at, created_at
+    FROM grouped ORDER BY user_id, coalesce_key
+    ON CONFLICT (user_id, coalesce_key) DO UPDATE SET title = excluded.title, body = excluded.body,
+        data = excluded.data, count = notifications.count + excluded.count, updated_at = excluded.updated_at
+    RETURNING *
+)"#;
+
+const WEBHOOKS: &str = r#"
+, evented AS (
+    INSERT INTO outbox_events (id, type, body, created_at)
+    SELECT e.id, e.type, e.body, e.created_at
+    FROM json_to_recordset($5::json) AS e(id uuid, message_id uuid, type varchar, body text, created_at timestamptz)
+    WHERE e.message_id IN (SELECT id FROM stored)
+    RETURNING id, type, created_at
+), delivering AS (
+    INSERT INTO webhook_deliveries (id, event_id, type, url, status, attempts, next_attempt_at, created_at)
+    SELECT gen_random_uuid(), ev.id, ev.type, u.url, 'pending', 0, ev.created_at, ev.created_at
+    FROM evented ev CROSS JOIN json_array_elements_text($6::json) AS u(url)
+    RETURNING id
+)"#;
+
+const RESULTS: &str = r#"
+SELECT 'touched' AS kind, id AS conversation_id, NULL::varchar AS user_id, 0::bigint AS count, 0::bigint AS total,
+    NULL::text AS row
     FROM touched
 UNION ALL
-SELECT 'stored', NULL, NULL, count(*), 0 FROM stored
+SELECT 'stored', NULL, NULL, count(*), 0, NULL FROM stored
 UNION ALL
 SELECT 'unread', c.conversation_id, c.user_id, greatest(c.count, 0),
-    (coalesce(e.total, 0) + sum(greatest(c.count, 0)) OVER (PARTITION BY c.user_id))::bigint
+    (coalesce(e.total, 0) + sum(greatest(c.count, 0)) OVER (PARTITION BY c.user_id))::bigint, NULL
     FROM counted c LEFT JOIN elsewhere e ON e.user_id = c.user_id
+UNION ALL
+SELECT 'notified', NULL, NULL, 0, 0, row_to_json(n)::text FROM notified n
 "#;
+
+static WRITE: LazyLock<String> = LazyLock::new(|| format!("{MESSAGES}{RESULTS}"));
+static WRITE_WITH_WEBHOOKS: LazyLock<String> = LazyLock::new(|| format!("{MESSAGES}{WEBHOOKS}{RESULTS}"));
 
 /// What the statement did.
 pub struct Batch {
@@ -70,26 +113,41 @@ pub struct Batch {
     pub stored: usize,
     /// Receivers' counts after the statement, by (receiver, conversation).
     pub unread: HashMap<(String, Uuid), Unread>,
+    /// The receivers' notifications as they now are.
+    pub notified: Vec<notification::Model>,
+}
+
+fn json_param(value: &impl Serialize) -> Result<DbValue, DbErr> {
+    serde_json::to_string(value).map(DbValue::from).map_err(|e| DbErr::Custom(e.to_string()))
 }
 
 pub async fn write(
     db: &DatabaseConnection,
-    rows: &[&message::Model],
+    jobs: &[&Pending<'_>],
     conversations: &[&conversation::Model],
     now: DateTime<Utc>,
+    webhooks: &Webhooks,
 ) -> Result<Batch, DbErr> {
-    let batch: Vec<Row> = rows.iter().map(|m| Row::from(*m)).collect();
+    let batch: Vec<Row> = jobs.iter().map(|p| Row::from(p.row)).collect();
     let keys: Vec<Key> = conversations.iter().map(|c| Key { id: c.id, version: c.version }).collect();
-    let statement = Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        WRITE,
-        [
-            now.into(),
-            serde_json::to_string(&batch).map_err(|e| DbErr::Custom(e.to_string()))?.into(),
-            serde_json::to_string(&keys).map_err(|e| DbErr::Custom(e.to_string()))?.into(),
-        ],
-    );
-    let mut out = Batch { touched: HashSet::new(), stored: 0, unread: HashMap::new() };
+    let drafts: Vec<DraftRow> = jobs.iter().filter_map(|p| DraftRow::of(p, now)).collect();
+    let mut values = vec![now.into(), json_param(&batch)?, json_param(&keys)?, json_param(&drafts)?];
+    let sql = if webhooks.enabled() {
+        let events: Vec<EventRow> = jobs
+            .iter()
+            .filter_map(|p| {
+                let e = p.effects.webhook.as_ref()?;
+                Some(EventRow { id: e.id, message_id: p.row.id, kind: e.kind, body: &e.body, created_at: e.created_at })
+            })
+            .collect();
+        values.push(json_param(&events)?);
+        values.push(json_param(&webhooks.urls)?);
+        WRITE_WITH_WEBHOOKS.as_str()
+    } else {
+        WRITE.as_str()
+    };
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    let mut out = Batch { touched: HashSet::new(), stored: 0, unread: HashMap::new(), notified: vec![] };
     for row in db.query_all_raw(statement).await? {
         let kind: String = row.try_get("", "kind")?;
         match kind.as_str() {
@@ -97,6 +155,11 @@ pub async fn write(
                 out.touched.insert(row.try_get("", "conversation_id")?);
             }
             "stored" => out.stored = row.try_get::<i64>("", "count")?.max(0) as usize,
+            "notified" => {
+                let text: String = row.try_get("", "row")?;
+                let n: NotifiedRow = serde_json::from_str(&text).map_err(|e| DbErr::Custom(e.to_string()))?;
+                out.notified.push(n.into());
+            }
             _ => {
                 let user: String = row.try_get("", "user_id")?;
                 let conversation: Uuid = row.try_get("", "conversation_id")?;
@@ -163,4 +226,91 @@ impl<'a> From<&'a message::Model> for Row<'a> {
 struct Key {
     id: Uuid,
     version: i64,
+}
+
+/// A message's notification draft, keyed by the message it is for.
+#[derive(Serialize)]
+struct DraftRow<'a> {
+    id: Uuid,
+    message_id: Uuid,
+    user_id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    body: &'a str,
+    data: &'a serde_json::Value,
+    conversation_id: Option<Uuid>,
+    coalesce_key: String,
+    created_at: DateTime<Utc>,
+}
+
+impl<'a> DraftRow<'a> {
+    fn of(p: &'a Pending<'_>, now: DateTime<Utc>) -> Option<Self> {
+        let d = p.effects.notification.as_ref()?;
+        Some(Self {
+            id: Uuid::now_v7(),
+            message_id: p.row.id,
+            user_id: &d.user_id,
+            kind: &d.kind,
+            title: &d.title,
+            body: &d.body,
+            data: &d.data,
+            conversation_id: d.conversation_id,
+            coalesce_key: d.coalesce_key()?,
+            created_at: now,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct EventRow<'a> {
+    id: Uuid,
+    message_id: Uuid,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    body: &'a str,
+    created_at: DateTime<Utc>,
+}
+
+/// A notification row as `row_to_json` writes it.
+#[derive(Deserialize)]
+struct NotifiedRow {
+    id: Uuid,
+    user_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    body: String,
+    data: serde_json::Value,
+    conversation_id: Option<Uuid>,
+    read: bool,
+    read_at: Option<DateTime<Utc>>,
+    coalesce_key: Option<String>,
+    count: i32,
+    source: Option<String>,
+    idempotency_key: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<NotifiedRow> for notification::Model {
+    fn from(n: NotifiedRow) -> Self {
+        Self {
+            id: n.id,
+            user_id: n.user_id,
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            data: n.data,
+            conversation_id: n.conversation_id,
+            read: n.read,
+            read_at: n.read_at,
+            coalesce_key: n.coalesce_key,
+            count: n.count,
+            source: n.source,
+            idempotency_key: n.idempotency_key,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+        }
+    }
 }

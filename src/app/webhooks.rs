@@ -1,0 +1,182 @@
+//! Delivering outgoing webhooks from the outbox, and the admin view of the
+//! deliveries. Each receiver URL has a worker of its own, so a URL that is
+//! slow or down never delays the others; a delivery is attempted by one
+//! node at a time (a lease), at least once, with backoff between attempts.
+
+use std::{sync::Arc, time::Duration};
+
+use entity::webhook_delivery;
+use parley_outbound::webhook::{Attempt, Deliverer, Outcome};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AppState;
+use crate::{
+    domain::{
+        clock::Clock,
+        outbox::{self, Attempted},
+        pagination::Page,
+        users::Identity,
+    },
+    error::{AppError, AppResult},
+};
+
+/// Deliveries one URL's worker attempts at once.
+const PER_ROUND: u64 = 16;
+/// How long a worker waits before looking again when nothing is due (a
+/// publish on this node wakes it sooner; other nodes' events wait this long).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// The outbound library's clock is the server's clock, so signatures carry
+/// the time tests set.
+struct ServerClock(Clock);
+
+impl parley_outbound::clock::Clock for ServerClock {
+    fn now(&self) -> std::time::SystemTime {
+        self.0.now().into()
+    }
+}
+
+/// Starts one worker per receiver URL; nothing when webhooks are off.
+pub fn start(app: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let Some(secret) = app.settings.webhooks.secret.clone() else { return Ok(vec![]) };
+    if !app.webhooks.enabled() {
+        return Ok(vec![]);
+    }
+    let deliverer = Deliverer::with_clock(app.webhooks.timeout, Arc::new(ServerClock(app.clock.clone())))?;
+    let secret: Arc<[u8]> = secret.expose().as_bytes().into();
+    Ok(app
+        .webhooks
+        .urls
+        .iter()
+        .map(|url| tokio::spawn(deliver_to(app.clone(), url.clone(), deliverer.clone(), secret.clone())))
+        .collect())
+}
+
+async fn deliver_to(app: AppState, url: String, deliverer: Deliverer, secret: Arc<[u8]>) {
+    let lease = chrono::Duration::from_std(app.webhooks.timeout + Duration::from_secs(30)).unwrap_or_default();
+    loop {
+        let now = app.clock.now();
+        let claimed = match outbox::claim(&app.db, &url, now, now + lease, PER_ROUND).await {
+            Ok(c) => c,
+            Err(e) => {
+                e.log_and_drop("claiming webhook deliveries");
+                tokio::time::sleep(IDLE_POLL).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            wait_for_work(&app, &url).await;
+            continue;
+        }
+        let bodies = match outbox::bodies(&app.db, claimed.iter().map(|d| d.event_id).collect()).await {
+            Ok(b) => b,
+            Err(e) => {
+                e.log_and_drop("reading webhook event bodies");
+                continue;
+            }
+        };
+        let attempts = claimed.iter().map(|d| attempt(&app, &deliverer, &secret, d, bodies.get(&d.event_id)));
+        futures::future::join_all(attempts).await;
+        update_oldest(&app).await;
+    }
+}
+
+/// Sleeps until this URL's next delivery is due, a publish on this node, or
+/// the idle poll, whichever comes first.
+async fn wait_for_work(app: &AppState, url: &str) {
+    let published = app.emitter.published();
+    let due = match outbox::next_due(&app.db, url).await {
+        Ok(due) => due,
+        Err(e) => {
+            e.log_and_drop("reading when webhooks fall due");
+            None
+        }
+    };
+    let poll = app.clock.now() + chrono::Duration::from_std(IDLE_POLL).unwrap_or_default();
+    let until = due.map_or(poll, |d| d.min(poll));
+    tokio::select! {
+        _ = app.clock.sleep_until(until) => {}
+        _ = published => {}
+    }
+}
+
+async fn attempt(
+    app: &AppState,
+    deliverer: &Deliverer,
+    secret: &[u8],
+    d: &webhook_delivery::Model,
+    body: Option<&String>,
+) {
+    let Some(body) = body else {
+        tracing::error!(delivery_id = %d.id, "webhook event body missing");
+        return;
+    };
+    let event_id = d.event_id.to_string();
+    let attempt_no = u32::try_from(d.attempts).unwrap_or(1).max(1);
+    let outcome = deliverer
+        .deliver(
+            &d.url,
+            secret,
+            &Attempt { event_type: &d.kind, delivery_id: &event_id, attempt: attempt_no, body: body.as_bytes() },
+        )
+        .await;
+    let now = app.clock.now();
+    let attempted = match outcome {
+        Outcome::Delivered { status } => Attempted::Delivered { status },
+        Outcome::Failed { status, error } => {
+            let wait = parley_outbound::backoff::backoff(attempt_no, &mut rand::rng());
+            let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            tracing::info!(delivery_id = %d.id, attempt = attempt_no, %error, "webhook attempt failed");
+            Attempted::Failed { status, error, retry_at }
+        }
+    };
+    match outbox::record(&app.db, &app.webhooks, d, attempted, now).await {
+        Ok(result) => {
+            app.metrics.webhook_attempts.get_or_create(&crate::metrics::ResultLabels { result: result.into() }).inc();
+        }
+        Err(e) => e.log_and_drop("recording a webhook attempt"),
+    }
+}
+
+async fn update_oldest(app: &AppState) {
+    match outbox::oldest_waiting(&app.db).await {
+        Ok(oldest) => {
+            let age = oldest.map(|t| (app.clock.now() - t).num_milliseconds().max(0)).unwrap_or(0);
+            app.metrics.webhook_oldest_pending_seconds.set(age as f64 / 1000.0);
+        }
+        Err(e) => e.log_and_drop("reading the oldest waiting webhook"),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DeliveriesQuery {
+    pub status: Option<String>,
+    pub page: Option<String>,
+    pub limit: Option<String>,
+}
+
+pub struct Listed {
+    pub items: Vec<Value>,
+    pub pagination: Value,
+}
+
+/// Deliveries for administrators, newest first, by status.
+pub async fn deliveries(app: &AppState, _admin: &Identity, q: DeliveriesQuery) -> AppResult<Listed> {
+    let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s @ (outbox::PENDING | outbox::FAILED | outbox::DEAD | outbox::DELIVERED)) => Some(s),
+        Some(_) => return Err(AppError::invalid_field("status", "must be pending, failed, dead or delivered")),
+    };
+    let (rows, total) = outbox::deliveries(&app.db, status, page).await?;
+    Ok(Listed { items: rows.iter().map(outbox::delivery_json).collect(), pagination: page.json(total) })
+}
+
+/// Queues a delivery again from attempt 1.
+pub async fn replay(app: &AppState, _admin: &Identity, id: &str) -> AppResult<Value> {
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::not_found("Delivery"))?;
+    let d = outbox::replay(&app.db, id, app.clock.now()).await?;
+    app.emitter.nudge();
+    Ok(outbox::delivery_json(&d))
+}

@@ -1,0 +1,364 @@
+//! Writing one batch: on PostgreSQL, the messages of remembered
+//! conversations by one statement (`pg`), the others (and any whose
+//! conversation changed since) by a transaction; elsewhere all by a
+//! transaction. Either way the messages, unread counts, notifications and
+//! webhook events of a batch commit together.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{conversation, message, notification};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, Set, sea_query::OnConflict,
+};
+use uuid::Uuid;
+
+use super::{Effects, Setup, Unread, Written, pg};
+use crate::{
+    domain::{
+        conversations::ensure_chat_open,
+        messages::{count_unread, unread_of},
+        names::ChatStatus,
+        notifications, outbox,
+    },
+    error::{AppError, AppResult},
+};
+
+/// Whole conversations the writer remembers (a campaign conversation's flow
+/// data makes one a few KiB): enough for every chat active at once on a node.
+const MAX_KNOWN: usize = 20_000;
+
+/// A queued message and what it causes.
+pub struct Pending<'a> {
+    pub row: &'a message::Model,
+    pub effects: &'a Effects,
+}
+
+/// How one message of a batch ended, with its conversation as the batch saw it.
+type Stored = AppResult<(Written, conversation::Model)>;
+
+/// Conversations as the writer last saw them, by id. A conversation's
+/// `version` changes with every change of its state (the flow engine is the
+/// only other writer of conversations), so a remembered model whose version
+/// still matches is exact but for `last_message_at`, which the writer sets.
+#[derive(Default)]
+pub struct Known(HashMap<Uuid, conversation::Model>);
+
+impl Known {
+    fn remember<'a>(&mut self, models: impl IntoIterator<Item = &'a conversation::Model>) {
+        if self.0.len() >= MAX_KNOWN {
+            self.0.clear();
+        }
+        for c in models {
+            self.0.insert(c.id, c.clone());
+        }
+    }
+}
+
+/// Notifications by (user, coalescing key): what a stored draft became.
+type Notified = HashMap<(String, String), notification::Model>;
+
+fn notification_of(p: &Pending, notified: &Notified) -> Option<Box<notification::Model>> {
+    let d = p.effects.notification.as_ref()?;
+    notified.get(&(d.user_id.clone(), d.coalesce_key()?)).cloned().map(Box::new)
+}
+
+fn keyed(rows: Vec<notification::Model>) -> Notified {
+    rows.into_iter().filter_map(|n| Some(((n.user_id.clone(), n.coalesce_key.clone()?), n))).collect()
+}
+
+pub async fn write(
+    db: &DatabaseConnection,
+    jobs: &[Pending<'_>],
+    known: &mut Known,
+    ctx: &Setup,
+) -> AppResult<Vec<Stored>> {
+    let now = ctx.clock.now();
+    if db.get_database_backend() != DbBackend::Postgres {
+        return write_in_transaction(db, jobs, known, now, ctx).await;
+    }
+    let (fast, mut slow): (Vec<usize>, Vec<usize>) =
+        (0..jobs.len()).partition(|&i| known.0.contains_key(&jobs[i].row.conversation_id));
+    let mut out: Vec<Option<Stored>> = (0..jobs.len()).map(|_| None).collect();
+    if !fast.is_empty() {
+        let fast_jobs: Vec<&Pending> = fast.iter().map(|&i| &jobs[i]).collect();
+        let mut conversations: Vec<&conversation::Model> =
+            fast_jobs.iter().filter_map(|p| known.0.get(&p.row.conversation_id)).collect();
+        conversations.sort_by_key(|c| c.id);
+        conversations.dedup_by_key(|c| c.id);
+        let done = pg::write(db, &fast_jobs, &conversations, now, &ctx.webhooks).await?;
+        let open: HashMap<Uuid, conversation::Model> = conversations
+            .iter()
+            .filter(|c| done.touched.contains(&c.id))
+            .map(|c| (c.id, conversation::Model { last_message_at: now, ..(*c).clone() }))
+            .collect();
+        // A conversation closed or changed since it was remembered: forget
+        // it and write its messages the long way, which reads it again.
+        let gone: Vec<Uuid> = conversations.iter().map(|c| c.id).filter(|id| !open.contains_key(id)).collect();
+        for id in gone {
+            known.0.remove(&id);
+        }
+        let (candidates, changed): (Vec<usize>, Vec<usize>) =
+            fast.into_iter().partition(|&i| open.contains_key(&jobs[i].row.conversation_id));
+        slow.extend(changed);
+        let inserted: HashSet<Uuid> = if done.stored == candidates.len() {
+            candidates.iter().map(|&i| jobs[i].row.id).collect()
+        } else {
+            stored_ids(db, candidates.iter().map(|&i| jobs[i].row.id).collect()).await?
+        };
+        let rows = || candidates.iter().map(|&i| jobs[i].row);
+        let repeats = existing(db, rows().filter(|r| !inserted.contains(&r.id))).await?;
+        let missing: Vec<&str> = rows()
+            .filter(|r| {
+                inserted.contains(&r.id) && !done.unread.contains_key(&(r.receiver_id.clone(), r.conversation_id))
+            })
+            .map(|r| r.receiver_id.as_str())
+            .collect();
+        let later = unread_of(db, missing).await?;
+        let notified = keyed(done.notified);
+        for i in candidates {
+            let r = jobs[i].row;
+            let c = open[&r.conversation_id].clone();
+            out[i] = Some(if inserted.contains(&r.id) {
+                let figures =
+                    done.unread.get(&(r.receiver_id.clone(), r.conversation_id)).copied().unwrap_or_else(|| {
+                        let counts = later.get(r.receiver_id.as_str());
+                        Unread {
+                            conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
+                            total: counts.map(|u| u.values().sum()).unwrap_or(0),
+                        }
+                    });
+                Ok((Written::New(r.clone(), figures, notification_of(&jobs[i], &notified)), c))
+            } else {
+                repeated(&repeats, r, c)
+            });
+        }
+    }
+    if !slow.is_empty() {
+        let slow_jobs: Vec<Pending> =
+            slow.iter().map(|&i| Pending { row: jobs[i].row, effects: jobs[i].effects }).collect();
+        for (i, result) in slow.into_iter().zip(write_in_transaction(db, &slow_jobs, known, now, ctx).await?) {
+            out[i] = Some(result);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("a message was left out of its batch")))))
+        .collect())
+}
+
+/// One transaction: touch the open conversations (which locks them against
+/// a concurrent close), insert the messages, count them unread, store their
+/// notifications and webhook events, find the repeats.
+async fn write_in_transaction(
+    db: &DatabaseConnection,
+    jobs: &[Pending<'_>],
+    known: &mut Known,
+    now: DateTime<Utc>,
+    ctx: &Setup,
+) -> AppResult<Vec<Stored>> {
+    let mut ids: Vec<Uuid> = jobs.iter().map(|p| p.row.conversation_id).collect::<HashSet<_>>().into_iter().collect();
+    ids.sort();
+    let txn = crate::db::begin_write(db).await?;
+    let open = touch(&txn, &ids, now, known).await?;
+    let shut: HashMap<Uuid, conversation::Model> = if open.len() < ids.len() {
+        let closed: Vec<Uuid> = ids.iter().filter(|id| !open.contains_key(id)).copied().collect();
+        conversation::Entity::find()
+            .filter(conversation::Column::Id.is_in(closed))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+
+    let writable: Vec<message::ActiveModel> = jobs
+        .iter()
+        .filter(|p| open.contains_key(&p.row.conversation_id))
+        .map(|p| message::ActiveModel::from(p.row.clone()))
+        .collect();
+    let inserted = insert(&txn, writable).await?;
+    let stored = || jobs.iter().filter(|p| inserted.contains(&p.row.id));
+    count_unread(&txn, stored().map(|p| p.row)).await?;
+    let unread = unread_of(&txn, stored().map(|p| p.row.receiver_id.as_str())).await?;
+    let drafts = stored().filter_map(|p| p.effects.notification.clone()).collect();
+    let notified = keyed(notifications::store(&txn, drafts, now).await?);
+    outbox::enqueue(&txn, &ctx.webhooks, stored().filter_map(|p| p.effects.webhook.clone()).collect()).await?;
+    let repeats = existing(
+        &txn,
+        jobs.iter().map(|p| p.row).filter(|r| open.contains_key(&r.conversation_id) && !inserted.contains(&r.id)),
+    )
+    .await?;
+    txn.commit().await?;
+    known.remember(open.values());
+
+    Ok(jobs
+        .iter()
+        .map(|p| {
+            let r = p.row;
+            let Some(c) = open.get(&r.conversation_id) else {
+                let c = shut.get(&r.conversation_id).ok_or_else(|| AppError::not_found("Conversation"))?;
+                return Err(ensure_chat_open(c).err().unwrap_or_else(AppError::closed));
+            };
+            if inserted.contains(&r.id) {
+                let counts = unread.get(r.receiver_id.as_str());
+                let figures = Unread {
+                    conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
+                    total: counts.map(|u| u.values().sum()).unwrap_or(0),
+                };
+                Ok((Written::New(r.clone(), figures, notification_of(p, &notified)), c.clone()))
+            } else {
+                repeated(&repeats, r, c.clone())
+            }
+        })
+        .collect())
+}
+
+/// Sets `last_message_at` of the conversations among `ids` that are open for
+/// free chat (locking them against a concurrent close) and returns them as
+/// they now are. Remembered conversations whose version is unchanged are
+/// touched without reading them back (on SQLite every row read back is a
+/// hand-off between threads); the others are read back by `RETURNING`.
+async fn touch(
+    txn: &DatabaseTransaction,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+    known: &mut Known,
+) -> AppResult<HashMap<Uuid, conversation::Model>> {
+    let mut open = HashMap::new();
+    let remembered: Vec<&conversation::Model> = ids.iter().filter_map(|id| known.0.get(id)).collect();
+    if !remembered.is_empty() {
+        let unchanged = remembered.iter().fold(Condition::any(), |any, c| {
+            any.add(
+                Condition::all()
+                    .add(conversation::Column::Id.eq(c.id))
+                    .add(conversation::Column::Version.eq(c.version)),
+            )
+        });
+        let touched = conversation::Entity::update_many()
+            .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
+            .filter(conversation::Column::ChatStatus.eq(ChatStatus::RealTime.as_str()))
+            .filter(unchanged)
+            .exec(txn)
+            .await?
+            .rows_affected;
+        if touched as usize == remembered.len() {
+            for c in remembered {
+                open.insert(c.id, conversation::Model { last_message_at: now, ..c.clone() });
+            }
+        } else {
+            // Something changed (closed, or a new version): forget them all
+            // and read them back below.
+            for id in ids {
+                known.0.remove(id);
+            }
+        }
+    }
+    let rest: Vec<Uuid> = ids.iter().filter(|id| !open.contains_key(*id)).copied().collect();
+    if !rest.is_empty() {
+        let fresh = conversation::Entity::update_many()
+            .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
+            .filter(conversation::Column::Id.is_in(rest))
+            .filter(conversation::Column::ChatStatus.eq(ChatStatus::RealTime.as_str()))
+            .exec_with_returning(txn)
+            .await?;
+        open.extend(fresh.into_iter().map(|c| (c.id, c)));
+    }
+    Ok(open)
+}
+
+/// Inserts the messages, skipping repeats of a stored client message id, and
+/// returns the ids stored. Nothing comes back per row in the common case (on
+/// SQLite each returned row is a hand-off between threads): only when the
+/// count falls short are the stored ids looked up.
+async fn insert(txn: &DatabaseTransaction, writable: Vec<message::ActiveModel>) -> AppResult<HashSet<Uuid>> {
+    let ids: Vec<Uuid> = writable.iter().filter_map(|m| m.id.try_as_ref().copied()).collect();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let stored = message::Entity::insert_many(writable)
+        .on_conflict(
+            OnConflict::columns([
+                message::Column::ConversationId,
+                message::Column::SenderId,
+                message::Column::ClientMessageId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await;
+    let count = match stored {
+        Ok(n) => n,
+        // Every row repeated a stored one.
+        Err(sea_orm::DbErr::RecordNotInserted) => 0,
+        Err(e) => return Err(e.into()),
+    };
+    if count as usize == ids.len() {
+        return Ok(ids.into_iter().collect());
+    }
+    if count == 0 {
+        return Ok(HashSet::new());
+    }
+    stored_ids(txn, ids).await
+}
+
+/// Which of these (fresh) message ids are stored.
+async fn stored_ids(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> AppResult<HashSet<Uuid>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::Id.is_in(ids))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The stored messages that rows not inserted repeated (same client id).
+async fn existing<'a>(
+    db: &impl ConnectionTrait,
+    rows: impl IntoIterator<Item = &'a message::Model>,
+) -> AppResult<Repeats> {
+    let mut any = Condition::any();
+    let mut asked = false;
+    for r in rows {
+        let Some(cmid) = &r.client_message_id else { continue };
+        asked = true;
+        any = any.add(
+            Condition::all()
+                .add(message::Column::ConversationId.eq(r.conversation_id))
+                .add(message::Column::SenderId.eq(r.sender_id.as_str()))
+                .add(message::Column::ClientMessageId.eq(cmid.as_str())),
+        );
+    }
+    if !asked {
+        return Ok(HashMap::new());
+    }
+    Ok(message::Entity::find()
+        .filter(any)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| ((m.conversation_id, (m.sender_id.clone(), m.client_message_id.clone().unwrap_or_default())), m))
+        .collect())
+}
+
+/// Stored messages by (conversation, (sender, client message id)).
+type Repeats = HashMap<(Uuid, (String, String)), message::Model>;
+
+/// The answer for a message that was not inserted: the stored one it repeated.
+fn repeated(repeats: &Repeats, r: &message::Model, c: conversation::Model) -> Stored {
+    let key = (r.sender_id.clone(), r.client_message_id.clone().unwrap_or_default());
+    repeats
+        .get(&(r.conversation_id, key))
+        .map(|m| (Written::Existing(m.clone()), c))
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("message {} neither stored nor found", r.id)))
+}

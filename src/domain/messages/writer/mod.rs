@@ -1,0 +1,209 @@
+//! Group commit for user messages: concurrent sends queue here and are
+//! written together, one transaction per batch, each acknowledged only
+//! after the commit that holds it. The batch also re-checks that each
+//! conversation is open for free chat, and writes what each message causes
+//! (its receiver's notification, its webhook event), in the same
+//! transaction.
+
+mod batch;
+mod pg;
+
+use std::time::Instant;
+
+use anyhow::Context;
+use dashmap::DashMap;
+use entity::{conversation, message, notification};
+use prometheus_client::metrics::histogram::Histogram;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{
+    config::Settings,
+    domain::{clock::Clock, conversations, ids::ConversationId, notifications, outbox},
+    error::{AppError, AppResult},
+};
+
+/// Messages written in one transaction at most.
+const MAX_BATCH: usize = 256;
+/// Conversations whose participants are remembered (they never change).
+const MAX_REMEMBERED: usize = 200_000;
+
+/// How a queued message ended.
+pub enum Written {
+    /// Stored now, with the receiver's unread counts right after the commit
+    /// and the receiver's notification as it now stands.
+    New(message::Model, Unread, Option<Box<notification::Model>>),
+    /// A message with the same client message id was already stored.
+    Existing(message::Model),
+}
+
+/// What storing a message causes, written in the same transaction.
+#[derive(Default)]
+pub struct Effects {
+    pub notification: Option<notifications::Draft>,
+    pub webhook: Option<outbox::Event>,
+}
+
+struct Job {
+    row: message::Model,
+    effects: Effects,
+    reply: oneshot::Sender<AppResult<(Written, conversation::Model)>>,
+}
+
+/// Who takes part in a conversation: fixed at creation, so safe to remember.
+#[derive(Clone, Debug)]
+pub struct Participants {
+    pub user1_id: String,
+    pub user2_id: String,
+    pub conversation_type: String,
+}
+
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    /// Whether messages wait for an emit confirmation (several nodes).
+    track_emits: bool,
+    participants: DashMap<Uuid, Participants>,
+    clock: Clock,
+    webhooks: outbox::Webhooks,
+}
+
+/// What the writer's thread needs.
+struct Setup {
+    metrics: BatchMetrics,
+    clock: Clock,
+    webhooks: outbox::Webhooks,
+}
+
+impl Writer {
+    /// Starts the writer on a thread of its own, with its own connection:
+    /// its few round trips per batch are then never queued behind socket
+    /// work on the main runtime, which is what bounds a batch's duration.
+    pub async fn start(
+        settings: &Settings,
+        track_emits: bool,
+        metrics: BatchMetrics,
+        clock: Clock,
+        webhooks: outbox::Webhooks,
+    ) -> anyhow::Result<Self> {
+        let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
+        let (ready, started) = oneshot::channel::<anyhow::Result<()>>();
+        let settings = settings.clone();
+        let ctx = Setup { metrics, clock: clock.clone(), webhooks: webhooks.clone() };
+        std::thread::Builder::new()
+            .name("parley-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready.send(Err(e.into()));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let db = match crate::db::connect_pool(&settings, 1).await {
+                        Ok(db) => db,
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready.send(Ok(()));
+                    run(&db, queue, &ctx).await;
+                    if let Err(e) = db.close().await {
+                        tracing::debug!(error = %e, "closing the writer's connection");
+                    }
+                });
+            })
+            .context("could not start the message writer thread")?;
+        started.await.context("the message writer thread stopped during start-up")??;
+        Ok(Self { jobs, track_emits, participants: DashMap::new(), clock, webhooks })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn webhooks(&self) -> &outbox::Webhooks {
+        &self.webhooks
+    }
+
+    /// Who takes part in a conversation, remembered after the first look.
+    pub async fn participants_of(&self, db: &impl ConnectionTrait, id: ConversationId) -> AppResult<Participants> {
+        if let Some(p) = self.participants.get(&id.0) {
+            return Ok(p.clone());
+        }
+        let c = conversations::load(db, id).await?;
+        let p = Participants { user1_id: c.user1_id, user2_id: c.user2_id, conversation_type: c.conversation_type };
+        if self.participants.len() >= MAX_REMEMBERED {
+            self.participants.clear();
+        }
+        self.participants.insert(c.id, p.clone());
+        Ok(p)
+    }
+
+    /// Queues a message and waits for the commit that stores it. Returns the
+    /// conversation as that transaction saw it.
+    pub async fn write(&self, mut row: message::Model, effects: Effects) -> AppResult<(Written, conversation::Model)> {
+        row.emit_pending = self.track_emits;
+        let (reply, done) = oneshot::channel();
+        self.jobs
+            .send(Job { row, effects, reply })
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("message writer stopped")))?;
+        done.await.map_err(|_| AppError::internal(anyhow::anyhow!("message writer dropped a message")))?
+    }
+}
+
+/// Where the writer reports its batches (sizes and durations).
+#[derive(Clone)]
+pub struct BatchMetrics {
+    pub size: Histogram,
+    pub seconds: Histogram,
+}
+
+/// A receiver's unread counts as the commit that stored a message left them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unread {
+    pub conversation: u64,
+    pub total: u64,
+}
+
+async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setup) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut known = batch::Known::default();
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let jobs = std::mem::take(&mut batch);
+        let started = Instant::now();
+        let pending: Vec<batch::Pending> =
+            jobs.iter().map(|j| batch::Pending { row: &j.row, effects: &j.effects }).collect();
+        let written = batch::write(db, &pending, &mut known, ctx).await;
+        ctx.metrics.size.observe(jobs.len() as f64);
+        ctx.metrics.seconds.observe(started.elapsed().as_secs_f64());
+        drop(pending);
+        match written {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) if jobs.len() > 1 => {
+                // One bad row must not fail the others: write them one by one.
+                tracing::warn!(error = %e, size = jobs.len(), "message batch failed; writing its messages one by one");
+                for job in jobs {
+                    let one = [batch::Pending { row: &job.row, effects: &job.effects }];
+                    let result = match batch::write(db, &one, &mut known, ctx).await {
+                        Ok(mut r) => r.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch")))),
+                        Err(e) => Err(e),
+                    };
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(AppError::internal(anyhow::anyhow!("{e:#}"))));
+                }
+            }
+        }
+    }
+}
