@@ -135,8 +135,10 @@ pub struct Settings {
     pub static_dir: PathBuf,
     pub max_revisions: i32,
     /// Sockets of the older protocol may connect without a token and send
-    /// `authenticate {token}` within 10 s.
+    /// `authenticate {token}` within `legacy_auth_timeout`.
     pub legacy_auth_event: bool,
+    /// How long such a socket has to authenticate (10 s).
+    pub legacy_auth_timeout: Duration,
     pub webhooks: WebhookSettings,
     pub time_rules: TimeRules,
 }
@@ -300,6 +302,7 @@ impl Settings {
             static_dir: var("STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("static")),
             max_revisions: parse(&var, "MAX_REVISIONS", "3")?,
             legacy_auth_event: parse(&var, "LEGACY_AUTH_EVENT", "false")?,
+            legacy_auth_timeout: Duration::from_millis(parse(&var, "LEGACY_AUTH_TIMEOUT_MS", "10000")?),
             webhooks: webhook_settings(&var)?,
             time_rules: time_rules(&var)?,
         })
@@ -477,6 +480,17 @@ mod tests {
         assert!(err.contains("REDIS_URL") && err.contains("PostgreSQL"), "{err}");
         let vars = HashMap::from([("REDIS_URL", "redis://127.0.0.1:6379"), ("DATABASE_URL", "postgres://u@h/db")]);
         assert!(Settings::from_map(&vars).is_ok());
+    }
+
+    #[test]
+    fn older_clients_authenticate_by_event_only_when_enabled_and_within_ten_seconds() {
+        let settings = Settings::from_map(&HashMap::new()).unwrap();
+        assert!(!settings.legacy_auth_event);
+        assert_eq!(settings.legacy_auth_timeout, Duration::from_secs(10));
+        let vars = HashMap::from([("LEGACY_AUTH_EVENT", "true"), ("LEGACY_AUTH_TIMEOUT_MS", "250")]);
+        let settings = Settings::from_map(&vars).unwrap();
+        assert!(settings.legacy_auth_event);
+        assert_eq!(settings.legacy_auth_timeout, Duration::from_millis(250));
     }
 
     #[test]

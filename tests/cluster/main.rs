@@ -8,5 +8,6 @@
 #[path = "../common/tokens.rs"]
 mod tokens;
 
+mod legacy;
 mod procs;
 mod tests;

@@ -12,20 +12,20 @@ use crate::{
     tokens::{token_for, uid},
 };
 
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
-fn token(user: &str, role: &str) -> String {
+pub(crate) fn token(user: &str, role: &str) -> String {
     token_for(SECRET, user, role)
 }
 
-struct Cluster {
+pub(crate) struct Cluster {
     redis: RedisServer,
     env: HashMap<&'static str, String>,
-    nodes: Vec<Node>,
-    http: reqwest::Client,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) http: reqwest::Client,
 }
 
-async fn cluster(n: usize, extra: &[(&'static str, &str)]) -> Cluster {
+pub(crate) async fn cluster(n: usize, extra: &[(&'static str, &str)]) -> Cluster {
     let redis = RedisServer::start().await;
     let mut env = HashMap::from([("DATABASE_URL", crate::procs::fresh_postgres().await), ("REDIS_URL", redis.url())]);
     for (k, v) in extra {
@@ -38,11 +38,11 @@ async fn cluster(n: usize, extra: &[(&'static str, &str)]) -> Cluster {
     Cluster { redis, env, nodes, http: reqwest::Client::new() }
 }
 
-async fn connect(node: &Node, token: &str) -> Client {
+pub(crate) async fn connect(node: &Node, token: &str) -> Client {
     parley_client::connect(&node.base, Options::token(token)).await.expect("socket connects")
 }
 
-async fn post(http: &reqwest::Client, node: &Node, path: &str, token: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(http: &reqwest::Client, node: &Node, path: &str, token: &str, body: Value) -> (u16, Value) {
     let res = http.post(format!("{}{path}", node.base)).bearer_auth(token).json(&body).send().await.unwrap();
     (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
 }
@@ -66,7 +66,7 @@ async fn wait_ready(http: &reqwest::Client, node: &Node, status: u16) -> Value {
 }
 
 /// A direct conversation between two fresh users; both have presented tokens.
-async fn direct(c: &Cluster, a_role: &str, b_role: &str) -> (String, String, String) {
+pub(crate) async fn direct(c: &Cluster, a_role: &str, b_role: &str) -> (String, String, String) {
     let (a, b) = (uid("a"), uid("b"));
     post(&c.http, &c.nodes[0], "/api/messages/direct-connect", &token(&b, b_role), json!({"target_user_id": a})).await;
     let (status, body) =

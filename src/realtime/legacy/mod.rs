@@ -6,8 +6,6 @@
 
 pub mod render;
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 use socketioxide::{adapter::Adapter, extract::SocketRef};
@@ -15,7 +13,7 @@ use socketioxide::{adapter::Adapter, extract::SocketRef};
 use super::{
     Ctx, Payload, SocketConn,
     connect::accept,
-    reply::{Answer, payload},
+    reply::{Answer, id_arg, payload},
 };
 use crate::{
     app::{
@@ -26,15 +24,14 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// How long a socket that connected without a token has to authenticate.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A socket without a token: unless it authenticates in time, it is told
-/// so and disconnected.
-pub fn await_authentication<A: Adapter>(_app: &AppState, s: &SocketRef<A>) {
+/// A socket without a token: unless it authenticates within
+/// `LEGACY_AUTH_TIMEOUT_MS` (10 s), it is told so and disconnected.
+pub fn await_authentication<A: Adapter>(app: &AppState, s: &SocketRef<A>) {
     let s = s.clone();
+    let clock = app.clock.clone();
+    let deadline = clock.now() + app.settings.legacy_auth_timeout;
     tokio::spawn(async move {
-        tokio::time::sleep(AUTH_TIMEOUT).await;
+        clock.sleep_until(deadline).await;
         if s.connected() && s.extensions.get::<Identity>().is_none() {
             refuse(&s, "authentication timed out");
         }
@@ -73,7 +70,7 @@ pub async fn authenticate<A: Adapter>(ctx: &Ctx<A>, data: Payload) -> AppResult<
         Ok(_) => {}
         Err(_) => accept(&ctx.app, &ctx.socket, who.clone()).await,
     }
-    become_legacy(ctx, &who);
+    become_legacy(ctx, &who).await;
     ctx.conn.push("authenticated", &json!({ "userId": who.user_id }));
     Ok(json!({ "userId": who.user_id }).into())
 }
@@ -93,14 +90,23 @@ pub fn own_conversation_room(conversation_id: impl std::fmt::Display, user_id: &
 }
 
 /// A socket that speaks the old protocol hears its events, and only its
-/// events, on the old protocol's rooms.
-fn become_legacy<A: Adapter>(ctx: &Ctx<A>, who: &Identity) {
+/// events, on the old protocol's rooms: the conversations it had joined
+/// under the current protocol are kept, under their old-protocol rooms;
+/// rooms the old protocol has no events for (bids, campaigns) are left.
+async fn become_legacy<A: Adapter>(ctx: &Ctx<A>, who: &Identity) {
     let room = user_room(&who.user_id);
-    if !ctx.conn.has_joined(&room) {
-        ctx.conn.join(room);
-        ctx.conn.leave(crate::domain::events::user_room(&who.user_id));
-        render::legacy_client_seen(&ctx.app);
+    if ctx.conn.has_joined(&room) {
+        return;
     }
+    render::legacy_client_seen(&ctx.app).await;
+    let legacy = LegacyConn { conn: &ctx.conn, user_id: &who.user_id };
+    for current in ctx.socket.rooms().into_iter().filter(|r| !r.starts_with("chat:")) {
+        ctx.conn.leave(current.to_string());
+        if current.starts_with("conversation_") {
+            legacy.join(current.into_owned());
+        }
+    }
+    ctx.conn.join(room);
 }
 
 /// A socket of the old protocol as the operations see it: joining a
@@ -150,7 +156,7 @@ impl<A: Adapter> Connection for LegacyConn<'_, A> {
 
 /// `chat:join`, `chat:leave`, `chat:send`, `chat:read`.
 pub async fn route<A: Adapter>(ctx: &Ctx<A>, who: &Identity, event: &str, data: Payload) -> AppResult<Answer> {
-    become_legacy(ctx, who);
+    become_legacy(ctx, who).await;
     let temp_id = data.as_ref().ok().and_then(|v| v.get("tempId")).cloned();
     let result = match event {
         "chat:join" => join(ctx, who, data).await,
@@ -169,19 +175,9 @@ pub async fn route<A: Adapter>(ctx: &Ctx<A>, who: &Identity, event: &str, data: 
     result
 }
 
-#[derive(Deserialize)]
-struct ConversationRef {
-    #[serde(alias = "conversation_id")]
-    #[serde(rename = "conversationId")]
-    conversation_id: Value,
-}
-
+/// `{conversationId}` (either spelling), or the bare id.
 fn conversation_id(data: Payload) -> AppResult<String> {
-    let r: ConversationRef = payload(data)?;
-    match r.conversation_id {
-        Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        _ => Err(AppError::invalid_field("conversationId", "is required")),
-    }
+    id_arg(data, &["conversationId", "conversation_id"])
 }
 
 async fn join<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppResult<Answer> {

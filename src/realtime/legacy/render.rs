@@ -32,16 +32,23 @@ pub struct Audience {
 
 const CLUSTER_FLAG: &str = "parley:legacy_clients";
 
-/// Called when a socket first speaks the old protocol.
-pub fn legacy_client_seen(app: &AppState) {
-    if !app.legacy_clients.swap(true, Ordering::AcqRel)
-        && let Some(redis) = app.redis.clone()
-    {
-        tokio::spawn(async move {
-            let set: redis::RedisResult<()> =
-                redis::cmd("SET").arg(CLUSTER_FLAG).arg(1).query_async(&mut redis.conn.clone()).await;
-            redis.observe(&set);
-        });
+/// How often a node that has seen no old-protocol socket reads the
+/// cluster's flag again (at most; only when it publishes).
+const RECHECK_MS: i64 = 1_000;
+
+/// Called when a socket turns to the old protocol, before it is answered.
+/// With Redis, the socket raises the cluster's flag (again, should Redis
+/// have lost it); when it is the one that raised it, other nodes may have
+/// read the flag as down a moment ago, so its answer waits until each has
+/// read it again: nothing published after the answer is missed.
+pub async fn legacy_client_seen(app: &AppState) {
+    app.legacy_clients.store(true, Ordering::Release);
+    let Some(redis) = &app.redis else { return };
+    let raised: redis::RedisResult<Option<String>> =
+        redis::cmd("SET").arg(CLUSTER_FLAG).arg(1).arg("NX").query_async(&mut redis.conn.clone()).await;
+    redis.observe(&raised);
+    if matches!(raised, Ok(Some(_))) {
+        tokio::time::sleep(std::time::Duration::from_millis(RECHECK_MS.unsigned_abs() + 200)).await;
     }
 }
 
@@ -52,7 +59,7 @@ impl Audience {
         }
         let Some(redis) = &app.redis else { return false };
         let now = chrono::Utc::now().timestamp_millis();
-        if now - self.checked_at.load(Ordering::Acquire) < 5_000 {
+        if now - self.checked_at.load(Ordering::Acquire) < RECHECK_MS {
             return false;
         }
         self.checked_at.store(now, Ordering::Release);
@@ -72,8 +79,8 @@ pub async fn render<A: Adapter>(io: &SocketIo<A>, app: &AppState, audience: &Aud
     let mut changed: BTreeSet<(String, Uuid)> = BTreeSet::new();
     for event in events {
         let Some(rendered) = translate(event, &mut changed) else { continue };
-        for (room, name, data) in rendered {
-            emit(io, room, name, &data).await;
+        for (rooms, name, data) in rendered {
+            emit(io, rooms, name, &data).await;
         }
     }
     if changed.is_empty() {
@@ -88,7 +95,7 @@ pub async fn render<A: Adapter>(io: &SocketIo<A>, app: &AppState, audience: &Aud
                 continue;
             }
             match app::conversations::summary(&app, &user, conversation).await {
-                Ok(Some(row)) => emit(&io, room, "conversations:upsert", &row).await,
+                Ok(Some(row)) => emit(&io, vec![room], "conversations:upsert", &row).await,
                 Ok(None) => {}
                 Err(e) => e.log_and_drop("building conversations:upsert"),
             }
@@ -96,7 +103,8 @@ pub async fn render<A: Adapter>(io: &SocketIo<A>, app: &AppState, audience: &Aud
     });
 }
 
-type Rendered = Vec<(String, &'static str, Value)>;
+/// Events to emit: each to the sockets in any of its rooms, once.
+type Rendered = Vec<(Vec<String>, &'static str, Value)>;
 
 /// The old protocol's events for one event, noting which conversations
 /// changed for whom.
@@ -115,7 +123,7 @@ fn translate(event: &Outbound, changed: &mut BTreeSet<(String, Uuid)>) -> Option
             } else {
                 users().map(|u| own_conversation_room(id, &u)).collect()
             };
-            Some(rooms.into_iter().map(|r| (r, "chat:new", message.clone())).collect())
+            Some(vec![(rooms, "chat:new", message)])
         }
         "message_seen" => {
             let id = conversation?;
@@ -126,7 +134,9 @@ fn translate(event: &Outbound, changed: &mut BTreeSet<(String, Uuid)>) -> Option
                 "readerId": data["userId"],
                 "readAt": data["seen_at"],
             });
-            Some(vec![(conversation_room(id), "chat:read", read)])
+            // Like `message_seen`: the conversation, and the other party wherever it is.
+            let rooms = std::iter::once(conversation_room(id)).chain(users().map(|u| user_room(&u))).collect();
+            Some(vec![(rooms, "chat:read", read)])
         }
         "conversation_state_changed" | "unread_count_updated" => {
             let id = conversation?;
@@ -134,7 +144,7 @@ fn translate(event: &Outbound, changed: &mut BTreeSet<(String, Uuid)>) -> Option
             None
         }
         "notification" => {
-            Some(users().map(|u| (user_room(&u), "notification:new", json!({ "notification": data }))).collect())
+            Some(vec![(users().map(|u| user_room(&u)).collect(), "notification:new", json!({ "notification": data }))])
         }
         _ => None,
     }
@@ -144,9 +154,11 @@ fn uuid_of(v: &Value) -> Option<Uuid> {
     v.as_str().and_then(|s| Uuid::parse_str(s).ok())
 }
 
-async fn emit<A: Adapter>(io: &SocketIo<A>, room: String, event: &'static str, data: &Value) {
-    let Some(ns) = io.of("/") else { return };
-    if let Err(e) = ns.to(room).emit(event, data).await {
+/// Emits to the sockets in any of `rooms`; to none when there are none
+/// (an emit without rooms would reach every socket).
+async fn emit<A: Adapter>(io: &SocketIo<A>, rooms: Vec<String>, event: &'static str, data: &Value) {
+    let Some(ns) = io.of("/").filter(|_| !rooms.is_empty()) else { return };
+    if let Err(e) = ns.to(rooms).emit(event, data).await {
         tracing::debug!(event, error = %e, "old-protocol event not delivered");
     }
 }
