@@ -25,6 +25,11 @@ impl<A: Adapter> SocketSink<A> {
     }
 
     async fn emit_one(&self, event: &Outbound) {
+        // An emit to no room would reach every socket: an event addressed
+        // to nobody goes nowhere.
+        if event.rooms.is_empty() {
+            return;
+        }
         // After shutdown closed the namespace, late events have nowhere to go.
         let Some(op) = self.io.of("/") else {
             tracing::debug!(event = event.event, "emit after shutdown dropped");

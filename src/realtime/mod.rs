@@ -113,6 +113,9 @@ async fn route<A: Adapter>(ctx: &Ctx<A>, event: &str, data: Payload) -> AppResul
     if event == "authenticate" {
         return legacy::authenticate(ctx, data).await;
     }
+    if event.starts_with("chat:") {
+        return legacy::route(ctx, event, data).await;
+    }
     let who = ctx.who()?;
     match event {
         "join" => rooms::join(&who, data),
@@ -128,7 +131,6 @@ async fn route<A: Adapter>(ctx: &Ctx<A>, event: &str, data: Payload) -> AppResul
         "user_status" => typing::user_status(ctx, &who, data).await,
         "button_action" => flow::button_action(ctx, &who, data).await,
         "text_input" => flow::text_input(ctx, &who, data).await,
-        other if other.starts_with("chat:") => legacy::route(ctx, &who, other, data).await,
         other => Err(unknown_event(other)),
     }
 }

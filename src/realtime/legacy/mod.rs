@@ -155,15 +155,21 @@ impl<A: Adapter> Connection for LegacyConn<'_, A> {
 }
 
 /// `chat:join`, `chat:leave`, `chat:send`, `chat:read`.
-pub async fn route<A: Adapter>(ctx: &Ctx<A>, who: &Identity, event: &str, data: Payload) -> AppResult<Answer> {
-    become_legacy(ctx, who).await;
+/// Every failure, an unauthenticated socket's included, is also a `chat:error`.
+pub async fn route<A: Adapter>(ctx: &Ctx<A>, event: &str, data: Payload) -> AppResult<Answer> {
     let temp_id = data.as_ref().ok().and_then(|v| v.get("tempId")).cloned();
-    let result = match event {
-        "chat:join" => join(ctx, who, data).await,
-        "chat:leave" => leave(ctx, who, data).await,
-        "chat:send" => send(ctx, who, data).await,
-        "chat:read" => read(ctx, who, data).await,
-        other => Err(super::unknown_event(other)),
+    let result = match ctx.who() {
+        Ok(who) => {
+            become_legacy(ctx, &who).await;
+            match event {
+                "chat:join" => join(ctx, &who, data).await,
+                "chat:leave" => leave(ctx, &who, data).await,
+                "chat:send" => send(ctx, &who, data).await,
+                "chat:read" => read(ctx, &who, data).await,
+                other => Err(super::unknown_event(other)),
+            }
+        }
+        Err(e) => Err(e),
     };
     if let Err(e) = &result {
         let mut error = json!({ "message": e.message, "error_code": e.code.as_str() });
