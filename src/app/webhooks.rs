@@ -21,6 +21,8 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// How long past its timeout an attempt keeps its lease.
+const LEASE_SLACK: Duration = Duration::from_secs(5);
 /// Deliveries one URL's worker attempts at once.
 const PER_ROUND: u64 = 16;
 /// How long a worker waits before looking again when nothing is due (a
@@ -54,7 +56,9 @@ pub fn start(app: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>>
 }
 
 async fn deliver_to(app: AppState, url: String, deliverer: Deliverer, secret: Arc<[u8]>) {
-    let lease = chrono::Duration::from_std(app.webhooks.timeout + Duration::from_secs(30)).unwrap_or_default();
+    // An attempt ends within the timeout; the slack covers recording it. A
+    // node that dies holding a lease frees it this long after it took it.
+    let lease = chrono::Duration::from_std(app.webhooks.timeout + LEASE_SLACK).unwrap_or_default();
     loop {
         let now = app.clock.now();
         let claimed = match outbox::claim(&app.db, &url, now, now + lease, PER_ROUND).await {

@@ -37,6 +37,36 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp { base, state, http: reqwest::Client::new(), _dir: dir }
 }
 
+/// A server that the returned sender stops (the handle finishes once it
+/// has); its database outlives it for another server to open.
+#[allow(dead_code)]
+pub async fn spawn_stoppable(
+    tweak: impl FnOnce(&mut Settings),
+) -> (TestApp, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (database_url, dir) = fresh_database().await;
+    let vars = HashMap::from([
+        ("PORT", "0"),
+        ("JWT_SECRET", SECRET),
+        ("DATABASE_URL", database_url.as_str()),
+        ("DATABASE_MAX_CONNECTIONS", "8"),
+        ("SHUTDOWN_GRACE_MS", "500"),
+    ]);
+    let mut settings = Settings::from_map(&vars).expect("test settings");
+    tweak(&mut settings);
+    let app = Application::build(settings).await.expect("server starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        let _ = app
+            .run_until(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (TestApp { base, state, http: reqwest::Client::new(), _dir: dir }, stop, running)
+}
+
 pub async fn spawn() -> TestApp {
     spawn_with(|_| {}).await
 }

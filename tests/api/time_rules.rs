@@ -301,3 +301,26 @@ async fn an_action_racing_the_expiry_either_wins_or_is_refused() {
         assert!(notices <= 1, "at most one expiry notice: {notices}");
     }
 }
+
+#[tokio::test]
+async fn an_offer_scheduled_before_a_restart_expires_after_it() {
+    let (first, stop, running) = spawn_stoppable(|_| {}).await;
+    let f = priced(&first).await;
+    let (conversation, brand_id, brand_token) = (f.conversation.clone(), f.brand.id.clone(), f.brand.token.clone());
+    let database = first.state.settings.database_url.clone();
+    drop(f);
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    // The deadline is in the database: a new server finds it and fires it.
+    let second = spawn_with(|s| s.database_url = database).await;
+    let brand = second.joined(&brand_id, "brand_owner", &conversation).await;
+    second.state.clock.advance(Duration::from_secs(48 * 3600 + 1));
+    let changed = brand
+        .wait_for_match("conversation_state_changed", |e| e["reason"] == "offer_expired", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(changed["new_state"], "brand_owner_pricing");
+    let (_, ctx) = second.get(&format!("/api/messages/conversations/{conversation}/context"), &brand_token).await;
+    assert_eq!(ctx["conversation"]["flow_data"]["expired_offers"].as_array().unwrap().len(), 1);
+    drop(first);
+}

@@ -9,5 +9,6 @@
 mod tokens;
 
 mod legacy;
+mod outbox;
 mod procs;
 mod tests;
