@@ -62,7 +62,7 @@ pub async fn request(app: &AppState, token: Option<&str>) -> AppResult<Identity>
 }
 
 /// The platform's backend calling the platform API: a `service` token.
-pub fn service(app: &AppState, token: Option<&str>) -> AppResult<Identity> {
+pub async fn service(app: &AppState, token: Option<&str>) -> AppResult<Identity> {
     let who = verify(app, token.ok_or_else(AppError::unauthorized)?)?;
     if !who.is_service() {
         return Err(AppError::forbidden("The platform API takes service tokens only"));

@@ -16,50 +16,42 @@ use crate::{
     error::AppError,
 };
 
-/// The authenticated caller: the bearer token decides.
-pub struct Caller(pub Identity);
+/// An extractor of the identity a bearer token proves, checked by one of
+/// the session's functions.
+macro_rules! identity {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        pub struct $name(pub Identity);
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = AppError;
+        impl<S: Send + Sync> FromRequestParts<S> for $name
+        where
+            AppState: FromRef<S>,
+        {
+            type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let app = AppState::from_ref(state);
-        session::request(&app, bearer_token(&parts.headers)).await.map(Caller)
-    }
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+                let app = AppState::from_ref(state);
+                $check(&app, bearer_token(&parts.headers)).await.map($name)
+            }
+        }
+    };
 }
 
-/// The platform's backend (a `service` token), for the platform API.
-pub struct Service(pub Identity);
-
-impl<S: Send + Sync> FromRequestParts<S> for Service
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let app = AppState::from_ref(state);
-        session::service(&app, bearer_token(&parts.headers)).map(Service)
-    }
-}
-
-/// An administrator, for the admin routes.
-pub struct Admin(pub Identity);
-
-impl<S: Send + Sync> FromRequestParts<S> for Admin
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let app = AppState::from_ref(state);
-        session::admin(&app, bearer_token(&parts.headers)).await.map(Admin)
-    }
-}
+identity!(
+    /// The authenticated user calling: the bearer token decides.
+    Caller,
+    session::request
+);
+identity!(
+    /// The platform's backend (a `service` token), for the platform API.
+    Service,
+    session::service
+);
+identity!(
+    /// An administrator, for the admin routes.
+    Admin,
+    session::admin
+);
 
 /// A JSON body. Any content type is read as JSON; malformed JSON and
 /// fields of the wrong shape are `VALIDATION_FAILED`, naming the field.

@@ -412,6 +412,34 @@ fn agree(data: &mut Map<String, Value>, key: &str, now: &str, audit: &str, view:
     Ok(Step::to(State::PaymentPending, format!("{audit} {price}"), view))
 }
 
+/// A transition no party's action makes (the gateway, the clock): a notice
+/// from the system to `told`, carrying the card of the state it leads to.
+fn from_the_system(view: &View, cause: Cause, to: State, data: Value, told: Party, text: String) -> Transition {
+    let current_card = cards::card(&View { state: to, data: &data, ..view.clone() });
+    from_the_system_with(view, cause, to, data, told, text, current_card)
+}
+
+fn from_the_system_with(
+    view: &View,
+    cause: Cause,
+    to: State,
+    data: Value,
+    told: Party,
+    text: String,
+    current_card: Option<Value>,
+) -> Transition {
+    Transition {
+        cause,
+        from: view.state,
+        through: None,
+        to,
+        revision_count: view.revision_count,
+        drafts: vec![Draft::Notice { to: told, text, action_data: current_card.clone() }],
+        current_card,
+        data,
+    }
+}
+
 /// The transition a captured payment makes: `payment_pending` →
 /// `payment_completed`, with a notice from the system and the start-work card.
 pub fn payment_captured(view: &View, payment: Value) -> AppResult<Transition> {
@@ -421,24 +449,9 @@ pub fn payment_captured(view: &View, payment: Value) -> AppResult<Transition> {
     let mut data = obj(view.data);
     data.insert("payment".into(), payment);
     let data = Value::Object(data);
-    let to = State::PaymentCompleted;
-    let card_view = View { state: to, data: &data, ..view.clone() };
-    let current_card = cards::card(&card_view);
     let price = stored_price(&data, "agreed_price").map(|p| p.to_string()).unwrap_or_default();
-    Ok(Transition {
-        cause: Cause::PaymentCaptured,
-        from: view.state,
-        through: None,
-        to,
-        revision_count: view.revision_count,
-        drafts: vec![Draft::Notice {
-            to: Party::Influencer,
-            text: format!("Payment of {price} received. The creator can start work."),
-            action_data: current_card.clone(),
-        }],
-        current_card,
-        data,
-    })
+    let text = format!("Payment of {price} received. The creator can start work.");
+    Ok(from_the_system(view, Cause::PaymentCaptured, State::PaymentCompleted, data, Party::Influencer, text))
 }
 
 /// The transition a failed payment attempt makes: the state stays
@@ -461,20 +474,8 @@ pub fn payment_failed(view: &View, reason: &str) -> AppResult<Transition> {
         card["title"] = json!("Payment failed");
         card["subtitle"] = json!(format!("{reason}. Try again."));
     }
-    Ok(Transition {
-        cause: Cause::PaymentFailed,
-        from: State::PaymentPending,
-        through: None,
-        to: State::PaymentPending,
-        data,
-        revision_count: view.revision_count,
-        drafts: vec![Draft::Notice {
-            to: Party::BrandOwner,
-            text: format!("The payment did not go through: {reason}. You can try again."),
-            action_data: card.clone(),
-        }],
-        current_card: card,
-    })
+    let text = format!("The payment did not go through: {reason}. You can try again.");
+    Ok(from_the_system_with(view, Cause::PaymentFailed, State::PaymentPending, data, Party::BrandOwner, text, card))
 }
 
 /// The offer a state waits on an answer to, by its flow-data key.
@@ -503,23 +504,15 @@ pub fn offer_expired(view: &View) -> AppResult<Transition> {
         e.insert("expired_at".into(), json!(view.now));
     }
     push(&mut data, "expired_offers", expired);
-    let data = Value::Object(data);
-    let to = State::BrandOwnerPricing;
-    let current_card = cards::card(&View { state: to, data: &data, ..view.clone() });
-    Ok(Transition {
-        cause: Cause::OfferExpired,
-        from: view.state,
-        through: None,
-        to,
-        revision_count: view.revision_count,
-        drafts: vec![Draft::Notice {
-            to: Party::BrandOwner,
-            text: format!("The offer of {price} expired"),
-            action_data: current_card.clone(),
-        }],
-        current_card,
-        data,
-    })
+    let text = format!("The offer of {price} expired");
+    Ok(from_the_system(
+        view,
+        Cause::OfferExpired,
+        State::BrandOwnerPricing,
+        Value::Object(data),
+        Party::BrandOwner,
+        text,
+    ))
 }
 
 /// A gateway's failure reason is shown in a notice and a card: at most

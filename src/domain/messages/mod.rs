@@ -104,6 +104,18 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
     Ok(Sent { message: row, json, conversation: c, created: true, events })
 }
 
+/// A message repeating a stored one's client message id (same
+/// conversation and sender) is not stored again.
+pub fn repeat_conflict() -> sea_orm::sea_query::OnConflict {
+    sea_orm::sea_query::OnConflict::columns([
+        message::Column::ConversationId,
+        message::Column::SenderId,
+        message::Column::ClientMessageId,
+    ])
+    .do_nothing()
+    .to_owned()
+}
+
 /// `quota_updated` to the sender's devices.
 pub fn quota_event(user_id: &str, q: &super::quota::State) -> Outbound {
     Outbound::new("quota_updated", vec![events::user_room(user_id)], serde_json::to_value(q).unwrap_or_default())

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{conversation, message};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
 use crate::{
@@ -67,15 +67,7 @@ pub async fn post(
     };
     let txn = crate::db::begin_write(db).await?;
     let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
-        .on_conflict(
-            OnConflict::columns([
-                message::Column::ConversationId,
-                message::Column::SenderId,
-                message::Column::ClientMessageId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
+        .on_conflict(crate::domain::messages::repeat_conflict())
         .exec_without_returning(&txn)
         .await?;
     if inserted == 0 {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use entity::{conversation, message, notification};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, Set, sea_query::OnConflict,
+    QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -323,15 +323,7 @@ async fn insert(txn: &DatabaseTransaction, writable: Vec<message::ActiveModel>) 
         return Ok(HashSet::new());
     }
     let stored = message::Entity::insert_many(writable)
-        .on_conflict(
-            OnConflict::columns([
-                message::Column::ConversationId,
-                message::Column::SenderId,
-                message::Column::ClientMessageId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
+        .on_conflict(crate::domain::messages::repeat_conflict())
         .exec_without_returning(txn)
         .await;
     let count = match stored {
