@@ -118,71 +118,76 @@ fn coalesce(drafts: Vec<Draft>) -> Vec<(Draft, i32)> {
 }
 
 /// Stores drafts in the caller's transaction; returns the rows as they now
-/// are (a coalesced row with its new count), in a stable order.
+/// are (a coalesced row with its new count). Coalesced drafts go in one
+/// statement (a batch of messages makes many).
 pub async fn store(
     db: &impl ConnectionTrait,
     drafts: Vec<Draft>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<notification::Model>> {
-    let mut out = Vec::with_capacity(drafts.len());
-    for (d, count) in coalesce(drafts) {
-        let key = d.coalesce_key();
-        let (source, idempotency_key) = d.idempotency.clone().unzip();
-        let row = notification::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(d.user_id.clone()),
-            kind: Set(d.kind.clone()),
-            title: Set(d.title.clone()),
-            body: Set(d.body.clone()),
-            data: Set(d.data.clone()),
-            conversation_id: Set(d.conversation_id),
-            read: Set(false),
-            read_at: Set(None),
-            coalesce_key: Set(key.clone()),
-            count: Set(count),
-            source: Set(source),
-            idempotency_key: Set(idempotency_key),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        let insert = notification::Entity::insert(row);
-        let stored = if key.is_some() {
-            insert
-                .on_conflict(
-                    OnConflict::columns([notification::Column::UserId, notification::Column::CoalesceKey])
-                        .update_columns([
-                            notification::Column::Title,
-                            notification::Column::Body,
-                            notification::Column::Data,
-                            notification::Column::UpdatedAt,
-                        ])
-                        .value(notification::Column::Count, Expr::cust("notifications.count + excluded.count"))
-                        .to_owned(),
-                )
-                .exec_with_returning(db)
-                .await?
-        } else if d.idempotency.is_some() {
-            match insert
-                .on_conflict(
-                    OnConflict::columns([notification::Column::Source, notification::Column::IdempotencyKey])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_with_returning(db)
-                .await
-            {
-                Ok(row) => row,
-                Err(sea_orm::DbErr::RecordNotFound(_) | sea_orm::DbErr::RecordNotInserted) => {
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            insert.exec_with_returning(db).await?
-        };
-        out.push(stored);
+    let (keyed, plain): (Vec<_>, Vec<_>) = coalesce(drafts).into_iter().partition(|(d, _)| d.coalesce_key().is_some());
+    let mut out = Vec::with_capacity(keyed.len() + plain.len());
+    if !keyed.is_empty() {
+        let rows = keyed.iter().map(|(d, count)| row(d, *count, now));
+        let stored = notification::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([notification::Column::UserId, notification::Column::CoalesceKey])
+                    .update_columns([
+                        notification::Column::Title,
+                        notification::Column::Body,
+                        notification::Column::Data,
+                        notification::Column::UpdatedAt,
+                    ])
+                    .value(notification::Column::Count, Expr::cust("notifications.count + excluded.count"))
+                    .to_owned(),
+            )
+            .exec_with_returning(db)
+            .await?;
+        out.extend(stored);
+    }
+    for (d, count) in plain {
+        let insert = notification::Entity::insert(row(&d, count, now));
+        if d.idempotency.is_none() {
+            out.push(insert.exec_with_returning(db).await?);
+            continue;
+        }
+        // A platform call repeated with its key: the first row stands.
+        let stored = insert
+            .on_conflict(
+                OnConflict::columns([notification::Column::Source, notification::Column::IdempotencyKey])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_with_returning(db)
+            .await;
+        match stored {
+            Ok(row) => out.push(row),
+            Err(sea_orm::DbErr::RecordNotFound(_) | sea_orm::DbErr::RecordNotInserted) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(out)
+}
+
+fn row(d: &Draft, count: i32, now: DateTime<Utc>) -> notification::ActiveModel {
+    let (source, idempotency_key) = d.idempotency.clone().unzip();
+    notification::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(d.user_id.clone()),
+        kind: Set(d.kind.clone()),
+        title: Set(d.title.clone()),
+        body: Set(d.body.clone()),
+        data: Set(d.data.clone()),
+        conversation_id: Set(d.conversation_id),
+        read: Set(false),
+        read_at: Set(None),
+        coalesce_key: Set(d.coalesce_key()),
+        count: Set(count),
+        source: Set(source),
+        idempotency_key: Set(idempotency_key),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
 }
 
 /// The stored notification a platform call made before with this key.
