@@ -108,6 +108,8 @@ pub struct TimeRules {
     pub quota_conversation_types: Vec<String>,
     /// How long an offer waits for its answer.
     pub offer_ttl: Duration,
+    /// How long after sending a message its sender may edit it; zero: always.
+    pub edit_window: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -370,6 +372,7 @@ fn time_rules(var: &impl Fn(&str) -> Option<String>) -> Result<TimeRules, Config
         quota_points_per_message: cost,
         quota_conversation_types: types,
         offer_ttl: Duration::from_millis(parse(var, "OFFER_TTL_MS", "172800000")?),
+        edit_window: Duration::from_millis(parse(var, "EDIT_WINDOW_MS", "900000")?),
     })
 }
 

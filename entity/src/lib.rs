@@ -5,6 +5,7 @@ pub mod bid;
 pub mod campaign;
 pub mod conversation;
 pub mod message;
+pub mod message_edit;
 pub mod notification;
 pub mod outbox_event;
 pub mod payment_order;

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     clock,
+    messages::StoredView,
     names::{ConversationType, MessageType},
 };
 
@@ -130,6 +131,10 @@ pub struct MessageView<'a> {
     client_message_id: Option<&'a str>,
     expires_at: Option<String>,
     created_at: String,
+    edited_at: Option<String>,
+    deleted_at: Option<String>,
+    reactions: StoredView<'a>,
+    reply_to: Option<&'a Value>,
 }
 
 impl<'a> From<&'a message::Model> for MessageView<'a> {
@@ -151,6 +156,10 @@ impl<'a> From<&'a message::Model> for MessageView<'a> {
             client_message_id: m.client_message_id.as_deref(),
             expires_at: m.expires_at.as_ref().map(clock::rfc3339),
             created_at: clock::rfc3339(&m.created_at),
+            edited_at: m.edited_at.as_ref().map(clock::rfc3339),
+            deleted_at: m.deleted_at.as_ref().map(clock::rfc3339),
+            reactions: StoredView(m.reactions.as_ref()),
+            reply_to: m.reply_to.as_ref(),
         }
     }
 }
@@ -313,6 +322,11 @@ mod tests {
             expires_at: None,
             emit_pending: true,
             created_at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 31, 5).unwrap(),
+            edited_at: None,
+            deleted_at: None,
+            reply_to_id: None,
+            reply_to: None,
+            reactions: None,
         }
     }
 
@@ -335,6 +349,10 @@ mod tests {
             "client_message_id": "c-1",
             "expires_at": null,
             "created_at": "2026-11-22T09:31:05.000Z",
+            "edited_at": null,
+            "deleted_at": null,
+            "reactions": {},
+            "reply_to": null,
         });
         assert_eq!(message_json(&message()), expected);
         let mut event = new_message(&conversation(), &message());

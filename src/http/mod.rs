@@ -67,6 +67,9 @@ pub fn router(app: AppState) -> Router {
         .route("/api/platform/wallets/{user_id}/credit", post(platform::credit))
         .route("/api/messages/conversations/{id}/settings", put(messages::settings))
         .route("/api/messages/quota", get(messages::quota))
+        .route("/api/messages/{id}", put(messages::edit).delete(messages::delete))
+        .route("/api/messages/{id}/reactions", post(messages::add_reaction))
+        .route("/api/messages/{id}/reactions/{emoji}", delete(messages::remove_reaction))
         .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
         .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery));
     if !app.settings.is_production() {

@@ -10,7 +10,8 @@ use super::{
     reply::{Answer, payload},
 };
 use crate::{
-    app::messages::{self, SeenInput},
+    app::messages::{self, EditInput, ReactionInput, SeenInput},
+    domain::messages::Reaction,
     domain::users::Identity,
     error::{AppError, AppResult},
 };
@@ -39,4 +40,23 @@ pub async fn mark_seen<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) 
 pub async fn sync_messages<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppResult<Answer> {
     let read = messages::sync(&ctx.app, who, payload(data)?).await?;
     Ok(json!({ "messages": read.messages, "has_more": read.pagination["has_more"] }).into())
+}
+
+/// `edit_message {messageId, message}` → `{success, message}`.
+pub async fn edit_message<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppResult<Answer> {
+    let input: EditInput = payload(data)?;
+    Ok(json!({ "message": messages::edit(&ctx.app, who, input).await? }).into())
+}
+
+/// `delete_message {messageId}` → `{success, message}` (the tombstone).
+pub async fn delete_message<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppResult<Answer> {
+    let input: ReactionInput = payload(data)?;
+    Ok(json!({ "message": messages::delete(&ctx.app, who, &input.message_id).await? }).into())
+}
+
+/// `add_reaction` / `remove_reaction {messageId, emoji}` → `{success, message_id, reactions}`.
+pub async fn reaction<A: Adapter>(ctx: &Ctx<A>, who: &Identity, event: &str, data: Payload) -> AppResult<Answer> {
+    let how = if event == "add_reaction" { Reaction::Add } else { Reaction::Remove };
+    let reacted = messages::react(&ctx.app, who, payload(data)?, how).await?;
+    Ok(messages::react_json(&reacted).into())
 }
