@@ -29,6 +29,11 @@ pub struct ReachSettings {
     pub apns: Option<ApnsSettings>,
     /// `PUSH_TIMEOUT_MS`: one request to a push service.
     pub push_timeout: Duration,
+    /// `PUSH_ATTEMPTS`: attempts in all while a service answers 429 or 5xx.
+    pub push_attempts: u32,
+    /// `PUSH_BACKOFF_MS`: the first wait between attempts (then doubling),
+    /// when the service names none.
+    pub push_backoff_first: Duration,
 }
 
 impl ReachSettings {
@@ -124,6 +129,8 @@ pub(super) fn reach_settings(
         fcm,
         apns,
         push_timeout: Duration::from_millis(parse(var, "PUSH_TIMEOUT_MS", "10000")?),
+        push_attempts: parse(var, "PUSH_ATTEMPTS", "4")?,
+        push_backoff_first: Duration::from_millis(parse(var, "PUSH_BACKOFF_MS", "1000")?),
     })
 }
 

@@ -129,7 +129,7 @@ pub async fn settle(db: &impl ConnectionTrait, ids: Vec<Uuid>, read_at: DateTime
         .exec(db)
         .await?;
     notification::Entity::update_many()
-        .col_expr(notification::Column::EmailSince, Expr::col(notification::Column::UpdatedAt).into())
+        .col_expr(notification::Column::EmailSince, Expr::col(notification::Column::UpdatedAt))
         .filter(notification::Column::Id.is_in(ids))
         .filter(notification::Column::UpdatedAt.gt(read_at))
         .filter(notification::Column::EmailSince.is_not_null())
