@@ -8,10 +8,7 @@ use tokio::sync::mpsc;
 
 use super::super::AppState;
 use crate::{
-    domain::{
-        notifications,
-        reach::{self, Notice, devices, preferences},
-    },
+    domain::reach::{self, Notice, devices, preferences},
     error::AppResult,
 };
 
@@ -44,7 +41,7 @@ async fn push(app: &AppState, notice: Notice) -> AppResult<()> {
     if devices.is_empty() {
         return Ok(());
     }
-    let badge = notifications::unread_count(&app.db, &notice.user_id).await?;
+    let badge = reach::badge(&app.db, &notice.user_id).await?;
     let message = PushMessage {
         title: notice.title,
         body: notice.body,

@@ -29,3 +29,23 @@ pub struct Notice {
     pub body: String,
     pub conversation_id: Option<Uuid>,
 }
+
+/// The badge a push carries: the user's unread notifications, a coalesced
+/// new-message notification counting each of its messages.
+pub async fn badge(db: &impl ConnectionTrait, user_id: &str) -> AppResult<u64> {
+    use entity::notification;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let unread: Vec<(String, i32)> = notification::Entity::find()
+        .select_only()
+        .column(notification::Column::Kind)
+        .column(notification::Column::Count)
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::Read.eq(false))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(unread
+        .iter()
+        .map(|(kind, count)| if kind == super::notifications::NEW_MESSAGE { (*count).max(1) as u64 } else { 1 })
+        .sum())
+}
