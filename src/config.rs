@@ -1,7 +1,11 @@
 //! Typed settings, read once from the environment (and `.env` when present)
 //! and handed to [`crate::Application::build`]. Tests build them from a map.
 
+mod reach;
+
 use std::{collections::HashMap, fmt, net::IpAddr, path::PathBuf, time::Duration};
+
+pub use reach::{ApnsSettings, FcmSettings, ReachSettings};
 
 /// A secret value: usable, but never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -143,6 +147,8 @@ pub struct Settings {
     pub legacy_auth_timeout: Duration,
     pub webhooks: WebhookSettings,
     pub time_rules: TimeRules,
+    /// Offline email and push (contract section 12).
+    pub reach: ReachSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -287,7 +293,7 @@ impl Settings {
             port,
             database_url,
             database_max_connections: parse(&var, "DATABASE_MAX_CONNECTIONS", "16")?,
-            jwt: JwtSettings { secret, secret_generated, public_key_pem },
+            jwt: JwtSettings { secret: secret.clone(), secret_generated, public_key_pem },
             redis_url,
             razorpay,
             commission_bps: (commission * 100.0).round() as u32,
@@ -307,6 +313,7 @@ impl Settings {
             legacy_auth_timeout: Duration::from_millis(parse(&var, "LEGACY_AUTH_TIMEOUT_MS", "10000")?),
             webhooks: webhook_settings(&var)?,
             time_rules: time_rules(&var)?,
+            reach: reach::reach_settings(&var, &secret)?,
         })
     }
 

@@ -4,6 +4,8 @@
 pub mod bid;
 pub mod campaign;
 pub mod conversation;
+pub mod device;
+pub mod email_claim;
 pub mod message;
 pub mod message_edit;
 pub mod notification;
@@ -13,6 +15,7 @@ pub mod quota_usage;
 pub mod request;
 pub mod unread_count;
 pub mod user;
+pub mod user_preference;
 pub mod wallet;
 pub mod wallet_credit;
 pub mod webhook_delivery;

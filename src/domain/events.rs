@@ -39,11 +39,14 @@ pub struct Outbound {
     pub data: Payload,
     /// The stored message this event delivers, marked emitted once sent.
     pub message_id: Option<uuid::Uuid>,
+    /// A notification just created for a user: pushed to their devices
+    /// when they have no socket connected.
+    pub notice: Option<Box<super::reach::Notice>>,
 }
 
 impl Outbound {
     pub fn new(event: &'static str, rooms: Vec<String>, data: impl Into<Payload>) -> Self {
-        Self { rooms, except: vec![], event, data: data.into(), message_id: None }
+        Self { rooms, except: vec![], event, data: data.into(), message_id: None, notice: None }
     }
 
     pub fn except(mut self, room: String) -> Self {

@@ -10,6 +10,7 @@ mod messages;
 mod notifications;
 mod payments;
 mod platform;
+mod reach;
 
 use std::time::Instant;
 
@@ -71,7 +72,10 @@ pub fn router(app: AppState) -> Router {
         .route("/api/messages/{id}/reactions", post(messages::add_reaction))
         .route("/api/messages/{id}/reactions/{emoji}", delete(messages::remove_reaction))
         .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
-        .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery));
+        .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery))
+        .route("/api/devices", post(reach::register_device).get(reach::list_devices))
+        .route("/api/devices/{token}", delete(reach::remove_device))
+        .route("/api/me/preferences", get(reach::preferences).put(reach::set_preferences));
     if !app.settings.is_production() {
         api = api.route("/api/dev/token", post(dev::token));
     }
@@ -87,6 +91,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/unsubscribe", get(reach::unsubscribe_page).post(reach::unsubscribe))
         .merge(api)
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
         .method_not_allowed_fallback(method_not_allowed)

@@ -19,6 +19,8 @@ mod payments;
 mod platform;
 mod presence;
 mod presend;
+mod reach_email;
+mod reach_push;
 mod rooms;
 mod seen;
 mod time_rules;

@@ -65,11 +65,13 @@ WITH batch AS (
     FROM drafted ORDER BY user_id, coalesce_key, message_id DESC
 ), notified AS (
     INSERT INTO notifications (id, user_id, type, title, body, data, conversation_id, read, coalesce_key, count,
-        created_at, updated_at)
-    SELECT id, user_id, type, title, body, data, conversation_id, false, coalesce_key, n, created_at, created_at
+        created_at, updated_at, email_since)
+    SELECT id, user_id, type, title, body, data, conversation_id, false, coalesce_key, n, created_at, created_at,
+        created_at
     FROM grouped ORDER BY user_id, coalesce_key
     ON CONFLICT (user_id, coalesce_key) DO UPDATE SET title = excluded.title, body = excluded.body,
-        data = excluded.data, count = notifications.count + excluded.count, updated_at = excluded.updated_at
+        data = excluded.data, count = notifications.count + excluded.count, updated_at = excluded.updated_at,
+        email_since = COALESCE(notifications.email_since, excluded.email_since)
     RETURNING *
 )"#;
 
@@ -294,6 +296,7 @@ struct NotifiedRow {
     count: i32,
     source: Option<String>,
     idempotency_key: Option<String>,
+    email_since: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -314,6 +317,7 @@ impl From<NotifiedRow> for notification::Model {
             count: n.count,
             source: n.source,
             idempotency_key: n.idempotency_key,
+            email_since: n.email_since,
             created_at: n.created_at,
             updated_at: n.updated_at,
         }
