@@ -109,8 +109,23 @@ impl Serialize for Payload {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Tree(tree) => tree.serialize(s),
-            Self::Text(text) => text.serialize(s),
+            Self::Text(text) => JsonText(text).serialize(s),
         }
+    }
+}
+
+/// JSON text written once, serialised as it is into JSON and as the tree
+/// it spells into a binary format (MessagePack), where a raw JSON value
+/// would otherwise arrive as serde_json's private wrapper.
+pub struct JsonText<'a>(pub &'a RawValue);
+
+impl Serialize for JsonText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return self.0.serialize(s);
+        }
+        let tree: Value = serde_json::from_str(self.0.get()).map_err(serde::ser::Error::custom)?;
+        tree.serialize(s)
     }
 }
 

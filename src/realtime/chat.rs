@@ -2,7 +2,7 @@
 //! same operation as its REST twin.
 
 use serde::Serialize;
-use serde_json::{json, value::RawValue, value::to_raw_value};
+use serde_json::{json, value::to_raw_value};
 use socketioxide::adapter::Adapter;
 
 use super::{
@@ -11,8 +11,7 @@ use super::{
 };
 use crate::{
     app::messages::{self, EditInput, ReactionInput, SeenInput},
-    domain::messages::Reaction,
-    domain::users::Identity,
+    domain::{events::JsonText, messages::Reaction, users::Identity},
     error::{AppError, AppResult},
 };
 
@@ -21,9 +20,10 @@ pub async fn send_message<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payloa
     #[derive(Serialize)]
     struct Sent<'a> {
         success: bool,
-        message: &'a RawValue,
+        message: JsonText<'a>,
     }
-    let envelope = to_raw_value(&Sent { success: true, message: &sent.message }).map_err(AppError::internal)?;
+    let envelope =
+        to_raw_value(&Sent { success: true, message: JsonText(&sent.message) }).map_err(AppError::internal)?;
     Ok(Answer::Envelope(envelope))
 }
 
