@@ -248,7 +248,10 @@ pub fn json(n: &notification::Model) -> Value {
 
 /// The `notification` event that carries a stored row.
 pub fn event(n: &notification::Model) -> Outbound {
-    Outbound::new("notification", vec![user_room(&n.user_id)], super::events::Payload::text(&View::from(n)))
+    let mut out =
+        Outbound::new("notification", vec![user_room(&n.user_id)], super::events::Payload::text(&View::from(n)));
+    out.muted_by = n.conversation_id.map(|c| (n.user_id.clone(), c));
+    out
 }
 
 /// A user's notifications, newest activity first.
