@@ -4,6 +4,7 @@
 pub mod bid;
 pub mod campaign;
 pub mod conversation;
+pub mod conversation_context;
 pub mod device;
 pub mod email_claim;
 pub mod message;

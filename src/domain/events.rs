@@ -42,11 +42,14 @@ pub struct Outbound {
     /// A notification just created for a user: pushed to their devices
     /// when they have no socket connected.
     pub notice: Option<Box<super::reach::Notice>>,
+    /// A notification about a conversation: the (user, conversation) whose
+    /// mute silences it.
+    pub muted_by: Option<(String, Uuid)>,
 }
 
 impl Outbound {
     pub fn new(event: &'static str, rooms: Vec<String>, data: impl Into<Payload>) -> Self {
-        Self { rooms, except: vec![], event, data: data.into(), message_id: None, notice: None }
+        Self { rooms, except: vec![], event, data: data.into(), message_id: None, notice: None, muted_by: None }
     }
 
     pub fn except(mut self, room: String) -> Self {
@@ -220,6 +223,7 @@ pub fn conversation_context(c: &conversation::Model) -> Value {
 /// A conversation in full.
 pub fn conversation_json(c: &conversation::Model) -> Value {
     let flow = c.conversation_type != ConversationType::Direct;
+    let (context, contexts) = super::contexts::views(c);
     json!({
         "id": c.id,
         "conversation_type": c.conversation_type,
@@ -241,6 +245,8 @@ pub fn conversation_json(c: &conversation::Model) -> Value {
         "last_message_at": clock::rfc3339(&c.last_message_at),
         "created_at": clock::rfc3339(&c.created_at),
         "updated_at": clock::rfc3339(&c.updated_at),
+        "context": context,
+        "contexts": contexts,
     })
 }
 
@@ -318,6 +324,7 @@ mod tests {
             last_message_at: at,
             created_at: at,
             updated_at: at,
+            contexts: None,
         }
     }
 

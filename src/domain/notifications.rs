@@ -279,7 +279,10 @@ pub fn event(n: &notification::Model) -> Outbound {
 /// The `notification` event for a row the server revised (a message in it
 /// expired): connected clients update it, nobody is pushed.
 pub fn revised_event(n: &notification::Model) -> Outbound {
-    Outbound::new("notification", vec![user_room(&n.user_id)], super::events::Payload::text(&View::from(n)))
+    let mut out =
+        Outbound::new("notification", vec![user_room(&n.user_id)], super::events::Payload::text(&View::from(n)));
+    out.muted_by = n.conversation_id.map(|c| (n.user_id.clone(), c));
+    out
 }
 
 /// A user's notifications, newest activity first.

@@ -12,7 +12,7 @@ use super::extract::{ApiJson, ApiQuery, Caller};
 use crate::{
     app::{
         AppState,
-        conversations::{self, DirectConnectInput, ListQuery, SettingsInput},
+        conversations::{self, DirectConnectInput, ListQuery, MuteInput, SettingChange, SettingsInput},
         messages::{self, EditInput, HistoryQuery, ReactionInput, SeenInput, SendInput},
     },
     domain::events::conversation_json,
@@ -190,4 +190,64 @@ async fn reaction(
     let mut body = messages::react_json(&reacted);
     body["success"] = json!(true);
     Ok(Json(body))
+}
+
+async fn setting(
+    app: &AppState,
+    who: &crate::domain::users::Identity,
+    id: &str,
+    change: SettingChange,
+    input: MuteInput,
+) -> AppResult<Json<Value>> {
+    let mut body = conversations::change_setting(app, who, id, change, input).await?;
+    body["success"] = json!(true);
+    Ok(Json(body))
+}
+
+/// `POST /api/messages/conversations/:id/archive`.
+pub async fn archive(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    setting(&app, &who, &id, SettingChange::Archive, MuteInput::default()).await
+}
+
+/// `POST /api/messages/conversations/:id/unarchive`.
+pub async fn unarchive(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    setting(&app, &who, &id, SettingChange::Unarchive, MuteInput::default()).await
+}
+
+/// `POST /api/messages/conversations/:id/mute {until?}` (the body may be absent).
+pub async fn mute(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> AppResult<Json<Value>> {
+    let input: MuteInput = if body.iter().all(u8::is_ascii_whitespace) {
+        MuteInput::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|_| crate::error::AppError::invalid_field("until", "the body must be JSON {until?}"))?
+    };
+    setting(&app, &who, &id, SettingChange::Mute, input).await
+}
+
+/// `POST /api/messages/conversations/:id/unmute`.
+pub async fn unmute(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    setting(&app, &who, &id, SettingChange::Unmute, MuteInput::default()).await
+}
+
+/// `DELETE /api/messages/conversations/:id/leave`: always refused.
+pub async fn leave(Caller(_who): Caller, Path(_id): Path<String>) -> AppResult<Json<Value>> {
+    Err(conversations::leave())
 }

@@ -8,6 +8,7 @@ mod support;
 mod tokens;
 
 mod auth;
+mod conversation_settings;
 mod flow;
 mod gateway;
 mod health;

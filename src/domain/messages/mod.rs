@@ -113,7 +113,10 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
     };
     let row = fresh.message;
     let mut events = vec![events::new_message_as(&c, &row, &*json)];
-    events.extend(fresh.notification.as_ref().map(notifications::event));
+    // A muted conversation still counts unread, but its receiver is not notified.
+    if !fresh.unread.muted {
+        events.extend(fresh.notification.as_ref().map(notifications::event));
+    }
     events.push(unread::unread_event(&row.receiver_id, c.id, fresh.unread));
     if let Some(q) = &fresh.quota {
         events.push(quota_event(&row.sender_id, q));

@@ -48,11 +48,12 @@ WITH batch AS (
 ), counted AS (
     INSERT INTO unread_counts (user_id, conversation_id, count)
     SELECT user_id, conversation_id, n FROM added ORDER BY user_id, conversation_id
-    ON CONFLICT (user_id, conversation_id) DO UPDATE SET count = unread_counts.count + excluded.count
-    RETURNING user_id, conversation_id, count
+    ON CONFLICT (user_id, conversation_id) DO UPDATE SET count = unread_counts.count + excluded.count,
+        archived = false
+    RETURNING user_id, conversation_id, count, muted_until
 ), elsewhere AS (
     SELECT x.user_id, sum(greatest(x.count, 0)) AS total FROM unread_counts x
-    WHERE x.user_id IN (SELECT user_id FROM added)
+    WHERE x.user_id IN (SELECT user_id FROM added) AND NOT x.archived
       AND NOT EXISTS (SELECT 1 FROM added a WHERE a.user_id = x.user_id AND a.conversation_id = x.conversation_id)
     GROUP BY x.user_id
 ), drafted AS (
@@ -97,7 +98,8 @@ UNION ALL
 SELECT 'stored', NULL, NULL, count(*), 0, NULL FROM stored
 UNION ALL
 SELECT 'unread', c.conversation_id, c.user_id, greatest(c.count, 0),
-    (coalesce(e.total, 0) + sum(greatest(c.count, 0)) OVER (PARTITION BY c.user_id))::bigint, NULL
+    (coalesce(e.total, 0) + sum(greatest(c.count, 0)) OVER (PARTITION BY c.user_id))::bigint,
+    CASE WHEN c.muted_until > $1 THEN 'muted' END
     FROM counted c LEFT JOIN elsewhere e ON e.user_id = c.user_id
 UNION ALL
 SELECT 'notified', NULL, NULL, 0, 0, row_to_json(n)::text FROM notified n
@@ -167,9 +169,10 @@ pub async fn write(
                 let conversation: Uuid = row.try_get("", "conversation_id")?;
                 let count: i64 = row.try_get("", "count")?;
                 let total: i64 = row.try_get("", "total")?;
+                let muted = row.try_get::<Option<String>>("", "row")?.is_some();
                 out.unread.insert(
                     (user, conversation),
-                    Unread { conversation: count.max(0) as u64, total: total.max(0) as u64 },
+                    Unread { conversation: count.max(0) as u64, total: total.max(0) as u64, muted },
                 );
             }
         }
