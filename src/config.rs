@@ -38,6 +38,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// How Socket.IO packets are encoded; one per server, as in Socket.IO,
+/// so every client of a server uses the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketParser {
+    /// JSON text frames (the default of every Socket.IO client).
+    Default,
+    /// MessagePack binary frames (`socket.io-msgpack-parser`).
+    MsgPack,
+}
+
 #[derive(Clone, Debug)]
 pub struct JwtSettings {
     /// HS256 secret. In development it is generated when not configured.
@@ -112,6 +122,8 @@ pub struct TimeRules {
     pub quota_conversation_types: Vec<String>,
     /// How long an offer waits for its answer.
     pub offer_ttl: Duration,
+    /// How long after sending a message its sender may edit it; zero: always.
+    pub edit_window: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -128,6 +140,8 @@ pub struct Settings {
     pub commission_bps: u32,
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
+    /// `SOCKETIO_PARSER`: `default` or `msgpack`.
+    pub socketio_parser: SocketParser,
     pub system_user_id: String,
     pub typing_timeout: Duration,
     pub shutdown_grace: Duration,
@@ -270,6 +284,17 @@ impl Settings {
             }
         };
 
+        let socketio_parser = match var("SOCKETIO_PARSER").as_deref() {
+            None | Some("default") | Some("json") => SocketParser::Default,
+            Some("msgpack") => SocketParser::MsgPack,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "SOCKETIO_PARSER".into(),
+                    why: format!("expected default or msgpack, got {other:?}"),
+                });
+            }
+        };
+
         let limit = |prefix: &'static str, burst: &str, rate: &str| -> Result<RateLimit, ConfigError> {
             Ok(RateLimit {
                 burst: parse_named(&var, prefix, "_BURST", burst)?,
@@ -299,6 +324,7 @@ impl Settings {
                 .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
             log_format,
+            socketio_parser,
             system_user_id: var("SYSTEM_USER_ID").unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
             typing_timeout: Duration::from_millis(parse(&var, "TYPING_TIMEOUT_MS", "8000")?),
             shutdown_grace: Duration::from_millis(parse(&var, "SHUTDOWN_GRACE_MS", "10000")?),
@@ -377,6 +403,7 @@ fn time_rules(var: &impl Fn(&str) -> Option<String>) -> Result<TimeRules, Config
         quota_points_per_message: cost,
         quota_conversation_types: types,
         offer_ttl: Duration::from_millis(parse(var, "OFFER_TTL_MS", "172800000")?),
+        edit_window: Duration::from_millis(parse(var, "EDIT_WINDOW_MS", "900000")?),
     })
 }
 
@@ -498,6 +525,15 @@ mod tests {
         let settings = Settings::from_map(&vars).unwrap();
         assert!(settings.legacy_auth_event);
         assert_eq!(settings.legacy_auth_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn one_socket_parser_per_server_json_unless_msgpack_is_asked_for() {
+        assert_eq!(Settings::from_map(&HashMap::new()).unwrap().socketio_parser, SocketParser::Default);
+        let vars = HashMap::from([("SOCKETIO_PARSER", "msgpack")]);
+        assert_eq!(Settings::from_map(&vars).unwrap().socketio_parser, SocketParser::MsgPack);
+        let vars = HashMap::from([("SOCKETIO_PARSER", "cbor")]);
+        assert!(Settings::from_map(&vars).unwrap_err().to_string().contains("SOCKETIO_PARSER"));
     }
 
     #[test]

@@ -221,7 +221,10 @@ async fn socket_io(
     state: &AppState,
     redis: Option<&cluster::Redis>,
 ) -> anyhow::Result<(http::HttpService, CloseSockets)> {
-    let builder = SocketIo::builder().with_state(state.clone()).ws_read_buffer_size(WS_READ_BUFFER);
+    let mut builder = SocketIo::builder().with_state(state.clone()).ws_read_buffer_size(WS_READ_BUFFER);
+    if state.settings.socketio_parser == config::SocketParser::MsgPack {
+        builder = builder.with_parser(socketioxide::ParserConfig::msgpack());
+    }
     match redis {
         None => {
             let (layer, io) = builder.build_layer();

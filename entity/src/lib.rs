@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod device;
 pub mod email_claim;
 pub mod message;
+pub mod message_edit;
 pub mod notification;
 pub mod outbox_event;
 pub mod payment_order;

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     clock,
+    messages::StoredView,
     names::{ConversationType, MessageType},
 };
 
@@ -108,8 +109,23 @@ impl Serialize for Payload {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Tree(tree) => tree.serialize(s),
-            Self::Text(text) => text.serialize(s),
+            Self::Text(text) => JsonText(text).serialize(s),
         }
+    }
+}
+
+/// JSON text written once, serialised as it is into JSON and as the tree
+/// it spells into a binary format (MessagePack), where a raw JSON value
+/// would otherwise arrive as serde_json's private wrapper.
+pub struct JsonText<'a>(pub &'a RawValue);
+
+impl Serialize for JsonText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return self.0.serialize(s);
+        }
+        let tree: Value = serde_json::from_str(self.0.get()).map_err(serde::ser::Error::custom)?;
+        tree.serialize(s)
     }
 }
 
@@ -133,6 +149,10 @@ pub struct MessageView<'a> {
     client_message_id: Option<&'a str>,
     expires_at: Option<String>,
     created_at: String,
+    edited_at: Option<String>,
+    deleted_at: Option<String>,
+    reactions: StoredView<'a>,
+    reply_to: Option<&'a Value>,
 }
 
 impl<'a> From<&'a message::Model> for MessageView<'a> {
@@ -154,6 +174,10 @@ impl<'a> From<&'a message::Model> for MessageView<'a> {
             client_message_id: m.client_message_id.as_deref(),
             expires_at: m.expires_at.as_ref().map(clock::rfc3339),
             created_at: clock::rfc3339(&m.created_at),
+            edited_at: m.edited_at.as_ref().map(clock::rfc3339),
+            deleted_at: m.deleted_at.as_ref().map(clock::rfc3339),
+            reactions: StoredView(m.reactions.as_ref()),
+            reply_to: m.reply_to.as_ref(),
         }
     }
 }
@@ -316,6 +340,11 @@ mod tests {
             expires_at: None,
             emit_pending: true,
             created_at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 31, 5).unwrap(),
+            edited_at: None,
+            deleted_at: None,
+            reply_to_id: None,
+            reply_to: None,
+            reactions: None,
         }
     }
 
@@ -338,6 +367,10 @@ mod tests {
             "client_message_id": "c-1",
             "expires_at": null,
             "created_at": "2026-11-22T09:31:05.000Z",
+            "edited_at": null,
+            "deleted_at": null,
+            "reactions": {},
+            "reply_to": null,
         });
         assert_eq!(message_json(&message()), expected);
         let mut event = new_message(&conversation(), &message());

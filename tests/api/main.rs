@@ -11,6 +11,7 @@ mod auth;
 mod flow;
 mod gateway;
 mod health;
+mod message_ops;
 mod messages;
 mod notifications;
 mod pagination;
