@@ -27,6 +27,8 @@ use crate::{
 
 /// The longest the scheduler sleeps without looking.
 const AT_LEAST_EVERY: Duration = Duration::from_secs(60);
+/// How soon to look again at a due burst this node could not take.
+const OVERDUE_POLL: Duration = Duration::from_secs(5);
 /// Due (user, conversation) pairs handled per round.
 const PER_ROUND: u64 = 100;
 /// How long a node holds a claim: longer than one SMTP exchange may take.
@@ -53,7 +55,13 @@ pub async fn keep(app: AppState) {
         });
         // A burst that starts while asleep is due a delay later at the soonest.
         let cap = now + chrono(AT_LEAST_EVERY.min(delay).max(Duration::from_millis(100)));
-        let until = next.map_or(cap, |t| (t + chrono(delay)).min(cap)).max(now + chrono::Duration::milliseconds(50));
+        let until = match next.map(|t| t + chrono(delay)) {
+            // Due but not taken: another node holds it, or it waits to be
+            // tried again. Look again a little later, not at once.
+            Some(due) if due <= now => now + chrono(OVERDUE_POLL.min(delay).max(Duration::from_millis(100))),
+            Some(due) => due.min(cap),
+            None => cap,
+        };
         app.clock.sleep_until(until).await;
     }
 }
