@@ -22,7 +22,7 @@ use crate::{
         reach::{self, email, preferences},
         users,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorCode},
 };
 
 /// The longest the scheduler sleeps without looking.
@@ -136,8 +136,16 @@ async fn one(app: &AppState, user_id: &str, conversation: Uuid) -> AppResult<boo
         return Ok(false);
     }
     let name = user.as_ref().and_then(|u| u.name.clone()).unwrap_or_else(|| user_id.to_string());
-    let digest =
-        compose(app, user_id, conversation, Recipient { name, email: address.unwrap_or_default() }, &waiting).await?;
+    let recipient = Recipient { name, email: address.unwrap_or_default() };
+    let digest = match compose(app, user_id, conversation, recipient, &waiting).await {
+        Ok(digest) => digest,
+        Err(e) if e.code == ErrorCode::NotFound => {
+            // The conversation is gone: nothing to tell, and nothing to try again.
+            email::settle(&app.db, ids, read_at).await?;
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+    };
     let Some(mailer) = &app.reach.mailer else { return Ok(false) };
     let message = render_digest(&digest, &app.reach.site).map_err(AppError::internal)?;
     match mailer.send(&message).await {
