@@ -190,3 +190,27 @@ async fn preferences_default_on_and_change_field_by_field() {
     assert_eq!(status, 401);
     let _: Value = bad;
 }
+
+#[tokio::test]
+async fn a_burst_waiting_before_a_restart_is_emailed_after_it() {
+    let maildev = MailDev::start().await.unwrap();
+    let (first, stop, running) = spawn_stoppable(with_email(&maildev)).await;
+    let (_, a_token) = person(&first, "brand", "brand_owner", None).await;
+    let (b, _) = person(&first, "asha", "influencer", Some("asha@parley.test")).await;
+    let conversation = first.direct(&a_token, &b).await;
+    say(&first, &a_token, &conversation, "before the restart").await;
+    let database = first.state.settings.database_url.clone();
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    // The schedule is in the database: a new server finds the burst and sends it.
+    let second = spawn_with(|s| {
+        with_email(&maildev)(s);
+        s.database_url = database;
+    })
+    .await;
+    second.state.clock.advance(DELAY + Duration::from_secs(1));
+    let emails = maildev.wait_for_emails(1, WAIT).await;
+    assert_eq!(emails[0].to[0].address, "asha@parley.test");
+    assert!(emails[0].text.as_deref().unwrap().contains("before the restart"));
+    drop(first);
+}

@@ -22,11 +22,13 @@ use crate::{
         reach::{self, email, preferences},
         users,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, ErrorCode},
 };
 
 /// The longest the scheduler sleeps without looking.
 const AT_LEAST_EVERY: Duration = Duration::from_secs(60);
+/// How soon to look again at a due burst this node could not take.
+const OVERDUE_POLL: Duration = Duration::from_secs(5);
 /// Due (user, conversation) pairs handled per round.
 const PER_ROUND: u64 = 100;
 /// How long a node holds a claim: longer than one SMTP exchange may take.
@@ -53,7 +55,13 @@ pub async fn keep(app: AppState) {
         });
         // A burst that starts while asleep is due a delay later at the soonest.
         let cap = now + chrono(AT_LEAST_EVERY.min(delay).max(Duration::from_millis(100)));
-        let until = next.map_or(cap, |t| (t + chrono(delay)).min(cap)).max(now + chrono::Duration::milliseconds(50));
+        let until = match next.map(|t| t + chrono(delay)) {
+            // Due but not taken: another node holds it, or it waits to be
+            // tried again. Look again a little later, not at once.
+            Some(due) if due <= now => now + chrono(OVERDUE_POLL.min(delay).max(Duration::from_millis(100))),
+            Some(due) => due.min(cap),
+            None => cap,
+        };
         app.clock.sleep_until(until).await;
     }
 }
@@ -128,8 +136,16 @@ async fn one(app: &AppState, user_id: &str, conversation: Uuid) -> AppResult<boo
         return Ok(false);
     }
     let name = user.as_ref().and_then(|u| u.name.clone()).unwrap_or_else(|| user_id.to_string());
-    let digest =
-        compose(app, user_id, conversation, Recipient { name, email: address.unwrap_or_default() }, &waiting).await?;
+    let recipient = Recipient { name, email: address.unwrap_or_default() };
+    let digest = match compose(app, user_id, conversation, recipient, &waiting).await {
+        Ok(digest) => digest,
+        Err(e) if e.code == ErrorCode::NotFound => {
+            // The conversation is gone: nothing to tell, and nothing to try again.
+            email::settle(&app.db, ids, read_at).await?;
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+    };
     let Some(mailer) = &app.reach.mailer else { return Ok(false) };
     let message = render_digest(&digest, &app.reach.site).map_err(AppError::internal)?;
     match mailer.send(&message).await {
