@@ -133,6 +133,12 @@ pub struct Settings {
     pub redelivery_after: Duration,
     pub rate_limits: RateLimits,
     pub static_dir: PathBuf,
+    /// How long one HTTP request (reading its body and answering) may take.
+    pub request_timeout: Duration,
+    /// How long a client may take to send a request's head (slow clients).
+    pub header_read_timeout: Duration,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     pub max_revisions: i32,
     /// Sockets of the older protocol may connect without a token and send
     /// `authenticate {token}` within `legacy_auth_timeout`.
@@ -300,6 +306,9 @@ impl Settings {
             redelivery_after: Duration::from_millis(parse(&var, "REDELIVERY_AFTER_MS", "30000")?),
             rate_limits,
             static_dir: var("STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("static")),
+            request_timeout: Duration::from_millis(parse(&var, "REQUEST_TIMEOUT_MS", "30000")?),
+            header_read_timeout: Duration::from_millis(parse(&var, "HEADER_READ_TIMEOUT_MS", "10000")?),
+            metrics_token: var("METRICS_TOKEN").map(Secret::new),
             max_revisions: parse(&var, "MAX_REVISIONS", "3")?,
             legacy_auth_event: parse(&var, "LEGACY_AUTH_EVENT", "false")?,
             legacy_auth_timeout: Duration::from_millis(parse(&var, "LEGACY_AUTH_TIMEOUT_MS", "10000")?),

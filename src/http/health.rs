@@ -3,12 +3,13 @@
 use axum::{
     Json,
     extract::State,
-    http::{StatusCode, header},
-    response::IntoResponse,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
+use crate::{app::AppState, auth::bearer_token, error::AppError};
 
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
@@ -37,6 +38,39 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     (status, Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks })))
 }
 
-pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
+/// The body is OpenMetrics text (`# EOF`, `_total` samples), so that is the
+/// content type: Prometheus reads it as such and keeps counters typed.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Metrics; with `METRICS_TOKEN` set, only for `Authorization: Bearer <it>`.
+pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &app.settings.metrics_token {
+        let given = bearer_token(&headers).unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
+            return AppError::unauthorized().into_response();
+        }
+    }
+    refresh(&app);
+    ([(header::CONTENT_TYPE, OPENMETRICS)], app.metrics.render()).into_response()
+}
+
+/// Figures read at scrape time: the process, the database pool, Redis.
+fn refresh(app: &AppState) {
+    let m = &app.metrics;
+    m.process.observe();
+    let (size, idle) = match app.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = app.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = app.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    };
+    m.db_pool_connections.set(i64::from(size));
+    m.db_pool_idle_connections.set(idle as i64);
+    if let Some(redis) = &app.redis {
+        m.redis_up.set(i64::from(redis.is_healthy()));
+    }
 }

@@ -5,6 +5,8 @@ mod collaborations;
 mod dev;
 pub mod extract;
 mod flow;
+mod guard;
+pub use guard::{MAX_HEADERS, MAX_URI_BYTES};
 mod health;
 mod messages;
 mod notifications;
@@ -28,7 +30,11 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{app::AppState, error::AppError, metrics::HttpLabels};
+use crate::{
+    app::AppState,
+    error::AppError,
+    metrics::{HttpLabels, RouteLabels},
+};
 
 pub fn router(app: AppState) -> Router {
     let mut api = Router::new()
@@ -87,6 +93,7 @@ pub fn router(app: AppState) -> Router {
         .merge(api)
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(app.clone(), guard::guard))
         .layer(middleware::from_fn_with_state(app.clone(), record_request))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
@@ -179,6 +186,10 @@ async fn record_request(State(app): State<AppState>, req: Request, next: Next) -
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
+    app.metrics
+        .http_seconds
+        .get_or_create(&RouteLabels { route: route.clone(), method: method.clone() })
+        .observe(started.elapsed().as_secs_f64());
     app.metrics.http_requests.get_or_create(&HttpLabels { route, method, status: response.status().as_u16() }).inc();
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "request finished");
     response

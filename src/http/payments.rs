@@ -1,11 +1,11 @@
 //! Payment configuration, checkout verification, the gateway's webhook and
 //! the development sandbox.
 
-use axum::{Json, body::Bytes, extract::State, http::HeaderMap};
+use axum::{Json, extract::State, http::HeaderMap};
 use serde_json::{Value, json};
 
 use super::{
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, Caller, RawBody},
     flow::success,
 };
 use crate::{
@@ -47,7 +47,11 @@ pub async fn sandbox_pay(
 }
 
 /// The gateway's webhook: the raw body is what the signature covers.
-pub async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Json<Value>> {
+pub async fn webhook(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> AppResult<Json<Value>> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let changed = payments::webhook(&app, &body, header("x-razorpay-signature"), header("x-razorpay-event-id")).await?;
     Ok(Json(json!({ "success": true, "processed": changed })))

@@ -97,10 +97,13 @@ impl<A: Adapter> MessageHandler<A, ()> for Events {
         let Ok(socket) = SocketRef::from_message_parts(&s, &mut v, &ack);
         let data = data.map_err(|e| e.to_string());
         let ctx = Ctx { app, conn: SocketConn(socket.clone()), socket };
+        let started = std::time::Instant::now();
         tokio::spawn(async move {
             let client_message_id = reply::client_message_id(&event, &data);
             let answer = route(&ctx, &event, data).await;
             reply.answer(&ctx.app, &event, answer, client_message_id.as_deref());
+            let name = crate::metrics::EventName { event: reply::metric_name(&event) };
+            ctx.app.metrics.event_seconds.get_or_create(&name).observe(started.elapsed().as_secs_f64());
         });
     }
 }

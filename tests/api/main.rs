@@ -10,6 +10,7 @@ mod tokens;
 mod auth;
 mod flow;
 mod gateway;
+mod hardening;
 mod health;
 mod messages;
 mod notifications;
