@@ -83,6 +83,12 @@ impl Application {
         if settings.is_production() && settings.metrics_token.is_none() {
             tracing::warn!("METRICS_TOKEN is not set: /metrics answers anyone who can reach this port");
         }
+        if settings.static_dir.is_none() && !http::assets::complete() {
+            tracing::warn!(
+                "this build embeds no browser builds from npm: run `npm ci --prefix static` and rebuild \
+                 for the demo page's socket client and /api/docs"
+            );
+        }
         // Everything that can refuse the settings does so before the database is touched.
         let verifier = Verifier::new(&settings.jwt)?;
         let payments = Payments::from_settings(&settings, clock.clone())?;

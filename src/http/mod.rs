@@ -1,6 +1,7 @@
 //! The REST API: axum routers, one file per resource, thin handlers.
 
 mod admin;
+pub mod assets;
 mod collaborations;
 mod dev;
 pub mod extract;
@@ -84,14 +85,19 @@ pub fn router(app: AppState) -> Router {
     // Unknown API paths answer in the envelope instead of reaching the static files.
     let api = api.route("/api/{*rest}", any(api_not_found));
 
-    let static_dir = app.settings.static_dir.clone();
-    let index = static_dir.join("index.html");
+    let api = api.route("/api/docs", get(assets::docs));
+    let pages = match &app.settings.static_dir {
+        Some(dir) => {
+            Router::new().fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))
+        }
+        None => Router::new().fallback(assets::serve),
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .merge(api)
-        .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
+        .merge(pages)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), guard::guard))
         .layer(middleware::from_fn_with_state(app.clone(), record_request))

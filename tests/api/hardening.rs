@@ -295,3 +295,25 @@ async fn a_client_too_slow_to_send_its_request_head_is_disconnected() {
     let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut buf)).await;
     assert!(read.is_ok(), "the server kept a half-sent request open");
 }
+
+#[tokio::test]
+async fn the_embedded_page_its_scripts_and_the_api_viewer_are_served() {
+    let app = spawn().await;
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/some/client/route", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/node_modules/socket.io-client/dist/socket.io.esm.min.js", "text/javascript"),
+        ("/api/docs", "text/html"),
+        ("/node_modules/swagger-ui-dist/swagger-ui-bundle.js", "text/javascript"),
+        ("/docs/docs.js", "text/javascript"),
+    ] {
+        let res = reqwest::get(format!("{}{path}", app.base)).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.starts_with(kind), "{path}: {ct}");
+        assert!(res.headers().contains_key("content-security-policy"), "{path}");
+    }
+    let res = reqwest::get(format!("{}/missing.js", app.base)).await.unwrap();
+    assert_eq!(res.status(), 404);
+}
