@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod db;
+pub mod describe;
 pub mod domain;
 pub mod error;
 pub mod http;

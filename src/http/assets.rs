@@ -43,6 +43,14 @@ pub async fn serve(req: Request) -> Response {
 }
 
 /// The API viewer's page.
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    tag = "operations",
+    summary = "This document, rendered",
+    responses((status = 200, description = "The API viewer", content_type = "text/html", body = String)),
+    security(()),
+)]
 pub async fn docs() -> Response {
     page("docs/index.html")
 }

@@ -11,12 +11,28 @@ use subtle::ConstantTimeEq;
 
 use crate::{app::AppState, auth::bearer_token, error::AppError};
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(()),
+)]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
 /// Ready when the database answers, Redis too when configured, and the
 /// node is not shutting down.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness: database, Redis, not draining",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(()),
+)]
 pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     let mut checks = serde_json::Map::new();
     let database = match app.db.ping().await {
@@ -43,6 +59,14 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Metrics; with `METRICS_TOKEN` set, only for `Authorization: Bearer <it>`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "OpenMetrics text (METRICS_TOKEN when set)",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)),
+    security((), ("metrics" = [])),
+)]
 pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(expected) = &app.settings.metrics_token {
         let given = bearer_token(&headers).unwrap_or_default();

@@ -11,6 +11,7 @@ pub use guard::{MAX_HEADERS, MAX_URI_BYTES};
 mod health;
 mod messages;
 mod notifications;
+pub mod openapi;
 mod payments;
 mod platform;
 
@@ -85,7 +86,10 @@ pub fn router(app: AppState) -> Router {
     // Unknown API paths answer in the envelope instead of reaching the static files.
     let api = api.route("/api/{*rest}", any(api_not_found));
 
-    let api = api.route("/api/docs", get(assets::docs));
+    let api = api
+        .route("/api/docs", get(assets::docs))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/asyncapi.json", get(openapi::asyncapi_json));
     let pages = match &app.settings.static_dir {
         Some(dir) => {
             Router::new().fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))

@@ -113,6 +113,10 @@ pub(crate) fn register_events<A: Adapter>(s: &SocketRef<A>) {
 }
 
 async fn route<A: Adapter>(ctx: &Ctx<A>, event: &str, data: Payload) -> AppResult<Answer> {
+    // The AsyncAPI document's list is the dispatcher's: an event it lacks is unknown.
+    if !crate::describe::asyncapi::is_client_event(event) {
+        return Err(unknown_event(event));
+    }
     if event == "authenticate" {
         return legacy::authenticate(ctx, data).await;
     }

@@ -8,6 +8,7 @@ mod support;
 mod tokens;
 
 mod auth;
+mod described;
 mod flow;
 mod gateway;
 mod hardening;
