@@ -65,8 +65,7 @@ impl Verifier {
     /// Verifies a token and returns who it names. Every failure is the same
     /// `UNAUTHORIZED`: a client learns nothing about why.
     pub fn verify(&self, token: &str) -> Result<Identity, AppError> {
-        let token = token.trim();
-        let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
+        let token = strip_bearer(token.trim()).trim();
         let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::unauthorized())?;
         let (key, validation) = match header.alg {
             Algorithm::HS256 => &self.hmac,
@@ -146,8 +145,17 @@ fn scalar_string(v: &Value) -> Option<String> {
 /// The token of an HTTP request: `Authorization: Bearer <jwt>`.
 pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim();
+    let token = strip_bearer(value).trim();
     (!token.is_empty()).then_some(token)
+}
+
+/// The credentials after a `Bearer` scheme word, in any case (HTTP auth
+/// schemes are case-insensitive); a value without the word is kept whole.
+pub fn strip_bearer(value: &str) -> &str {
+    match value.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => &value[7..],
+        _ => value,
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +208,14 @@ mod tests {
             assert_eq!(err.code, crate::error::ErrorCode::Unauthorized, "{claims}");
         }
         assert!(v.verify("not-a-token").is_err());
+    }
+
+    #[test]
+    fn the_bearer_scheme_word_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "BeArEr abc", "abc"] {
+            assert_eq!(strip_bearer(value), "abc", "{value}");
+        }
+        assert_eq!(strip_bearer("Bearerabc"), "Bearerabc");
     }
 
     #[test]

@@ -150,7 +150,14 @@ pub struct Settings {
     /// before a surviving node emits it instead.
     pub redelivery_after: Duration,
     pub rate_limits: RateLimits,
-    pub static_dir: PathBuf,
+    /// The demo page from a directory; `None` serves the copy embedded at build time.
+    pub static_dir: Option<PathBuf>,
+    /// How long one HTTP request (reading its body and answering) may take.
+    pub request_timeout: Duration,
+    /// How long a client may take to send a request's head (slow clients).
+    pub header_read_timeout: Duration,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     pub max_revisions: i32,
     /// Sockets of the older protocol may connect without a token and send
     /// `authenticate {token}` within `legacy_auth_timeout`.
@@ -331,7 +338,10 @@ impl Settings {
             presence_ttl: Duration::from_millis(parse(&var, "PRESENCE_TTL_MS", "30000")?),
             redelivery_after: Duration::from_millis(parse(&var, "REDELIVERY_AFTER_MS", "30000")?),
             rate_limits,
-            static_dir: var("STATIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("static")),
+            static_dir: var("STATIC_DIR").map(PathBuf::from),
+            request_timeout: Duration::from_millis(parse(&var, "REQUEST_TIMEOUT_MS", "30000")?),
+            header_read_timeout: Duration::from_millis(parse(&var, "HEADER_READ_TIMEOUT_MS", "10000")?),
+            metrics_token: var("METRICS_TOKEN").map(Secret::new),
             max_revisions: parse(&var, "MAX_REVISIONS", "3")?,
             legacy_auth_event: parse(&var, "LEGACY_AUTH_EVENT", "false")?,
             legacy_auth_timeout: Duration::from_millis(parse(&var, "LEGACY_AUTH_TIMEOUT_MS", "10000")?),

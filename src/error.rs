@@ -153,7 +153,11 @@ impl AppError {
             "success": false,
             "message": self.message,
             "error_code": self.code.as_str(),
-            "details": self.details.clone().unwrap_or_else(|| json!({})),
+            "details": match &self.details {
+                Some(d @ Value::Object(_)) => d.clone(),
+                None | Some(Value::Null) => json!({}),
+                Some(other) => json!({ "value": other }),
+            },
         })
     }
 

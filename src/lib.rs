@@ -6,14 +6,18 @@
 
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod db;
+pub mod describe;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod metrics_process;
 pub mod realtime;
+pub mod serve;
 pub mod state;
 pub mod telemetry;
 
@@ -24,7 +28,6 @@ use std::{
 };
 
 use anyhow::Context;
-use axum::ServiceExt;
 use socketioxide::{SocketIo, adapter::Adapter};
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
@@ -51,6 +54,11 @@ use crate::{
 /// buffer per WebSocket is most of an idle connection's memory.
 const WS_READ_BUFFER: usize = 1024;
 
+/// The largest Socket.IO packet a client may send (`maxPayload` in the
+/// handshake). WebSocket frames and messages are held to it as well, so an
+/// oversized frame is refused from its header instead of being buffered.
+pub const MAX_PAYLOAD: usize = 100_000;
+
 type CloseSockets = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 pub struct Application {
@@ -69,10 +77,19 @@ impl Application {
 
     /// Builds the server on a given clock (tests share one between nodes).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        if settings.jwt.secret_generated {
+        if settings.jwt.secret_generated && !settings.is_production() {
             tracing::warn!(
                 "JWT_SECRET is not set: generated a random secret for this run. Tokens from POST /api/dev/token \
                  work until restart; set JWT_SECRET to keep them valid."
+            );
+        }
+        if settings.is_production() && settings.metrics_token.is_none() {
+            tracing::warn!("METRICS_TOKEN is not set: /metrics answers anyone who can reach this port");
+        }
+        if settings.static_dir.is_none() && !http::assets::complete() {
+            tracing::warn!(
+                "this build embeds no browser builds from npm: run `npm ci --prefix static` and rebuild \
+                 for the demo page's socket client and /api/docs"
             );
         }
         // Everything that can refuse the settings does so before the database is touched.
@@ -107,7 +124,7 @@ impl Application {
             presend: app::presend::hook(&settings)?,
             reach,
             payments,
-            limiter: Limiter::new(settings.rate_limits.clone(), redis.clone()),
+            limiter: Limiter::new(settings.rate_limits.clone(), redis.clone()).counting(metrics.rate_limited.clone()),
             writer,
             redis: redis.clone(),
             settings,
@@ -197,12 +214,11 @@ impl Application {
                 shared.leave_cluster().await;
             }
         };
-        let server = axum::serve(self.listener, self.service.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(signal);
-        let server = tokio::spawn(async move { server.await });
+        let server =
+            tokio::spawn(serve::serve(self.listener, self.service, self.state.settings.header_read_timeout, signal));
         tokio::pin!(server);
         tokio::select! {
-            result = &mut server => { result??; }
+            result = &mut server => { result?; }
             _ = async {
                 let _ = stopped_rx.await;
                 tokio::time::sleep(grace).await;
@@ -221,7 +237,12 @@ async fn socket_io(
     state: &AppState,
     redis: Option<&cluster::Redis>,
 ) -> anyhow::Result<(http::HttpService, CloseSockets)> {
-    let mut builder = SocketIo::builder().with_state(state.clone()).ws_read_buffer_size(WS_READ_BUFFER);
+    let mut builder = SocketIo::builder()
+        .with_state(state.clone())
+        .ws_read_buffer_size(WS_READ_BUFFER)
+        .max_payload(MAX_PAYLOAD as u64)
+        .ws_max_frame_size(MAX_PAYLOAD)
+        .ws_max_message_size(MAX_PAYLOAD);
     if state.settings.socketio_parser == config::SocketParser::MsgPack {
         builder = builder.with_parser(socketioxide::ParserConfig::msgpack());
     }

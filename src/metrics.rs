@@ -25,6 +25,27 @@ pub struct EventLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventName {
+    pub event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
     pub result: String,
 }
@@ -55,6 +76,17 @@ pub struct Metrics {
     pub offline_sent: Family<ReachLabels, Counter>,
     /// From the first unread message of a burst to its email going out.
     pub email_delay_seconds: Histogram,
+    /// HTTP latency by matched route, request to response head.
+    pub http_seconds: Family<RouteLabels, Histogram>,
+    /// Socket event latency by event, arrival to ack (or `message_error`).
+    pub event_seconds: Family<EventName, Histogram>,
+    /// Requests and events refused by a rate limit, by limit.
+    pub rate_limited: Family<LimitLabels, Counter>,
+    pub db_pool_connections: Gauge,
+    pub db_pool_idle_connections: Gauge,
+    /// 1 while Redis answers, 0 when it does not (absent on a single node).
+    pub redis_up: Gauge,
+    pub process: crate::metrics_process::ProcessMetrics,
 }
 
 impl Metrics {
@@ -63,9 +95,15 @@ impl Metrics {
     }
 }
 
+fn latency_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_5, 2.0, 14))
+}
+
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("parley");
+        let mut root = Registry::default();
+        let process = crate::metrics_process::ProcessMetrics::register(&mut root);
+        let registry = root.sub_registry_with_prefix("parley");
         let connected_sockets = Gauge::default();
         let messages_sent = Counter::default();
         let http_requests = Family::<HttpLabels, Counter>::default();
@@ -111,10 +149,44 @@ impl Default for Metrics {
             "From the first unread message of a burst to its offline email",
             email_delay_seconds.clone(),
         );
+        let http_seconds = Family::<RouteLabels, Histogram>::new_with_constructor(latency_buckets as fn() -> Histogram);
+        let event_seconds = Family::<EventName, Histogram>::new_with_constructor(latency_buckets as fn() -> Histogram);
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        let db_pool_connections = Gauge::default();
+        let db_pool_idle_connections = Gauge::default();
+        let redis_up = Gauge::default();
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").into() }).set(1);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by matched route and method",
+            http_seconds.clone(),
+        );
+        registry.register(
+            "event_duration_seconds",
+            "Socket.IO event latency by event, arrival to ack",
+            event_seconds.clone(),
+        );
+        registry.register("rate_limited", "Requests and events refused by a rate limit", rate_limited.clone());
+        registry.register("db_pool_connections", "Database connections open in the pool", db_pool_connections.clone());
+        registry.register(
+            "db_pool_idle_connections",
+            "Database connections idle in the pool",
+            db_pool_idle_connections.clone(),
+        );
+        registry.register("redis_up", "1 while Redis answers, 0 when it does not", redis_up.clone());
+        registry.register("build_info", "The running build (always 1)", build_info);
         Self {
-            registry,
+            registry: root,
             offline_sent,
             email_delay_seconds,
+            http_seconds,
+            event_seconds,
+            rate_limited,
+            db_pool_connections,
+            db_pool_idle_connections,
+            redis_up,
+            process,
             webhook_attempts,
             webhook_oldest_pending_seconds,
             connected_sockets,

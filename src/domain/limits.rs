@@ -5,12 +5,14 @@
 use std::time::Instant;
 
 use dashmap::DashMap;
+use prometheus_client::metrics::{counter::Counter, family::Family};
 use redis::{RedisResult, Script};
 
 use crate::{
     cluster::Redis,
     config::{RateLimit, RateLimits},
     error::{AppError, AppResult},
+    metrics::LimitLabels,
 };
 
 /// What a budget limits.
@@ -85,11 +87,18 @@ pub struct Limiter {
     settings: RateLimits,
     local: DashMap<(Limit, String), Bucket>,
     redis: Option<Redis>,
+    refused: Option<Family<LimitLabels, Counter>>,
 }
 
 impl Limiter {
     pub fn new(settings: RateLimits, redis: Option<Redis>) -> Self {
-        Self { settings, local: DashMap::new(), redis }
+        Self { settings, local: DashMap::new(), redis, refused: None }
+    }
+
+    /// Counts refusals, by limit, in `refused`.
+    pub fn counting(mut self, refused: Family<LimitLabels, Counter>) -> Self {
+        self.refused = Some(refused);
+        self
     }
 
     fn limit(&self, kind: Limit) -> RateLimit {
@@ -130,6 +139,9 @@ impl Limiter {
             Ok(())
         } else {
             tracing::debug!(kind = kind.as_str(), key, wait_ms, "rate limited");
+            if let Some(refused) = &self.refused {
+                refused.get_or_create(&LimitLabels { limit: kind.as_str().to_string() }).inc();
+            }
             Err(AppError::rate_limited(wait_ms))
         }
     }

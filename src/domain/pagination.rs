@@ -7,6 +7,10 @@ use crate::error::{AppError, AppResult};
 
 pub const MAX_LIMIT: u64 = 100;
 
+/// The last page a list may be asked for. Far beyond any real list, and
+/// small enough that `page × limit` fits the databases' signed offsets.
+pub const MAX_PAGE: u64 = 1_000_000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Page {
     pub page: u64,
@@ -18,11 +22,9 @@ impl Page {
     pub fn parse(page: Option<&str>, limit: Option<&str>, default_limit: u64) -> AppResult<Self> {
         let page = match page.map(str::trim).filter(|s| !s.is_empty()) {
             None => 1,
-            Some(raw) => raw
-                .parse::<u64>()
-                .ok()
-                .filter(|p| *p >= 1)
-                .ok_or_else(|| AppError::invalid_field("page", "must be a whole number from 1"))?,
+            Some(raw) => raw.parse::<u64>().ok().filter(|p| (1..=MAX_PAGE).contains(p)).ok_or_else(|| {
+                AppError::invalid_field("page", format!("must be a whole number from 1 to {MAX_PAGE}"))
+            })?,
         };
         let limit = match limit.map(str::trim).filter(|s| !s.is_empty()) {
             None => default_limit,

@@ -15,6 +15,15 @@ use crate::{
     error::AppResult,
 };
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/webhooks/deliveries",
+    tag = "admin",
+    summary = "Outgoing webhook deliveries (admins)",
+    params(crate::describe::openapi::PageQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn webhook_deliveries(
     State(app): State<AppState>,
     Admin(admin): Admin,
@@ -24,6 +33,15 @@ pub async fn webhook_deliveries(
     Ok(Json(json!({ "success": true, "deliveries": listed.items, "pagination": listed.pagination })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/webhooks/deliveries/{id}/replay",
+    tag = "admin",
+    summary = "Delivers a webhook again (admins)",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn replay_delivery(
     State(app): State<AppState>,
     Admin(admin): Admin,

@@ -32,6 +32,15 @@ fn key(kind: SourceKind, plural: bool) -> &'static str {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/campaigns",
+    tag = "collaborations",
+    summary = "Creates a campaign (brand owners)",
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn create_campaign(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -41,6 +50,15 @@ pub async fn create_campaign(
     Ok(created_or_ok(true, json!({ "success": true, "campaign": collaborations::campaign_json(&c) })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/bids",
+    tag = "collaborations",
+    summary = "Creates a bid (brand owners)",
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn create_bid(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -55,6 +73,15 @@ async fn get(app: &AppState, kind: SourceKind, id: &str) -> AppResult<Json<Value
     Ok(Json(json!({ "success": true, key(kind, false): found })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/campaigns/{id}",
+    tag = "collaborations",
+    summary = "One campaign",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn get_campaign(
     State(app): State<AppState>,
     Caller(_): Caller,
@@ -63,6 +90,15 @@ pub async fn get_campaign(
     get(&app, SourceKind::Campaign, &id).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/bids/{id}",
+    tag = "collaborations",
+    summary = "One bid",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn get_bid(State(app): State<AppState>, Caller(_): Caller, Path(id): Path<String>) -> AppResult<Json<Value>> {
     get(&app, SourceKind::Bid, &id).await
 }
@@ -78,6 +114,15 @@ async fn list(
 }
 
 /// `GET /api/campaigns?page&limit&mine=true`: newest first; `mine` for the caller's own.
+#[utoipa::path(
+    get,
+    path = "/api/campaigns",
+    tag = "collaborations",
+    summary = "Campaigns, newest first",
+    params(crate::describe::openapi::MineQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn list_campaigns(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -86,6 +131,15 @@ pub async fn list_campaigns(
     list(&app, &who, SourceKind::Campaign, q).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/bids",
+    tag = "collaborations",
+    summary = "Bids, newest first",
+    params(crate::describe::openapi::MineQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn list_bids(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -95,6 +149,15 @@ pub async fn list_bids(
 }
 
 /// `POST /api/requests`: 201 for a new application, 200 with the existing one on repeat.
+#[utoipa::path(
+    post,
+    path = "/api/requests",
+    tag = "collaborations",
+    summary = "Applies to a campaign or bid (influencers)",
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn apply(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -115,6 +178,15 @@ async fn requests(
     Ok(Json(json!({ "success": true, "requests": listed.items, "pagination": listed.pagination })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/campaigns/{id}/requests",
+    tag = "collaborations",
+    summary = "A campaign's applications (owner, admins)",
+    params(("id" = String, Path, description = "the id"), crate::describe::openapi::PageQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn campaign_requests(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -124,6 +196,15 @@ pub async fn campaign_requests(
     requests(&app, &who, SourceKind::Campaign, &id, q).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/bids/{id}/requests",
+    tag = "collaborations",
+    summary = "A bid's applications (owner, admins)",
+    params(("id" = String, Path, description = "the id"), crate::describe::openapi::PageQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn bid_requests(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -152,6 +233,15 @@ async fn initialize(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/campaigns/automated/initialize",
+    tag = "collaborations",
+    summary = "Opens the flow conversation of a campaign with an influencer",
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn initialize_campaign(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -160,6 +250,15 @@ pub async fn initialize_campaign(
     initialize(&app, &who, SourceKind::Campaign, b).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/bids/automated/initialize",
+    tag = "collaborations",
+    summary = "Opens the flow conversation of a bid with an influencer",
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn initialize_bid(
     State(app): State<AppState>,
     Caller(who): Caller,

@@ -13,6 +13,15 @@ use crate::{
 };
 
 /// `POST /api/dev/token {user_id, role, name?}`: a signed token for the demo page.
+#[utoipa::path(
+    post,
+    path = "/api/dev/token",
+    tag = "development",
+    summary = "A signed development token (not in production)",
+    request_body = crate::describe::openapi::DevTokenBody,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(()),
+)]
 pub async fn token(State(app): State<AppState>, ApiJson(body): ApiJson<TokenRequest>) -> AppResult<Json<Value>> {
     let issued = dev::token(&app, body).await?;
     let who = &issued.identity;

@@ -61,19 +61,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::validation("The request body is too large", json!({ "body": "must be at most 2 MiB" }))
-            } else {
-                AppError::validation("Could not read the request body", json!({ "body": e.body_text() }))
-            }
-        })?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         let text = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &bytes[..] };
         if validate::has_nul_escape(text) {
             // Find the field only on this rare path: the check above is a scan.
             validate::no_nul(&parse_json::<serde_json::Value>(text)?)?;
         }
         parse_json(text).map(ApiJson)
+    }
+}
+
+/// The body's bytes as sent (what a signature covers); a body over the
+/// limit or cut short is `VALIDATION_FAILED` in the envelope.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(|e| {
+            if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::validation("The request body is too large", json!({ "body": "must be at most 2 MiB" }))
+            } else {
+                AppError::validation("Could not read the request body", json!({ "body": e.body_text() }))
+            }
+        })
     }
 }
 

@@ -13,6 +13,16 @@ use crate::{
     error::AppResult,
 };
 
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/button-click",
+    tag = "flow",
+    summary = "Runs a flow action",
+    params(("id" = String, Path, description = "the id")),
+    request_body = crate::describe::openapi::ButtonClickBody,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn button_click(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -23,6 +33,16 @@ pub async fn button_click(
     Ok(Json(success(acted_json(&acted))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/text-input",
+    tag = "flow",
+    summary = "Submits an input card",
+    params(("id" = String, Path, description = "the id")),
+    request_body = crate::describe::openapi::TextInputBody,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn text_input(
     State(app): State<AppState>,
     Caller(who): Caller,

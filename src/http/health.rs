@@ -3,19 +3,36 @@
 use axum::{
     Json,
     extract::State,
-    http::{StatusCode, header},
-    response::IntoResponse,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
+use crate::{app::AppState, auth::bearer_token, error::AppError};
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(()),
+)]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
 /// Ready when the database answers, Redis too when configured, and the
 /// node is not shutting down.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness: database, Redis, not draining",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(()),
+)]
 pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     let mut checks = serde_json::Map::new();
     let database = match app.db.ping().await {
@@ -37,6 +54,47 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     (status, Json(json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": checks })))
 }
 
-pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
+/// The body is OpenMetrics text (`# EOF`, `_total` samples), so that is the
+/// content type: Prometheus reads it as such and keeps counters typed.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Metrics; with `METRICS_TOKEN` set, only for `Authorization: Bearer <it>`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "OpenMetrics text (METRICS_TOKEN when set)",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)),
+    security((), ("metrics" = [])),
+)]
+pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &app.settings.metrics_token {
+        let given = bearer_token(&headers).unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
+            return AppError::unauthorized().into_response();
+        }
+    }
+    refresh(&app);
+    ([(header::CONTENT_TYPE, OPENMETRICS)], app.metrics.render()).into_response()
+}
+
+/// Figures read at scrape time: the process, the database pool, Redis.
+fn refresh(app: &AppState) {
+    let m = &app.metrics;
+    m.process.observe();
+    let (size, idle) = match app.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = app.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = app.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    };
+    m.db_pool_connections.set(i64::from(size));
+    m.db_pool_idle_connections.set(idle as i64);
+    if let Some(redis) = &app.redis {
+        m.redis_up.set(i64::from(redis.is_healthy()));
+    }
 }

@@ -26,6 +26,15 @@ fn created_or_ok(created: bool, body: Value) -> Created {
     (if created { StatusCode::CREATED } else { StatusCode::OK }, Json(body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/messages/conversations",
+    tag = "messages",
+    summary = "The caller's conversations, newest activity first",
+    params(crate::describe::openapi::ConversationsQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn list_conversations(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -35,6 +44,15 @@ pub async fn list_conversations(
     Ok(Json(json!({ "success": true, "conversations": listed.items, "pagination": listed.pagination })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/messages/direct-connections",
+    tag = "messages",
+    summary = "The caller's direct conversations",
+    params(crate::describe::openapi::PageQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn direct_connections(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -44,6 +62,15 @@ pub async fn direct_connections(
     Ok(Json(json!({ "success": true, "conversations": listed.items, "pagination": listed.pagination })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/messages/conversations/{id}/messages",
+    tag = "messages",
+    summary = "A conversation's messages in chronological order (pages or cursors)",
+    params(("id" = String, Path, description = "the id"), crate::describe::openapi::HistoryQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn history(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -56,6 +83,15 @@ pub async fn history(
 
 /// 201 with the new message; 200 with the stored one when the client
 /// message id was seen before.
+#[utoipa::path(
+    post,
+    path = "/api/messages/send",
+    tag = "messages",
+    summary = "Sends a message (same rules and events as send_message)",
+    request_body = crate::describe::openapi::SendBody,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn send(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -66,6 +102,15 @@ pub async fn send(
     Ok(created_or_ok(sent.created, json!({ "success": true, "message": message })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/seen",
+    tag = "messages",
+    summary = "Marks the conversation seen",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn mark_seen(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -76,12 +121,29 @@ pub async fn mark_seen(
     Ok(Json(json!({ "success": true, "seen_count": seen.count() })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/messages/unread-count",
+    tag = "messages",
+    summary = "Unread counts, in total and by conversation",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn unread_count(State(app): State<AppState>, Caller(who): Caller) -> AppResult<Json<Value>> {
     let mut body = messages::unread_counts(&app, &who).await?.json();
     body["success"] = json!(true);
     Ok(Json(body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/messages/direct-connect",
+    tag = "messages",
+    summary = "Opens (or finds) the direct conversation with a user",
+    request_body = crate::describe::openapi::DirectConnectBody,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn direct_connect(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -95,6 +157,15 @@ pub async fn direct_connect(
     Ok(created_or_ok(out.created, body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/messages/conversations/{id}/context",
+    tag = "messages",
+    summary = "The conversation's context, source, other user and available actions",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn context(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -106,6 +177,16 @@ pub async fn context(
 }
 
 /// `PUT /api/messages/conversations/:id/settings`: disappearing messages.
+#[utoipa::path(
+    put,
+    path = "/api/messages/conversations/{id}/settings",
+    tag = "messages",
+    summary = "Conversation settings: disappearing messages",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn settings(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -122,6 +203,14 @@ pub async fn settings(
 }
 
 /// `GET /api/messages/quota`.
+#[utoipa::path(
+    get,
+    path = "/api/messages/quota",
+    tag = "messages",
+    summary = "The caller's daily message quota",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn quota(State(app): State<AppState>, Caller(who): Caller) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "success": true, "quota": messages::quota(&app, &who).await? })))
 }

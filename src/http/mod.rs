@@ -1,13 +1,17 @@
 //! The REST API: axum routers, one file per resource, thin handlers.
 
 mod admin;
+pub mod assets;
 mod collaborations;
 mod dev;
 pub mod extract;
 mod flow;
+mod guard;
+pub use guard::{MAX_HEADERS, MAX_URI_BYTES};
 mod health;
 mod messages;
 mod notifications;
+pub mod openapi;
 mod payments;
 mod platform;
 mod reach;
@@ -29,7 +33,11 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{app::AppState, error::AppError, metrics::HttpLabels};
+use crate::{
+    app::AppState,
+    error::AppError,
+    metrics::{HttpLabels, RouteLabels},
+};
 
 pub fn router(app: AppState) -> Router {
     let mut api = Router::new()
@@ -90,16 +98,25 @@ pub fn router(app: AppState) -> Router {
     // Unknown API paths answer in the envelope instead of reaching the static files.
     let api = api.route("/api/{*rest}", any(api_not_found));
 
-    let static_dir = app.settings.static_dir.clone();
-    let index = static_dir.join("index.html");
+    let api = api
+        .route("/api/docs", get(assets::docs))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/asyncapi.json", get(openapi::asyncapi_json));
+    let pages = match &app.settings.static_dir {
+        Some(dir) => {
+            Router::new().fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))
+        }
+        None => Router::new().fallback(assets::serve),
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/unsubscribe", get(reach::unsubscribe_page).post(reach::unsubscribe))
         .merge(api)
-        .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
+        .merge(pages)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(app.clone(), guard::guard))
         .layer(middleware::from_fn_with_state(app.clone(), record_request))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
@@ -192,6 +209,10 @@ async fn record_request(State(app): State<AppState>, req: Request, next: Next) -
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
+    app.metrics
+        .http_seconds
+        .get_or_create(&RouteLabels { route: route.clone(), method: method.clone() })
+        .observe(started.elapsed().as_secs_f64());
     app.metrics.http_requests.get_or_create(&HttpLabels { route, method, status: response.status().as_u16() }).inc();
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "request finished");
     response

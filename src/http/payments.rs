@@ -1,11 +1,11 @@
 //! Payment configuration, checkout verification, the gateway's webhook and
 //! the development sandbox.
 
-use axum::{Json, body::Bytes, extract::State, http::HeaderMap};
+use axum::{Json, extract::State, http::HeaderMap};
 use serde_json::{Value, json};
 
 use super::{
-    extract::{ApiJson, Caller},
+    extract::{ApiJson, Caller, RawBody},
     flow::success,
 };
 use crate::{
@@ -17,6 +17,14 @@ use crate::{
     error::AppResult,
 };
 
+#[utoipa::path(
+    get,
+    path = "/api/payments/config",
+    tag = "payments",
+    summary = "The checkout configuration",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn config(State(app): State<AppState>, Caller(_): Caller) -> Json<Value> {
     Json(json!({ "success": true, "config": payments::config(&app) }))
 }
@@ -30,6 +38,15 @@ fn settled(s: Settled) -> Json<Value> {
 }
 
 /// `{success, conversation, payment, changed}`.
+#[utoipa::path(
+    post,
+    path = "/api/payments/verify",
+    tag = "payments",
+    summary = "Verifies a checkout payment (also /api/campaigns/automated/verify-payment and /api/bids/automated/verify-payment)",
+    request_body = crate::describe::openapi::VerifyBody,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn verify(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -38,6 +55,15 @@ pub async fn verify(
     Ok(settled(payments::verify(&app, &who, input).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/payments/sandbox/pay",
+    tag = "payments",
+    summary = "Development sandbox: pays an order (only without gateway keys)",
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn sandbox_pay(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -47,7 +73,20 @@ pub async fn sandbox_pay(
 }
 
 /// The gateway's webhook: the raw body is what the signature covers.
-pub async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Json<Value>> {
+#[utoipa::path(
+    post,
+    path = "/webhook/razorpay",
+    tag = "payments",
+    summary = "The payment gateway's signed webhook (also /api/webhooks/razorpay)",
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("razorpay_signature" = [])),
+)]
+pub async fn webhook(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> AppResult<Json<Value>> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let changed = payments::webhook(&app, &body, header("x-razorpay-signature"), header("x-razorpay-event-id")).await?;
     Ok(Json(json!({ "success": true, "processed": changed })))

@@ -22,6 +22,15 @@ fn created_or_ok(created: bool, body: Value) -> Created {
     (if created { StatusCode::CREATED } else { StatusCode::OK }, Json(body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/platform/notifications",
+    tag = "platform",
+    summary = "Sends a notification to a user (service tokens)",
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("service" = [])),
+)]
 pub async fn notify(
     State(app): State<AppState>,
     Service(service): Service,
@@ -31,6 +40,16 @@ pub async fn notify(
     Ok(created_or_ok(out.created, json!({ "success": true, "notification": out.value })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/platform/conversations/{id}/system-messages",
+    tag = "platform",
+    summary = "Posts a system message (service tokens)",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("service" = [])),
+)]
 pub async fn system_message(
     State(app): State<AppState>,
     Service(service): Service,
@@ -41,6 +60,16 @@ pub async fn system_message(
     Ok(created_or_ok(out.created, json!({ "success": true, "message": out.value })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/platform/wallets/{user_id}/credit",
+    tag = "platform",
+    summary = "Credits a user's points (service tokens)",
+    params(("user_id" = String, Path, description = "the user id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("service" = [])),
+)]
 pub async fn credit(
     State(app): State<AppState>,
     Service(service): Service,

@@ -97,10 +97,13 @@ impl<A: Adapter> MessageHandler<A, ()> for Events {
         let Ok(socket) = SocketRef::from_message_parts(&s, &mut v, &ack);
         let data = data.map_err(|e| e.to_string());
         let ctx = Ctx { app, conn: SocketConn(socket.clone()), socket };
+        let started = std::time::Instant::now();
         tokio::spawn(async move {
             let client_message_id = reply::client_message_id(&event, &data);
             let answer = route(&ctx, &event, data).await;
             reply.answer(&ctx.app, &event, answer, client_message_id.as_deref());
+            let name = crate::metrics::EventName { event: reply::metric_name(&event) };
+            ctx.app.metrics.event_seconds.get_or_create(&name).observe(started.elapsed().as_secs_f64());
         });
     }
 }
@@ -110,6 +113,10 @@ pub(crate) fn register_events<A: Adapter>(s: &SocketRef<A>) {
 }
 
 async fn route<A: Adapter>(ctx: &Ctx<A>, event: &str, data: Payload) -> AppResult<Answer> {
+    // The AsyncAPI document's list is the dispatcher's: an event it lacks is unknown.
+    if !crate::describe::asyncapi::is_client_event(event) {
+        return Err(unknown_event(event));
+    }
     if event == "authenticate" {
         return legacy::authenticate(ctx, data).await;
     }

@@ -136,7 +136,7 @@ impl<A: Adapter> Reply<A> {
 
 /// Event names as metric labels: the server's own names, never a client's
 /// invention (which would make a label per typo).
-fn metric_name(event: &str) -> String {
+pub fn metric_name(event: &str) -> String {
     const KNOWN: &[&str] = &[
         "join",
         "join_conversation",

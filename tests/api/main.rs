@@ -9,8 +9,10 @@ mod tokens;
 
 mod auth;
 mod conversation_settings;
+mod described;
 mod flow;
 mod gateway;
+mod hardening;
 mod health;
 mod message_ops;
 mod messages;

@@ -10,7 +10,7 @@ use crate::{
 const WAIT: Duration = Duration::from_secs(10);
 
 /// Drives a bid conversation to `payment_pending` at the proposed ₹4,000.
-async fn to_payment_pending(f: &Flow) {
+pub(crate) async fn to_payment_pending(f: &Flow) {
     f.step(&f.creator, "accept_connection", json!({})).await;
     f.step(&f.brand, "send_project_details", json!({"details": "Three reels"})).await;
     f.step(&f.creator, "accept_project", json!({})).await;
@@ -18,7 +18,7 @@ async fn to_payment_pending(f: &Flow) {
     assert_eq!(f.step(&f.creator, "accept_price", json!({})).await, "payment_pending");
 }
 
-async fn proceed(app: &TestApp, f: &Flow) -> (reqwest::StatusCode, Value) {
+pub(crate) async fn proceed(app: &TestApp, f: &Flow) -> (reqwest::StatusCode, Value) {
     app.post(
         &format!("/api/messages/conversations/{}/button-click", f.conversation),
         &f.brand.token,
@@ -27,12 +27,17 @@ async fn proceed(app: &TestApp, f: &Flow) -> (reqwest::StatusCode, Value) {
     .await
 }
 
-fn order_id_of(ack: &Value) -> String {
+pub(crate) fn order_id_of(ack: &Value) -> String {
     let card = ack["messages"].as_array().unwrap().iter().find(|m| m["action_required"] == true).unwrap();
     card["action_data"]["payment_order"]["razorpay_config"]["order_id"].as_str().unwrap().to_string()
 }
 
-async fn webhook(app: &TestApp, body: &[u8], event_id: Option<&str>, signature: Option<String>) -> (u16, Value) {
+pub(crate) async fn webhook(
+    app: &TestApp,
+    body: &[u8],
+    event_id: Option<&str>,
+    signature: Option<String>,
+) -> (u16, Value) {
     let signature = signature.unwrap_or_else(|| gateway::hmac_hex(gateway::WEBHOOK_SECRET, body));
     let mut req = app
         .http
@@ -48,7 +53,7 @@ async fn webhook(app: &TestApp, body: &[u8], event_id: Option<&str>, signature: 
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn state_of(app: &TestApp, f: &Flow) -> (String, usize) {
+pub(crate) async fn state_of(app: &TestApp, f: &Flow) -> (String, usize) {
     let (_, h) =
         app.get(&format!("/api/messages/conversations/{}/messages?limit=100", f.conversation), &f.brand.token).await;
     let (_, ctx) = app.get(&format!("/api/messages/conversations/{}/context", f.conversation), &f.brand.token).await;
@@ -66,7 +71,7 @@ async fn paid_notices(app: &TestApp, f: &Flow) -> usize {
         .count()
 }
 
-async fn paying_setup() -> (StandIn, TestApp, Flow) {
+pub(crate) async fn paying_setup() -> (StandIn, TestApp, Flow) {
     let standin = StandIn::start().await;
     let app = spawn_with(|s| standin.configure(s)).await;
     let f = app.flow("bid").await;
