@@ -21,6 +21,7 @@ pub mod presence;
 pub mod presend;
 pub mod rooms;
 pub mod schedules;
+pub mod search;
 pub mod session;
 pub mod typing;
 pub mod upkeep;

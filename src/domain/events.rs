@@ -334,6 +334,7 @@ mod tests {
             reply_to_id: None,
             reply_to: None,
             reactions: None,
+            search_text: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod payments;
 pub mod presence;
 pub mod quota;
+pub mod search;
 pub mod settings;
 pub mod typing;
 pub mod users;

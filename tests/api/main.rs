@@ -21,6 +21,7 @@ mod platform;
 mod presence;
 mod presend;
 mod rooms;
+mod search;
 mod seen;
 mod time_rules;
 mod typing;
