@@ -38,6 +38,10 @@ pub struct Model {
     pub reply_to: Option<Json>,
     /// `[[emoji, [user_id, ...]], ...]` in the order reacted; none when empty.
     pub reactions: Option<Json>,
+    /// The words search matches, normalised by the server; none when the
+    /// message cannot be found (deleted, or nothing to find).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub search_text: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261202_000011_time_rules;
 mod m20261202_000018_message_ops;
 mod m20261202_000019_conversation_settings;
 mod m20261202_000020_reach;
+mod m20261202_000020_message_search;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000018_message_ops::Migration),
             Box::new(m20261202_000019_conversation_settings::Migration),
             Box::new(m20261202_000020_reach::Migration),
+            Box::new(m20261202_000020_message_search::Migration),
         ]
     }
 }

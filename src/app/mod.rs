@@ -22,6 +22,7 @@ pub mod presend;
 pub mod reach;
 pub mod rooms;
 pub mod schedules;
+pub mod search;
 pub mod session;
 pub mod typing;
 pub mod upkeep;

@@ -352,6 +352,7 @@ mod tests {
             reply_to_id: None,
             reply_to: None,
             reactions: None,
+            search_text: None,
         }
     }
 

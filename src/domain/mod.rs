@@ -23,6 +23,7 @@ pub mod payments;
 pub mod presence;
 pub mod quota;
 pub mod reach;
+pub mod search;
 pub mod settings;
 pub mod typing;
 pub mod users;

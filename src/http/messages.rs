@@ -340,3 +340,13 @@ pub async fn unmute(
 pub async fn leave(Caller(_who): Caller, Path(_id): Path<String>) -> AppResult<Json<Value>> {
     Err(conversations::leave())
 }
+
+/// `GET /api/messages/search?q=&conversation_id?&page&limit`.
+pub async fn search(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<crate::app::search::SearchQuery>,
+) -> AppResult<Json<Value>> {
+    let found = crate::app::search::search(&app, &who, q).await?;
+    Ok(Json(json!({ "success": true, "results": found.results, "pagination": found.pagination })))
+}

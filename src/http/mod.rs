@@ -81,6 +81,7 @@ pub fn router(app: AppState) -> Router {
         .route("/api/messages/conversations/{id}/mute", post(messages::mute))
         .route("/api/messages/conversations/{id}/unmute", post(messages::unmute))
         .route("/api/messages/conversations/{id}/leave", delete(messages::leave))
+        .route("/api/messages/search", get(messages::search))
         .route("/api/messages/{id}", put(messages::edit).delete(messages::delete))
         .route("/api/messages/{id}/reactions", post(messages::add_reaction))
         .route("/api/messages/{id}/reactions/{emoji}", delete(messages::remove_reaction))

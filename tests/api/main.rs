@@ -25,6 +25,7 @@ mod presend;
 mod reach_email;
 mod reach_push;
 mod rooms;
+mod search;
 mod seen;
 mod time_rules;
 mod typing;

@@ -527,6 +527,7 @@ pub(super) fn draft_to_row(
         reply_to_id: None,
         reply_to: None,
         reactions: None,
+        search_text: crate::domain::search::stored(text),
     }
 }
 

@@ -80,7 +80,7 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         conversation_id: draft.conversation_id.0,
         sender_id: who.user_id.clone(),
         receiver_id: receiver,
-        message: text,
+        message: text.clone(),
         media_url,
         message_type: MessageType::UserInput.as_str().into(),
         action_required: false,
@@ -98,6 +98,7 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         reply_to_id: draft.reply_to.map(|id| id.0),
         reply_to,
         reactions: None,
+        search_text: super::search::stored(&text),
     };
     let json = message_text(&row)?;
     let mut effects = effects_of(writer, who, &row, &json)?;

@@ -17,7 +17,7 @@ use crate::{
         events::{self, MessageView, Outbound},
         ids::{ConversationId, MessageId},
         names::MessageType,
-        outbox,
+        outbox, search,
         users::Identity,
         validate,
     },
@@ -159,7 +159,12 @@ pub async fn edit(
     }
     let txn = crate::db::begin_write(db).await?;
     let changed = message::Entity::update_many()
-        .set(message::ActiveModel { message: Set(text.clone()), edited_at: Set(Some(now)), ..Default::default() })
+        .set(message::ActiveModel {
+            message: Set(text.clone()),
+            edited_at: Set(Some(now)),
+            search_text: Set(search::stored(&text)),
+            ..Default::default()
+        })
         .filter(message::Column::Id.eq(m.id))
         .filter(message::Column::DeletedAt.is_null())
         .exec(&txn)
@@ -169,7 +174,8 @@ pub async fn edit(
         return Err(AppError::invalid_field("messageId", "the message was deleted"));
     }
     keep_earlier_text(&txn, &m, &who.user_id, "edit", now).await?;
-    let edited = message::Model { message: text, edited_at: Some(now), ..m };
+    let search_text = search::stored(&text);
+    let edited = message::Model { message: text, edited_at: Some(now), search_text, ..m };
     requote(&txn, &edited).await?;
     let data = events::MessageNew { conversation_id: c.id, message: MessageView::from(&edited) };
     let hook = outbox::event(hooks, outbox::MESSAGE_UPDATED, &data, now)?.map(|e| e.about(edited.id));
@@ -204,6 +210,8 @@ pub async fn delete(
         media_url: Set(None),
         reactions: Set(None),
         deleted_at: Set(Some(now)),
+        // Out of the search index in the same statement.
+        search_text: Set(None),
         ..Default::default()
     };
     let changed = message::Entity::update_many()

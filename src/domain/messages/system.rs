@@ -51,6 +51,7 @@ pub async fn post(
         sender_id: notice.system_user_id.to_string(),
         // Addressed to no one: visible to both parties, counted for neither.
         receiver_id: notice.system_user_id.to_string(),
+        search_text: crate::domain::search::stored(&notice.text),
         message: notice.text,
         media_url: None,
         message_type: MessageType::System.as_str().into(),

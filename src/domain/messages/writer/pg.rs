@@ -34,10 +34,10 @@ WITH batch AS (
 ), stored AS (
     INSERT INTO messages (id, conversation_id, sender_id, receiver_id, message, media_url, message_type,
         action_required, action_data, is_automated, action_completed, seen, seen_at, client_message_id,
-        expires_at, emit_pending, created_at, reply_to_id, reply_to)
+        expires_at, emit_pending, created_at, reply_to_id, reply_to, search_text)
     SELECT id, conversation_id, sender_id, receiver_id, message, media_url, message_type,
         action_required, action_data, is_automated, action_completed, seen, seen_at, client_message_id,
-        expires_at, emit_pending, created_at, reply_to_id, reply_to
+        expires_at, emit_pending, created_at, reply_to_id, reply_to, search_text
     FROM batch WHERE conversation_id IN (SELECT id FROM touched)
     ON CONFLICT (conversation_id, sender_id, client_message_id) DO NOTHING
     RETURNING id, conversation_id, sender_id, receiver_id, seen
@@ -203,6 +203,7 @@ struct Row<'a> {
     created_at: DateTime<Utc>,
     reply_to_id: Option<Uuid>,
     reply_to: Option<&'a serde_json::Value>,
+    search_text: Option<&'a str>,
 }
 
 impl<'a> From<&'a message::Model> for Row<'a> {
@@ -228,6 +229,7 @@ impl<'a> From<&'a message::Model> for Row<'a> {
             // A new message is never edited, deleted or reacted to yet.
             reply_to_id: m.reply_to_id,
             reply_to: m.reply_to.as_ref(),
+            search_text: m.search_text.as_deref(),
         }
     }
 }
