@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 pub use history::{Window, history, last_visible, visible_messages};
 pub use seen::{SeenOutcome, mark_emitted, mark_seen, pending_emits};
-pub use unread::{count_unread, recount, unread_by_conversation, unread_of, unread_update};
+pub use unread::{count_unread, uncount, unread_by_conversation, unread_of, unread_update};
 use writer::Written;
 pub use writer::{BatchMetrics, Effects, Participants, Writer};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use entity::{message, unread_count};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::json;
@@ -67,27 +67,28 @@ pub async fn count_unread<'a>(
     Ok(())
 }
 
-/// Sets a user's unread count in a conversation to what is really unseen.
-pub async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<()> {
-    let n = message::Entity::find()
-        .filter(message::Column::ConversationId.eq(conversation_id))
-        .filter(message::Column::ReceiverId.eq(user_id))
-        .filter(message::Column::SenderId.ne(user_id))
-        .filter(message::Column::Seen.eq(false))
-        .count(txn)
-        .await? as i64;
-    unread_count::Entity::insert(unread_count::ActiveModel {
-        user_id: Set(user_id.to_string()),
-        conversation_id: Set(conversation_id),
-        count: Set(n),
-    })
-    .on_conflict(
-        OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
-            .update_column(unread_count::Column::Count)
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
+/// Lowers a user's unread count in a conversation by `n` messages that
+/// stopped counting (seen, or expired unseen), never below zero. Counting
+/// down what the transaction changed, instead of counting the unseen
+/// messages again, is what lets `messages` do without an index on
+/// (receiver, seen): every stored message would pay for that index.
+pub async fn uncount(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid, n: u64) -> AppResult<()> {
+    use sea_orm::sea_query::ExprTrait;
+    if n == 0 {
+        return Ok(());
+    }
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    unread_count::Entity::update_many()
+        .col_expr(
+            unread_count::Column::Count,
+            Expr::case(Expr::col(unread_count::Column::Count).gt(n), Expr::col(unread_count::Column::Count).sub(n))
+                .finally(0)
+                .into(),
+        )
+        .filter(unread_count::Column::UserId.eq(user_id))
+        .filter(unread_count::Column::ConversationId.eq(conversation_id))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 
