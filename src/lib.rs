@@ -205,7 +205,11 @@ async fn socket_io(
     state: &AppState,
     redis: Option<&cluster::Redis>,
 ) -> anyhow::Result<(http::HttpService, CloseSockets)> {
-    let mut builder = SocketIo::builder().with_state(state.clone()).ws_read_buffer_size(WS_READ_BUFFER);
+    let mut builder = SocketIo::builder()
+        .with_state(state.clone())
+        .ws_read_buffer_size(WS_READ_BUFFER)
+        .ping_interval(state.settings.ping_interval)
+        .ping_timeout(state.settings.ping_timeout);
     if state.settings.socketio_parser == config::SocketParser::MsgPack {
         builder = builder.with_parser(socketioxide::ParserConfig::msgpack());
     }
