@@ -5,13 +5,17 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { startServer } from "./harness.mjs";
+import { startServer, token, uid, api } from "./harness.mjs";
 
 const PING_INTERVAL = 400;
 const PING_TIMEOUT = 300;
 let server;
 before(async () => {
-  server = await startServer({ PING_INTERVAL_MS: String(PING_INTERVAL), PING_TIMEOUT_MS: String(PING_TIMEOUT) });
+  server = await startServer({
+    PING_INTERVAL_MS: String(PING_INTERVAL),
+    PING_TIMEOUT_MS: String(PING_TIMEOUT),
+    RATE_LIMIT_ENABLED: "false",
+  });
 });
 after(async () => {
   await server?.stop();
@@ -76,4 +80,57 @@ test("a second WebSocket upgrade of one session is refused at once; the first co
   // The upgraded session keeps its heartbeat over the WebSocket.
   assert.equal(await nextFrame(first), "2");
   first.close();
+});
+
+test("a client that stops reading (but keeps answering pings) is closed, not buffered for", async () => {
+  const a = uid("brand");
+  const b = uid("creator");
+  const aToken = token(a, "brand_owner");
+  const bToken = token(b, "influencer");
+  await api(server.base, "GET", "/api/messages/unread-count", bToken);
+  const conv = await api(server.base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
+  const conversationId = conv.body.conversation.id;
+
+  const ws = new WebSocket(wsUrl(""));
+  await nextFrame(ws);
+  ws.send(`40${JSON.stringify({ token: bToken })}`);
+  assert.match(await nextFrame(ws), /^40/);
+  let frames = 0;
+  ws.on("message", () => frames++);
+  const closed = new Promise((resolve) => ws.once("close", resolve));
+  // Stop reading; pong blindly so only the full queue can end the session.
+  ws._socket.pause();
+  const pong = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("3"), PING_INTERVAL / 4);
+  try {
+    const text = "x".repeat(5000);
+    let sent = 0;
+    let gone = false;
+    closed.then(() => (gone = true));
+    const sender = async () => {
+      while (!gone && sent < 4000) {
+        sent++;
+        await api(server.base, "POST", "/api/messages/send", aToken, { conversation_id: conversationId, message: text });
+      }
+    };
+    // Keep sending until the server gives up on the reader, then read what it had sent.
+    const sending = Promise.all(Array.from({ length: 8 }, sender));
+    await new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (sent >= 4000 || gone) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+      // Should the close go unseen while paused, reading again shows it.
+      setTimeout(() => ws._socket.resume(), 15000);
+    });
+    ws._socket.resume();
+    await closed;
+    await sending;
+    assert.ok(gone && sent < 4000, `the server kept a reader that stopped reading through ${sent} messages`);
+    assert.ok(frames > 0);
+  } finally {
+    clearInterval(pong);
+    ws.terminate();
+  }
 });
