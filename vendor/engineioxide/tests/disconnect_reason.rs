@@ -133,7 +133,9 @@ pub async fn polling_heartbeat_timeout() {
     let mut svc = create_server(MyHandler { disconnect_tx }).await;
     create_polling_connection(&mut svc).await;
 
-    let data = tokio::time::timeout(Duration::from_millis(500), rx.recv())
+    // PATCH(parley): the first ping now waits one interval (300 ms), so the
+    // timeout comes at interval + timeout = 500 ms, not 200 ms: wait 800 ms.
+    let data = tokio::time::timeout(Duration::from_millis(800), rx.recv())
         .await
         .expect("timeout waiting for DisconnectReason::HeartbeatTimeout")
         .unwrap();
@@ -147,7 +149,9 @@ pub async fn ws_heartbeat_timeout() {
     let mut svc = create_server(MyHandler { disconnect_tx }).await;
     let _stream = create_ws_connection(&mut svc).await;
 
-    let data = tokio::time::timeout(Duration::from_millis(500), rx.recv())
+    // PATCH(parley): the first ping now waits one interval (300 ms), so the
+    // timeout comes at interval + timeout = 500 ms, not 200 ms: wait 800 ms.
+    let data = tokio::time::timeout(Duration::from_millis(800), rx.recv())
         .await
         .expect("timeout waiting for DisconnectReason::HeartbeatTimeout")
         .unwrap();
