@@ -144,6 +144,9 @@ pub struct Settings {
     pub socketio_parser: SocketParser,
     pub system_user_id: String,
     pub typing_timeout: Duration,
+    /// engine.io heartbeat: a ping every `ping_interval`, answered within `ping_timeout`.
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
     pub shutdown_grace: Duration,
     pub presence_ttl: Duration,
     /// With several nodes: how long a stored message may wait for its emit
@@ -334,6 +337,8 @@ impl Settings {
             socketio_parser,
             system_user_id: var("SYSTEM_USER_ID").unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
             typing_timeout: Duration::from_millis(parse(&var, "TYPING_TIMEOUT_MS", "8000")?),
+            ping_interval: Duration::from_millis(parse(&var, "PING_INTERVAL_MS", "25000")?),
+            ping_timeout: Duration::from_millis(parse(&var, "PING_TIMEOUT_MS", "20000")?),
             shutdown_grace: Duration::from_millis(parse(&var, "SHUTDOWN_GRACE_MS", "10000")?),
             presence_ttl: Duration::from_millis(parse(&var, "PRESENCE_TTL_MS", "30000")?),
             redelivery_after: Duration::from_millis(parse(&var, "REDELIVERY_AFTER_MS", "30000")?),

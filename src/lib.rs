@@ -242,7 +242,9 @@ async fn socket_io(
         .ws_read_buffer_size(WS_READ_BUFFER)
         .max_payload(MAX_PAYLOAD as u64)
         .ws_max_frame_size(MAX_PAYLOAD)
-        .ws_max_message_size(MAX_PAYLOAD);
+        .ws_max_message_size(MAX_PAYLOAD)
+        .ping_interval(state.settings.ping_interval)
+        .ping_timeout(state.settings.ping_timeout);
     if state.settings.socketio_parser == config::SocketParser::MsgPack {
         builder = builder.with_parser(socketioxide::ParserConfig::msgpack());
     }

@@ -66,6 +66,14 @@ impl LoadResult {
             && self.stored.is_none_or(|s| s == self.acked)
     }
 
+    /// Server CPU time per message of the measured window, in µs: the
+    /// window's messages arrive at `rate`, each stored once and delivered
+    /// to its room, so this is what one message costs the server.
+    pub fn server_us_per_msg(&self) -> Option<f64> {
+        let cpu = self.server_cpu?;
+        (self.rate > 0.0).then(|| cpu / 100.0 * 1e6 / self.rate)
+    }
+
     pub fn lost(&self) -> u64 {
         self.sent.saturating_sub(self.acked.min(self.delivered).min(self.stored.unwrap_or(u64::MAX)))
     }

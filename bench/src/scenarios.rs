@@ -274,9 +274,10 @@ fn print_load(label: &str, clients: usize, r: &LoadResult) {
     println!("  send lag  {}  (generator behind schedule)", r.lag);
     let pct = |v: Option<f64>| v.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "n/a".into());
     println!(
-        "  cpu over {:.1} s: {label} {}, database {}, bench {:.0}% (of 200% on 2 cores)",
+        "  cpu over {:.1} s: {label} {} ({} per message), database {}, bench {:.0}% (of 200% on 2 cores)",
         r.measured.as_secs_f64(),
         pct(r.server_cpu),
+        r.server_us_per_msg().map(|v| format!("{v:.0} µs")).unwrap_or_else(|| "n/a".into()),
         pct(r.database_cpu),
         r.bench_cpu
     );
@@ -300,6 +301,7 @@ fn load_fields(label: &str, scenario: &str, clients: usize, r: &LoadResult) -> V
         ("ack_p50_ms", format!("{:.2}", r.ack_latency.p50)),
         ("ack_p99_ms", format!("{:.2}", r.ack_latency.p99)),
         ("server_cpu_pct", opt(r.server_cpu)),
+        ("server_us_per_msg", opt(r.server_us_per_msg())),
         ("db_cpu_pct", opt(r.database_cpu)),
         ("bench_cpu_pct", format!("{:.0}", r.bench_cpu)),
     ]

@@ -84,14 +84,14 @@ pub async fn sweep(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<Swe
     message::Entity::delete_many().filter(message::Column::Id.is_in(ids.clone())).exec(&txn).await?;
     drop_webhooks(&txn, &ids).await?;
     // Receivers whose unread counts and notifications counted these.
-    let touched: BTreeSet<(String, Uuid)> = expired
-        .iter()
-        .filter(|m| !m.seen && m.sender_id != m.receiver_id)
-        .map(|m| (m.receiver_id.clone(), m.conversation_id))
-        .collect();
-    for (user, conversation) in &touched {
-        messages::recount(&txn, user, *conversation).await?;
+    let mut counted: BTreeMap<(String, Uuid), u64> = BTreeMap::new();
+    for m in expired.iter().filter(|m| !m.seen && m.sender_id != m.receiver_id) {
+        *counted.entry((m.receiver_id.clone(), m.conversation_id)).or_default() += 1;
     }
+    for ((user, conversation), n) in &counted {
+        messages::uncount(&txn, user, *conversation, *n).await?;
+    }
+    let touched: BTreeSet<(String, Uuid)> = counted.into_keys().collect();
     let mended = mend_notifications(&txn, &touched, &ids, now).await?;
     txn.commit().await?;
     let events = swept_events(db, &expired, &touched, mended).await?;

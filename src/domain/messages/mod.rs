@@ -18,7 +18,7 @@ pub use ops::{Changed, EarlierText, delete, edit, edit_history};
 pub use react::{Reacted, Reaction, react};
 pub use reactions::{Reactions, StoredView};
 pub use seen::{SeenOutcome, mark_emitted, mark_seen, pending_emits};
-pub use unread::{count_unread, recount, unread_by_conversation, unread_of, unread_update};
+pub use unread::{count_unread, uncount, unread_by_conversation, unread_of, unread_update};
 use writer::Written;
 pub use writer::{BatchMetrics, Effects, Participants, Writer};
 

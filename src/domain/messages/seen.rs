@@ -79,15 +79,22 @@ pub async fn mark_seen(
         txn.commit().await?;
         return Ok(SeenOutcome { message_ids: vec![], events: vec![] });
     };
+    // Each of these was counted unread when stored (addressed to the
+    // caller by someone else, unseen), so the count drops by exactly the
+    // rows this transaction turns seen; `seen = false` again here keeps a
+    // concurrent receipt for the same messages from taking them twice.
+    let mut marked = 0;
     for chunk in ids.chunks(500) {
-        message::Entity::update_many()
+        marked += message::Entity::update_many()
             .col_expr(message::Column::Seen, Expr::value(true))
             .col_expr(message::Column::SeenAt, Expr::value(now))
             .filter(message::Column::Id.is_in(chunk.to_vec()))
+            .filter(message::Column::Seen.eq(false))
             .exec(&txn)
-            .await?;
+            .await?
+            .rows_affected;
     }
-    unread::recount(&txn, &who.user_id, c.id).await?;
+    unread::uncount(&txn, &who.user_id, c.id, marked).await?;
     let read = ReadNotifications(notifications::read_conversation(&txn, &who.user_id, c.id, now).await?);
     let seen = json!({
         "messageId": up_to.map(|m| m.0).unwrap_or(newest),

@@ -99,6 +99,31 @@ pub async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id:
     Ok(())
 }
 
+/// Lowers a user's unread count in a conversation by `n` messages that
+/// stopped counting (seen, or expired unseen), never below zero. Counting
+/// down what the transaction changed, instead of counting the unseen
+/// messages again, is what lets `messages` do without an index on
+/// (receiver, seen): every stored message would pay for that index.
+pub async fn uncount(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid, n: u64) -> AppResult<()> {
+    use sea_orm::sea_query::ExprTrait;
+    if n == 0 {
+        return Ok(());
+    }
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    unread_count::Entity::update_many()
+        .col_expr(
+            unread_count::Column::Count,
+            Expr::case(Expr::col(unread_count::Column::Count).gt(n), Expr::col(unread_count::Column::Count).sub(n))
+                .finally(0)
+                .into(),
+        )
+        .filter(unread_count::Column::UserId.eq(user_id))
+        .filter(unread_count::Column::ConversationId.eq(conversation_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Every unread count above zero of the given users (archived
 /// conversations left out), in one query.
 pub async fn unread_of<'a>(
