@@ -132,7 +132,7 @@ async fn an_offline_user_gets_one_email_listing_the_unread_messages_escaped_with
 }
 
 #[tokio::test]
-async fn no_email_for_who_read_connected_opted_out_or_has_no_address() {
+async fn no_email_for_who_read_connected_opted_out_muted_or_has_no_address() {
     let maildev = MailDev::start().await.unwrap();
     let app = spawn_with(with_email(&maildev)).await;
     let (_a, a_token) = person(&app, "brand", "brand_owner", None).await;
@@ -140,9 +140,10 @@ async fn no_email_for_who_read_connected_opted_out_or_has_no_address() {
     let (visitor, visitor_token) = person(&app, "visitor", "influencer", Some("visitor@parley.test")).await;
     let (optout, optout_token) = person(&app, "optout", "influencer", Some("optout@parley.test")).await;
     let (nomail, _) = person(&app, "nomail", "influencer", None).await;
+    let (muter, muter_token) = person(&app, "muter", "influencer", Some("muter@parley.test")).await;
     let (offline, _) = person(&app, "offline", "influencer", Some("offline@parley.test")).await;
     let mut convs = vec![];
-    for user in [&reader, &visitor, &optout, &nomail, &offline] {
+    for user in [&reader, &visitor, &optout, &nomail, &offline, &muter] {
         let c = app.direct(&a_token, user).await;
         say(&app, &a_token, &c, "news for you").await;
         convs.push(c);
@@ -162,6 +163,11 @@ async fn no_email_for_who_read_connected_opted_out_or_has_no_address() {
     assert_eq!(status, 200, "{prefs}");
     assert_eq!(prefs["email_notifications"], false);
     assert_eq!(prefs["push_notifications"], true);
+
+    // The muter mutes the conversation after its message arrived.
+    let (status, body) =
+        app.post(&format!("/api/messages/conversations/{}/mute", convs[5]), &muter_token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
 
     app.state.clock.advance(DELAY + Duration::from_secs(1));
     maildev.wait_for_emails(1, WAIT).await;

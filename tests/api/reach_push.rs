@@ -143,12 +143,19 @@ async fn gone_tokens_are_deleted_and_busy_services_retried() {
 }
 
 #[tokio::test]
-async fn nothing_is_pushed_to_who_turned_push_off() {
+async fn nothing_is_pushed_to_who_turned_push_off_or_muted_the_conversation() {
     let (fcm, apns) = (FcmStandIn::start().await, ApnsStandIn::start().await);
     let app = spawn_with(with_push(&fcm, &apns)).await;
     let (_, a_token) = person(&app, "brand", "brand_owner", None).await;
     let (quiet, quiet_token) = person(&app, "quiet", "influencer", None).await;
     let (loud, loud_token) = person(&app, "loud", "influencer", None).await;
+    let (muter, muter_token) = person(&app, "muter", "influencer", None).await;
+    register(&app, &muter_token, "fcm", "fcm-muter").await;
+    let to_muter = app.direct(&a_token, &muter).await;
+    let (status, body) =
+        app.post(&format!("/api/messages/conversations/{to_muter}/mute"), &muter_token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    send(&app, &a_token, &to_muter, "you muted me").await;
     register(&app, &quiet_token, "fcm", "fcm-quiet").await;
     register(&app, &loud_token, "fcm", "fcm-loud").await;
     let (status, _) = app.put("/api/me/preferences", &quiet_token, json!({"push_notifications": false})).await;

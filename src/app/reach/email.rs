@@ -125,7 +125,7 @@ async fn one(app: &AppState, user_id: &str, conversation: Uuid) -> AppResult<boo
         skip("no email claim")
     } else if !preferences::get(&app.db, user_id).await?.email_notifications {
         skip("preference off")
-    } else if reach::muted(&app.db, user_id, conversation).await? {
+    } else if reach::muted(&app.db, user_id, conversation, read_at).await? {
         skip("muted")
     } else {
         None

@@ -33,7 +33,7 @@ async fn push(app: &AppState, notice: Notice) -> AppResult<()> {
         return Ok(());
     }
     if let Some(conversation) = notice.conversation_id
-        && reach::muted(&app.db, &notice.user_id, conversation).await?
+        && reach::muted(&app.db, &notice.user_id, conversation, app.clock.now()).await?
     {
         return Ok(());
     }

@@ -12,11 +12,14 @@ use uuid::Uuid;
 
 use crate::error::AppResult;
 
-/// Whether the user muted the conversation: no email or push for it then.
-/// Conversations cannot be muted per user yet, so nothing is muted; this is
-/// the one place email and push ask.
-pub async fn muted(_db: &impl ConnectionTrait, _user_id: &str, _conversation_id: Uuid) -> AppResult<bool> {
-    Ok(false)
+/// Whether the user muted the conversation at `now`: no email or push for it then.
+pub async fn muted(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    conversation_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<bool> {
+    super::settings::muted(db, user_id, conversation_id, now).await
 }
 
 /// What a push says about a notification just created (or updated by a
