@@ -110,6 +110,19 @@ pub struct TimeRules {
     pub offer_ttl: Duration,
 }
 
+/// Automatic moderation rules (contract section 13).
+#[derive(Clone, Debug)]
+pub struct ModerationSettings {
+    /// Words and phrases matched as whole words, case-insensitively.
+    pub blocklist: Vec<String>,
+    /// `true`: a blocklisted message is refused; `false`: stored and flagged.
+    pub blocklist_blocks: bool,
+    /// Mask phone numbers, emails and UPI ids before payment.
+    pub mask_contact_details: bool,
+    /// The same text into this many conversations within ten minutes flags the sender.
+    pub spam_repeat_conversations: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub app_env: AppEnv,
@@ -141,6 +154,7 @@ pub struct Settings {
     pub legacy_auth_timeout: Duration,
     pub webhooks: WebhookSettings,
     pub time_rules: TimeRules,
+    pub moderation: ModerationSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +319,7 @@ impl Settings {
             legacy_auth_timeout: Duration::from_millis(parse(&var, "LEGACY_AUTH_TIMEOUT_MS", "10000")?),
             webhooks: webhook_settings(&var)?,
             time_rules: time_rules(&var)?,
+            moderation: moderation(&var)?,
         })
     }
 
@@ -370,6 +385,26 @@ fn time_rules(var: &impl Fn(&str) -> Option<String>) -> Result<TimeRules, Config
         quota_points_per_message: cost,
         quota_conversation_types: types,
         offer_ttl: Duration::from_millis(parse(var, "OFFER_TTL_MS", "172800000")?),
+    })
+}
+
+fn moderation(var: &impl Fn(&str) -> Option<String>) -> Result<ModerationSettings, ConfigError> {
+    let action = var("MODERATION_BLOCKLIST_ACTION").unwrap_or_else(|| "flag".into());
+    let blocklist_blocks = match action.trim() {
+        "flag" => false,
+        "block" => true,
+        other => {
+            return Err(ConfigError::Invalid {
+                name: "MODERATION_BLOCKLIST_ACTION".into(),
+                why: format!("{other:?} is neither flag nor block"),
+            });
+        }
+    };
+    Ok(ModerationSettings {
+        blocklist: list(var("MODERATION_BLOCKLIST")),
+        blocklist_blocks,
+        mask_contact_details: parse(var, "MASK_CONTACT_DETAILS", "true")?,
+        spam_repeat_conversations: parse::<usize>(var, "SPAM_REPEAT_CONVERSATIONS", "5")?.max(2),
     })
 }
 

@@ -43,6 +43,8 @@ pub struct Metrics {
     pub webhook_attempts: Family<ResultLabels, Counter>,
     /// Age of the oldest delivery still waiting to be delivered.
     pub webhook_oldest_pending_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub flags_raised: Counter,
+    pub bans: Counter,
 }
 
 impl Default for Metrics {
@@ -80,7 +82,13 @@ impl Default for Metrics {
             "Age of the oldest webhook delivery not yet delivered",
             webhook_oldest_pending_seconds.clone(),
         );
+        let flags_raised = Counter::default();
+        let bans = Counter::default();
+        registry.register("flags_raised", "Moderation flags raised, by users and by the rules", flags_raised.clone());
+        registry.register("bans", "Users banned by administrators", bans.clone());
         Self {
+            flags_raised,
+            bans,
             registry,
             webhook_attempts,
             webhook_oldest_pending_seconds,

@@ -1,9 +1,11 @@
 //! SeaORM entities of Parley's tables. Column meanings live with each model;
 //! the rules that keep them consistent live in the server's `domain` module.
 
+pub mod admin_audit;
 pub mod bid;
 pub mod campaign;
 pub mod conversation;
+pub mod flag;
 pub mod message;
 pub mod notification;
 pub mod outbox_event;
@@ -12,6 +14,7 @@ pub mod quota_usage;
 pub mod request;
 pub mod unread_count;
 pub mod user;
+pub mod user_ban;
 pub mod wallet;
 pub mod wallet_credit;
 pub mod webhook_delivery;

@@ -8,6 +8,7 @@ mod m20261122_000003_payments;
 mod m20261122_000004_unread_counts;
 mod m20261202_000010_notifications_webhooks;
 mod m20261202_000011_time_rules;
+mod m20261202_000012_moderation;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_unread_counts::Migration),
             Box::new(m20261202_000010_notifications_webhooks::Migration),
             Box::new(m20261202_000011_time_rules::Migration),
+            Box::new(m20261202_000012_moderation::Migration),
         ]
     }
 }

@@ -42,6 +42,8 @@ pub struct SendInput {
 pub struct Sent {
     /// The message as clients see it.
     pub message: Box<RawValue>,
+    /// What moderation changed (`{masked: [...]}`), for the sender's answer.
+    pub moderation: Option<Value>,
     /// False when a repeated client message id returned the stored message.
     pub created: bool,
 }
@@ -59,7 +61,7 @@ pub async fn send(app: &AppState, who: &Identity, input: SendInput) -> AppResult
         expires_in: input.expires_in.map(|s| expiry::ttl("expires_in", s, min)).transpose()?,
     };
     let sent = deliver(app, who, draft).await?;
-    Ok(Sent { message: sent.json, created: sent.created })
+    Ok(Sent { message: sent.json, moderation: sent.message.moderation, created: sent.created })
 }
 
 /// The one way a user's message is stored and published, whichever
@@ -79,6 +81,7 @@ pub(super) async fn deliver(app: &AppState, who: &Identity, mut draft: Draft) ->
         if sent.message.expires_at.is_some() {
             app.alarm.ring();
         }
+        super::moderation::after_send(app, &sent).await;
     }
     Ok(sent)
 }

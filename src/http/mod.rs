@@ -7,6 +7,7 @@ pub mod extract;
 mod flow;
 mod health;
 mod messages;
+mod moderation;
 mod notifications;
 mod payments;
 mod platform;
@@ -68,7 +69,15 @@ pub fn router(app: AppState) -> Router {
         .route("/api/messages/conversations/{id}/settings", put(messages::settings))
         .route("/api/messages/quota", get(messages::quota))
         .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
-        .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery));
+        .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery))
+        .route("/api/messages/{id}/flag", post(moderation::flag_message))
+        .route("/api/users/{id}/report", post(moderation::report_user))
+        .route("/api/admin/users/{id}/ban", post(admin::ban))
+        .route("/api/admin/users/{id}/unban", post(admin::unban))
+        .route("/api/admin/flags", get(admin::flags))
+        .route("/api/admin/flags/{id}/resolve", post(admin::resolve_flag))
+        .route("/api/admin/analytics", get(admin::analytics))
+        .route("/api/admin/audit", get(admin::audit));
     if !app.settings.is_production() {
         api = api.route("/api/dev/token", post(dev::token));
     }
@@ -80,7 +89,9 @@ pub fn router(app: AppState) -> Router {
 
     let static_dir = app.settings.static_dir.clone();
     let index = static_dir.join("index.html");
+    let admin_page = static_dir.join("admin.html");
     Router::new()
+        .route_service("/admin", ServeFile::new(admin_page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

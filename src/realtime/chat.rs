@@ -21,8 +21,12 @@ pub async fn send_message<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payloa
     struct Sent<'a> {
         success: bool,
         message: &'a RawValue,
+        /// Only when moderation changed the message.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        moderation: Option<&'a serde_json::Value>,
     }
-    let envelope = to_raw_value(&Sent { success: true, message: &sent.message }).map_err(AppError::internal)?;
+    let envelope = to_raw_value(&Sent { success: true, message: &sent.message, moderation: sent.moderation.as_ref() })
+        .map_err(AppError::internal)?;
     Ok(Answer::Envelope(envelope))
 }
 

@@ -12,6 +12,7 @@ mod flow;
 mod gateway;
 mod health;
 mod messages;
+mod moderation;
 mod notifications;
 mod pagination;
 mod payments;

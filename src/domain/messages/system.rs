@@ -64,6 +64,8 @@ pub async fn post(
         expires_at: None,
         emit_pending: notice.track_emits,
         created_at: now,
+        original_message: None,
+        moderation: None,
     };
     let txn = crate::db::begin_write(db).await?;
     let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
