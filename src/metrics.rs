@@ -29,6 +29,14 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReachLabels {
+    /// `smtp`, `fcm` or `apns`.
+    pub provider: String,
+    /// `sent`, `failed` or `gone` (a device the service no longer knows).
+    pub result: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connected_sockets: Gauge,
@@ -45,6 +53,16 @@ pub struct Metrics {
     pub webhook_oldest_pending_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub flags_raised: Counter,
     pub bans: Counter,
+    /// Offline emails and pushes by provider and result.
+    pub offline_sent: Family<ReachLabels, Counter>,
+    /// From the first unread message of a burst to its email going out.
+    pub email_delay_seconds: Histogram,
+}
+
+impl Metrics {
+    pub fn count_offline(&self, provider: &str, result: &str) {
+        self.offline_sent.get_or_create(&ReachLabels { provider: provider.into(), result: result.into() }).inc();
+    }
 }
 
 impl Default for Metrics {
@@ -86,10 +104,25 @@ impl Default for Metrics {
         let bans = Counter::default();
         registry.register("flags_raised", "Moderation flags raised, by users and by the rules", flags_raised.clone());
         registry.register("bans", "Users banned by administrators", bans.clone());
+        let offline_sent = Family::<ReachLabels, Counter>::default();
+        // One minute to two days: the delay is EMAIL_DELAY_MS and more.
+        let email_delay_seconds = Histogram::new(exponential_buckets(60.0, 2.0, 12));
+        registry.register(
+            "offline_notifications",
+            "Offline emails and pushes by provider (smtp, fcm, apns) and result (sent, failed, gone)",
+            offline_sent.clone(),
+        );
+        registry.register(
+            "email_delay_seconds",
+            "From the first unread message of a burst to its offline email",
+            email_delay_seconds.clone(),
+        );
         Self {
             flags_raised,
             bans,
             registry,
+            offline_sent,
+            email_delay_seconds,
             webhook_attempts,
             webhook_oldest_pending_seconds,
             connected_sockets,

@@ -9,6 +9,8 @@ mod m20261122_000004_unread_counts;
 mod m20261202_000010_notifications_webhooks;
 mod m20261202_000011_time_rules;
 mod m20261202_000012_moderation;
+mod m20261202_000018_message_ops;
+mod m20261202_000020_reach;
 
 pub struct Migrator;
 
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_notifications_webhooks::Migration),
             Box::new(m20261202_000011_time_rules::Migration),
             Box::new(m20261202_000012_moderation::Migration),
+            Box::new(m20261202_000018_message_ops::Migration),
+            Box::new(m20261202_000020_reach::Migration),
         ]
     }
 }

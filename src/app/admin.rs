@@ -14,6 +14,7 @@ use crate::{
         clock,
         events::message_json,
         limits::Limit,
+        messages,
         moderation::{
             analytics, audit,
             bans::{self},
@@ -125,7 +126,7 @@ async fn admin_view(app: &AppState, f: &flag::Model) -> AppResult<Value> {
             Some(m) => {
                 let mut shown = message_json(&m);
                 shown["original_message"] = json!(m.original_message.as_deref().unwrap_or(&m.message));
-                shown["edit_history"] = json!([]);
+                shown["edit_history"] = json!(messages::edit_history(&app.db, m.id).await?);
                 let around = flags::context(&app.db, &m, CONTEXT).await?;
                 (json!({ "message": shown }), around.iter().map(message_json).collect::<Vec<_>>())
             }
@@ -158,7 +159,8 @@ pub struct ResolveInput {
 }
 
 /// Resolves an open flag. `ban_user` bans through [`ban`]; `delete_message`
-/// through the message operations; `dismiss` only closes the flag.
+/// soft-deletes through the message operations (the same as `DELETE
+/// /api/messages/:id` by an admin); `dismiss` only closes the flag.
 pub async fn resolve(app: &AppState, admin: &Identity, flag_id: &str, input: ResolveInput) -> AppResult<Value> {
     app.spend(Limit::Writes, admin).await?;
     let id = Uuid::parse_str(flag_id.trim()).map_err(|_| AppError::not_found("Flag"))?;
@@ -178,10 +180,13 @@ pub async fn resolve(app: &AppState, admin: &Identity, flag_id: &str, input: Res
             ban(app, admin, &f.target_user_id, BanInput { reason, until: None }).await?;
         }
         "delete_message" => {
-            if f.message_id.is_none() {
+            let Some(message_id) = f.message_id else {
                 return Err(AppError::invalid_field("action", "this flag is about a user, not a message"));
-            }
-            return Err(AppError::invalid_field("action", "deleting messages is not available on this server yet"));
+            };
+            super::messages::delete(app, admin, &message_id.to_string()).await?;
+            let details = Some(json!({ "flag_id": f.id }));
+            let now = app.clock.now();
+            log(&app.db, admin, "delete_message", "message", message_id.to_string(), details, now).await?;
         }
         _ => return Err(AppError::invalid_field("action", "must be dismiss, delete_message or ban_user")),
     }

@@ -90,6 +90,7 @@ pub async fn direct_connect(app: &AppState, who: &Identity, input: DirectConnect
             media_url: None,
             client_message_id: None,
             expires_in: None,
+            reply_to: None,
         };
         let sent = super::messages::deliver(app, who, draft).await?;
         message = Some(message_json(&sent.message));

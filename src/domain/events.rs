@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     clock,
+    messages::StoredView,
     names::{ConversationType, MessageType},
 };
 
@@ -40,11 +41,14 @@ pub struct Outbound {
     pub message_id: Option<uuid::Uuid>,
     /// Close the receiving sockets once the event is sent (a ban), on every node.
     pub disconnect: bool,
+    /// A notification just created for a user: pushed to their devices
+    /// when they have no socket connected.
+    pub notice: Option<Box<super::reach::Notice>>,
 }
 
 impl Outbound {
     pub fn new(event: &'static str, rooms: Vec<String>, data: impl Into<Payload>) -> Self {
-        Self { rooms, except: vec![], event, data: data.into(), message_id: None, disconnect: false }
+        Self { rooms, except: vec![], event, data: data.into(), message_id: None, disconnect: false, notice: None }
     }
 
     /// Closes the sockets it reaches after delivering it.
@@ -113,8 +117,23 @@ impl Serialize for Payload {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Tree(tree) => tree.serialize(s),
-            Self::Text(text) => text.serialize(s),
+            Self::Text(text) => JsonText(text).serialize(s),
         }
+    }
+}
+
+/// JSON text written once, serialised as it is into JSON and as the tree
+/// it spells into a binary format (MessagePack), where a raw JSON value
+/// would otherwise arrive as serde_json's private wrapper.
+pub struct JsonText<'a>(pub &'a RawValue);
+
+impl Serialize for JsonText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return self.0.serialize(s);
+        }
+        let tree: Value = serde_json::from_str(self.0.get()).map_err(serde::ser::Error::custom)?;
+        tree.serialize(s)
     }
 }
 
@@ -141,6 +160,10 @@ pub struct MessageView<'a> {
     /// Only on a message moderation changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     moderation: Option<&'a Value>,
+    edited_at: Option<String>,
+    deleted_at: Option<String>,
+    reactions: StoredView<'a>,
+    reply_to: Option<&'a Value>,
 }
 
 impl<'a> From<&'a message::Model> for MessageView<'a> {
@@ -163,6 +186,10 @@ impl<'a> From<&'a message::Model> for MessageView<'a> {
             expires_at: m.expires_at.as_ref().map(clock::rfc3339),
             created_at: clock::rfc3339(&m.created_at),
             moderation: m.moderation.as_ref(),
+            edited_at: m.edited_at.as_ref().map(clock::rfc3339),
+            deleted_at: m.deleted_at.as_ref().map(clock::rfc3339),
+            reactions: StoredView(m.reactions.as_ref()),
+            reply_to: m.reply_to.as_ref(),
         }
     }
 }
@@ -327,6 +354,11 @@ mod tests {
             created_at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 31, 5).unwrap(),
             original_message: None,
             moderation: None,
+            edited_at: None,
+            deleted_at: None,
+            reply_to_id: None,
+            reply_to: None,
+            reactions: None,
         }
     }
 
@@ -349,6 +381,10 @@ mod tests {
             "client_message_id": "c-1",
             "expires_at": null,
             "created_at": "2026-11-22T09:31:05.000Z",
+            "edited_at": null,
+            "deleted_at": null,
+            "reactions": {},
+            "reply_to": null,
         });
         assert_eq!(message_json(&message()), expected);
         let mut event = new_message(&conversation(), &message());

@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod payments;
 pub mod presence;
 pub mod quota;
+pub mod reach;
 pub mod typing;
 pub mod users;
 pub mod validate;

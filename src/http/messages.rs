@@ -13,9 +13,10 @@ use crate::{
     app::{
         AppState,
         conversations::{self, DirectConnectInput, ListQuery, SettingsInput},
-        messages::{self, HistoryQuery, SeenInput, SendInput},
+        messages::{self, EditInput, HistoryQuery, ReactionInput, SeenInput, SendInput},
     },
     domain::events::conversation_json,
+    domain::messages::Reaction,
     error::AppResult,
 };
 
@@ -127,4 +128,70 @@ pub async fn settings(
 /// `GET /api/messages/quota`.
 pub async fn quota(State(app): State<AppState>, Caller(who): Caller) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "success": true, "quota": messages::quota(&app, &who).await? })))
+}
+
+/// Only the text is read from the body: the id comes from the path.
+#[derive(Debug, serde::Deserialize)]
+pub struct EditBody {
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `PUT /api/messages/:id {message}`.
+pub async fn edit(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EditBody>,
+) -> AppResult<Json<Value>> {
+    let message = messages::edit(&app, &who, EditInput { message_id: id, message: body.message }).await?;
+    Ok(Json(json!({ "success": true, "message": message })))
+}
+
+/// `DELETE /api/messages/:id`.
+pub async fn delete(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let message = messages::delete(&app, &who, &id).await?;
+    Ok(Json(json!({ "success": true, "message": message })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ReactionBody {
+    #[serde(default)]
+    pub emoji: String,
+}
+
+/// `POST /api/messages/:id/reactions {emoji}`.
+pub async fn add_reaction(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReactionBody>,
+) -> AppResult<Json<Value>> {
+    let input = ReactionInput { message_id: id, emoji: body.emoji };
+    reaction(&app, &who, input, Reaction::Add).await
+}
+
+/// `DELETE /api/messages/:id/reactions/:emoji`.
+pub async fn remove_reaction(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path((id, emoji)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    reaction(&app, &who, ReactionInput { message_id: id, emoji }, Reaction::Remove).await
+}
+
+async fn reaction(
+    app: &AppState,
+    who: &crate::domain::users::Identity,
+    input: ReactionInput,
+    how: Reaction,
+) -> AppResult<Json<Value>> {
+    let reacted = messages::react(app, who, input, how).await?;
+    let mut body = messages::react_json(&reacted);
+    body["success"] = json!(true);
+    Ok(Json(body))
 }

@@ -11,6 +11,7 @@ mod moderation;
 mod notifications;
 mod payments;
 mod platform;
+mod reach;
 
 use std::time::Instant;
 
@@ -68,6 +69,9 @@ pub fn router(app: AppState) -> Router {
         .route("/api/platform/wallets/{user_id}/credit", post(platform::credit))
         .route("/api/messages/conversations/{id}/settings", put(messages::settings))
         .route("/api/messages/quota", get(messages::quota))
+        .route("/api/messages/{id}", put(messages::edit).delete(messages::delete))
+        .route("/api/messages/{id}/reactions", post(messages::add_reaction))
+        .route("/api/messages/{id}/reactions/{emoji}", delete(messages::remove_reaction))
         .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
         .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery))
         .route("/api/messages/{id}/flag", post(moderation::flag_message))
@@ -77,7 +81,10 @@ pub fn router(app: AppState) -> Router {
         .route("/api/admin/flags", get(admin::flags))
         .route("/api/admin/flags/{id}/resolve", post(admin::resolve_flag))
         .route("/api/admin/analytics", get(admin::analytics))
-        .route("/api/admin/audit", get(admin::audit));
+        .route("/api/admin/audit", get(admin::audit))
+        .route("/api/devices", post(reach::register_device).get(reach::list_devices))
+        .route("/api/devices/{token}", delete(reach::remove_device))
+        .route("/api/me/preferences", get(reach::preferences).put(reach::set_preferences));
     if !app.settings.is_production() {
         api = api.route("/api/dev/token", post(dev::token));
     }
@@ -95,6 +102,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/unsubscribe", get(reach::unsubscribe_page).post(reach::unsubscribe))
         .merge(api)
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
         .method_not_allowed_fallback(method_not_allowed)

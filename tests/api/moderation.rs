@@ -316,3 +316,40 @@ async fn admin_views_refuse_other_roles() {
     let (status, _) = app.get("/api/admin/analytics?from=2025-01-01&to=2026-12-31", &admin()).await;
     assert_eq!(status, 400, "at most 366 days");
 }
+
+#[tokio::test]
+async fn an_edited_message_shows_its_history_and_delete_message_leaves_a_tombstone() {
+    let app = spawn().await;
+    let p = pair(&app).await;
+    let (_, sent) = send(&app, &p.a_token, &p.conversation, "first draft").await;
+    let id = sent["message"]["id"].as_str().unwrap().to_string();
+    let res = app
+        .http
+        .put(format!("{}/api/messages/{id}", app.base))
+        .bearer_auth(&p.a_token)
+        .json(&json!({ "message": "now call 9876543210" }))
+        .send()
+        .await
+        .unwrap();
+    let edited: Value = res.json().await.unwrap();
+    assert_eq!(edited["message"]["message"], "now call •••", "an edit is masked too: {edited}");
+    app.post(&format!("/api/messages/{id}/flag"), &p.b_token, json!({ "reason": "off_platform" })).await;
+    let admin = admin();
+    let flags = open_flags(&app, &admin).await;
+    let target = &flags[0]["target"]["message"];
+    assert_eq!(target["original_message"], "now call 9876543210");
+    assert_eq!(target["edit_history"][0]["message"], "first draft");
+
+    let resolve = format!("/api/admin/flags/{}/resolve", flags[0]["id"].as_str().unwrap());
+    let (status, body) = app.post(&resolve, &admin, json!({ "action": "delete_message" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["flag"]["resolution"], "delete_message");
+    let (_, history) = app.get(&format!("/api/messages/conversations/{}/messages", p.conversation), &p.b_token).await;
+    let tombstone = &history["messages"][0];
+    assert_eq!(tombstone["message"], "");
+    assert!(tombstone["deleted_at"].is_string() && tombstone.get("moderation").is_none(), "{tombstone}");
+    let (_, audit) = app.get("/api/admin/audit", &admin).await;
+    let actions: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["resolve_flag", "delete_message"]);
+}

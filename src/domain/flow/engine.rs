@@ -555,6 +555,11 @@ pub(super) fn draft_to_row(
         created_at: now,
         original_message: None,
         moderation: None,
+        edited_at: None,
+        deleted_at: None,
+        reply_to_id: None,
+        reply_to: None,
+        reactions: None,
     }
 }
 

@@ -2,6 +2,9 @@
 //! and cursors, read receipts and unread counts.
 
 mod history;
+pub mod ops;
+mod react;
+pub mod reactions;
 mod seen;
 pub mod system;
 mod unread;
@@ -11,6 +14,9 @@ use entity::{conversation, message};
 use serde_json::value::RawValue;
 
 pub use history::{Window, history, last_visible, visible_messages};
+pub use ops::{Changed, EarlierText, delete, edit, edit_history};
+pub use react::{Reacted, Reaction, react};
+pub use reactions::{Reactions, StoredView};
 pub use seen::{SeenOutcome, mark_emitted, mark_seen, pending_emits};
 pub use unread::{count_unread, recount, unread_by_conversation, unread_of, unread_update};
 use writer::Written;
@@ -35,6 +41,8 @@ pub struct Draft {
     pub client_message_id: Option<String>,
     /// Its own lifetime in seconds (already checked), else the conversation's default.
     pub expires_in: Option<i64>,
+    /// The message it quotes.
+    pub reply_to: Option<MessageId>,
 }
 
 pub struct Sent {
@@ -79,6 +87,10 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
     let moderation = screened.moderation();
     let now = writer.clock().now();
     let lifetime = draft.expires_in.or(participants.message_ttl_seconds);
+    let reply_to = match draft.reply_to {
+        Some(quoted) => Some(ops::quote_for_reply(db, who, draft.conversation_id, quoted, now).await?),
+        None => None,
+    };
     let row = message::Model {
         id: MessageId::new().0,
         conversation_id: draft.conversation_id.0,
@@ -99,6 +111,11 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         created_at: now,
         original_message: screened.original,
         moderation,
+        edited_at: None,
+        deleted_at: None,
+        reply_to_id: draft.reply_to.map(|id| id.0),
+        reply_to,
+        reactions: None,
     };
     let json = message_text(&row)?;
     let mut effects = effects_of(writer, who, &row, &json)?;

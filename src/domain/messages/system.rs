@@ -66,6 +66,11 @@ pub async fn post(
         created_at: now,
         original_message: None,
         moderation: None,
+        edited_at: None,
+        deleted_at: None,
+        reply_to_id: None,
+        reply_to: None,
+        reactions: None,
     };
     let txn = crate::db::begin_write(db).await?;
     let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))

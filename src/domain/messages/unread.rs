@@ -74,6 +74,7 @@ pub async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id:
         .filter(message::Column::ReceiverId.eq(user_id))
         .filter(message::Column::SenderId.ne(user_id))
         .filter(message::Column::Seen.eq(false))
+        .filter(message::Column::DeletedAt.is_null())
         .count(txn)
         .await? as i64;
     unread_count::Entity::insert(unread_count::ActiveModel {

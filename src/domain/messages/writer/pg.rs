@@ -34,10 +34,10 @@ WITH batch AS (
 ), stored AS (
     INSERT INTO messages (id, conversation_id, sender_id, receiver_id, message, media_url, message_type,
         action_required, action_data, is_automated, action_completed, seen, seen_at, client_message_id,
-        expires_at, emit_pending, created_at, original_message, moderation)
+        expires_at, emit_pending, created_at, reply_to_id, reply_to, original_message, moderation)
     SELECT id, conversation_id, sender_id, receiver_id, message, media_url, message_type,
         action_required, action_data, is_automated, action_completed, seen, seen_at, client_message_id,
-        expires_at, emit_pending, created_at, original_message, moderation
+        expires_at, emit_pending, created_at, reply_to_id, reply_to, original_message, moderation
     FROM batch WHERE conversation_id IN (SELECT id FROM touched)
     ON CONFLICT (conversation_id, sender_id, client_message_id) DO NOTHING
     RETURNING id, conversation_id, sender_id, receiver_id, seen
@@ -65,11 +65,13 @@ WITH batch AS (
     FROM drafted ORDER BY user_id, coalesce_key, message_id DESC
 ), notified AS (
     INSERT INTO notifications (id, user_id, type, title, body, data, conversation_id, read, coalesce_key, count,
-        created_at, updated_at)
-    SELECT id, user_id, type, title, body, data, conversation_id, false, coalesce_key, n, created_at, created_at
+        created_at, updated_at, email_since)
+    SELECT id, user_id, type, title, body, data, conversation_id, false, coalesce_key, n, created_at, created_at,
+        created_at
     FROM grouped ORDER BY user_id, coalesce_key
     ON CONFLICT (user_id, coalesce_key) DO UPDATE SET title = excluded.title, body = excluded.body,
-        data = excluded.data, count = notifications.count + excluded.count, updated_at = excluded.updated_at
+        data = excluded.data, count = notifications.count + excluded.count, updated_at = excluded.updated_at,
+        email_since = COALESCE(notifications.email_since, excluded.email_since)
     RETURNING *
 )"#;
 
@@ -198,6 +200,8 @@ struct Row<'a> {
     created_at: DateTime<Utc>,
     original_message: Option<&'a str>,
     moderation: Option<&'a serde_json::Value>,
+    reply_to_id: Option<Uuid>,
+    reply_to: Option<&'a serde_json::Value>,
 }
 
 impl<'a> From<&'a message::Model> for Row<'a> {
@@ -222,6 +226,9 @@ impl<'a> From<&'a message::Model> for Row<'a> {
             created_at: m.created_at,
             original_message: m.original_message.as_deref(),
             moderation: m.moderation.as_ref(),
+            // A new message is never edited, deleted or reacted to yet.
+            reply_to_id: m.reply_to_id,
+            reply_to: m.reply_to.as_ref(),
         }
     }
 }
@@ -293,6 +300,7 @@ struct NotifiedRow {
     count: i32,
     source: Option<String>,
     idempotency_key: Option<String>,
+    email_since: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -313,6 +321,7 @@ impl From<NotifiedRow> for notification::Model {
             count: n.count,
             source: n.source,
             idempotency_key: n.idempotency_key,
+            email_since: n.email_since,
             created_at: n.created_at,
             updated_at: n.updated_at,
         }
