@@ -7,6 +7,7 @@ mod support;
 #[path = "../common/tokens.rs"]
 mod tokens;
 
+mod analytics;
 mod auth;
 mod flow;
 mod gateway;
