@@ -157,15 +157,15 @@ async fn conversations(db: &impl ConnectionTrait, d: &Dialect, range: &Range) ->
 
 /// How long a participant takes to answer: between a user's message and the
 /// other participant's next one, over the replies sent in the range.
-/// Percentiles by nearest rank (the value at rank ⌈p·n⌉).
+/// Percentiles by nearest rank (the value at rank ⌈p·n⌉). Message ids are
+/// UUIDv7, so ordering by id is ordering by time, along the conversation index.
 async fn response_times(db: &impl ConnectionTrait, d: &Dialect, range: &Range) -> AppResult<Value> {
     let gap = d.millis_between("prev_at", "created_at");
     let sql = format!(
         "WITH m AS (\
-           SELECT sender_id, created_at, \
-             LAG(sender_id) OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS prev_sender, \
-             LAG(created_at) OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS prev_at \
-           FROM messages WHERE created_at >= $1 AND created_at < $2 AND message_type = 'user_input'), \
+           SELECT sender_id, created_at, LAG(sender_id) OVER w AS prev_sender, LAG(created_at) OVER w AS prev_at \
+           FROM messages WHERE created_at >= $1 AND created_at < $2 AND message_type = 'user_input' \
+           WINDOW w AS (PARTITION BY conversation_id ORDER BY id)), \
          g AS (SELECT {gap} AS gap FROM m WHERE prev_sender IS NOT NULL AND prev_sender <> sender_id), \
          r AS (SELECT gap, ROW_NUMBER() OVER (ORDER BY gap) AS rn, COUNT(*) OVER () AS n FROM g) \
          SELECT max(CASE WHEN rn = (n + 1) / 2 THEN gap END) AS p50, \
