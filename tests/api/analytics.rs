@@ -40,6 +40,12 @@ async fn figures_match_a_generated_data_set() {
     );
     let closed = app.flow("bid").await;
     assert_eq!(closed.step(&closed.creator, "reject_connection", json!({})).await, "chat_closed");
+    // Orders as the gateway leaves them: one paid, one failed (the flow's
+    // own payment path has its tests; here only the figures matter).
+    let now = app.state.clock.now();
+    for (status, paise) in [("paid", 500_000i64), ("failed", 250_000)] {
+        insert_order(&app, &priced.conversation, status, paise, now).await;
+    }
 
     // Days 1–3: messages at chosen hours, sender alternating as listed.
     let start = (day0 + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).unwrap().and_utc();
@@ -109,10 +115,28 @@ async fn figures_match_a_generated_data_set() {
     assert_eq!(body["conversations"], json!({ "started": 5, "by_type": { "direct": 3, "bid": 2 } }));
     assert_eq!(
         body["flow"]["funnel"],
-        json!({ "started": 2, "priced": 1, "paid": 0, "approved": 0, "closed_early": 1 })
+        json!({ "started": 2, "priced": 1, "paid": 1, "approved": 0, "closed_early": 1 })
     );
     assert_eq!(body["flow"]["by_state"], json!({ "influencer_price_response": 1, "chat_closed": 1 }));
     assert_eq!(body["messages"]["by_type"]["user_input"], Value::Null, "no user messages on day 0");
     assert!(body["messages"]["total"].as_i64().unwrap() > 0, "flow cards and notices are counted");
-    assert_eq!(body["payments"], json!({ "completed": 0, "failed": 0, "amount_paise": 0 }));
+    assert_eq!(body["payments"], json!({ "completed": 1, "failed": 1, "amount_paise": 500_000 }));
+}
+
+async fn insert_order(app: &TestApp, conversation: &str, status: &str, paise: i64, at: DateTime<Utc>) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = app.state.db.get_database_backend();
+    let sql = "INSERT INTO payment_orders (id, conversation_id, gateway_order_id, amount_paise, currency, status, \
+               created_at, updated_at) VALUES ($1, $2, $3, $4, 'INR', $5, $6, $6)";
+    let sql = if backend == DbBackend::Postgres { sql.to_string() } else { sql.replace('$', "?") };
+    let id = uuid::Uuid::now_v7();
+    let values: Vec<sea_orm::Value> = vec![
+        id.into(),
+        uuid::Uuid::parse_str(conversation).unwrap().into(),
+        format!("order_{}", id.simple()).into(),
+        paise.into(),
+        status.into(),
+        at.into(),
+    ];
+    app.state.db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await.unwrap();
 }

@@ -211,8 +211,9 @@ async fn flow(db: &impl ConnectionTrait, d: &Dialect, range: &Range) -> AppResul
     }))
 }
 
+/// PostgreSQL sums a `bigint` column as `numeric`: cast back to read it as one.
 async fn payments(db: &impl ConnectionTrait, d: &Dialect, range: &Range) -> AppResult<Value> {
-    let sql = "SELECT status AS k, count(*) AS n, sum(amount_paise) AS amount FROM payment_orders \
+    let sql = "SELECT status AS k, count(*) AS n, CAST(sum(amount_paise) AS BIGINT) AS amount FROM payment_orders \
                WHERE updated_at >= $1 AND updated_at < $2 AND status IN ('paid', 'failed') GROUP BY status";
     let (mut completed, mut failed, mut amount) = (0i64, 0i64, 0i64);
     for row in db.query_all_raw(d.statement(sql, range)).await? {
