@@ -126,6 +126,19 @@ pub struct TimeRules {
     pub edit_window: Duration,
 }
 
+/// Automatic moderation rules (contract section 13).
+#[derive(Clone, Debug)]
+pub struct ModerationSettings {
+    /// Words and phrases matched as whole words, case-insensitively.
+    pub blocklist: Vec<String>,
+    /// `true`: a blocklisted message is refused; `false`: stored and flagged.
+    pub blocklist_blocks: bool,
+    /// Mask phone numbers, emails and UPI ids before payment.
+    pub mask_contact_details: bool,
+    /// The same text into this many conversations within ten minutes flags the sender.
+    pub spam_repeat_conversations: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub app_env: AppEnv,
@@ -169,6 +182,7 @@ pub struct Settings {
     pub legacy_auth_timeout: Duration,
     pub webhooks: WebhookSettings,
     pub time_rules: TimeRules,
+    pub moderation: ModerationSettings,
     /// Offline email and push (contract section 12).
     pub reach: ReachSettings,
 }
@@ -352,6 +366,7 @@ impl Settings {
             legacy_auth_timeout: Duration::from_millis(parse(&var, "LEGACY_AUTH_TIMEOUT_MS", "10000")?),
             webhooks: webhook_settings(&var)?,
             time_rules: time_rules(&var)?,
+            moderation: moderation(&var)?,
             reach: reach::reach_settings(&var, &secret)?,
         })
     }
@@ -419,6 +434,26 @@ fn time_rules(var: &impl Fn(&str) -> Option<String>) -> Result<TimeRules, Config
         quota_conversation_types: types,
         offer_ttl: Duration::from_millis(parse(var, "OFFER_TTL_MS", "172800000")?),
         edit_window: Duration::from_millis(parse(var, "EDIT_WINDOW_MS", "900000")?),
+    })
+}
+
+fn moderation(var: &impl Fn(&str) -> Option<String>) -> Result<ModerationSettings, ConfigError> {
+    let action = var("MODERATION_BLOCKLIST_ACTION").unwrap_or_else(|| "flag".into());
+    let blocklist_blocks = match action.trim() {
+        "flag" => false,
+        "block" => true,
+        other => {
+            return Err(ConfigError::Invalid {
+                name: "MODERATION_BLOCKLIST_ACTION".into(),
+                why: format!("{other:?} is neither flag nor block"),
+            });
+        }
+    };
+    Ok(ModerationSettings {
+        blocklist: list(var("MODERATION_BLOCKLIST")),
+        blocklist_blocks,
+        mask_contact_details: parse(var, "MASK_CONTACT_DETAILS", "true")?,
+        spam_repeat_conversations: parse::<usize>(var, "SPAM_REPEAT_CONVERSATIONS", "5")?.max(2),
     })
 }
 

@@ -72,6 +72,8 @@ pub struct Metrics {
     pub webhook_attempts: Family<ResultLabels, Counter>,
     /// Age of the oldest delivery still waiting to be delivered.
     pub webhook_oldest_pending_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub flags_raised: Counter,
+    pub bans: Counter,
     /// Offline emails and pushes by provider and result.
     pub offline_sent: Family<ReachLabels, Counter>,
     /// From the first unread message of a burst to its email going out.
@@ -136,6 +138,10 @@ impl Default for Metrics {
             "Age of the oldest webhook delivery not yet delivered",
             webhook_oldest_pending_seconds.clone(),
         );
+        let flags_raised = Counter::default();
+        let bans = Counter::default();
+        registry.register("flags_raised", "Moderation flags raised, by users and by the rules", flags_raised.clone());
+        registry.register("bans", "Users banned by administrators", bans.clone());
         let offline_sent = Family::<ReachLabels, Counter>::default();
         // One minute to two days: the delay is EMAIL_DELAY_MS and more.
         let email_delay_seconds = Histogram::new(exponential_buckets(60.0, 2.0, 12));
@@ -177,6 +183,8 @@ impl Default for Metrics {
         registry.register("redis_up", "1 while Redis answers, 0 when it does not", redis_up.clone());
         registry.register("build_info", "The running build (always 1)", build_info);
         Self {
+            flags_raised,
+            bans,
             registry: root,
             offline_sent,
             email_delay_seconds,

@@ -151,9 +151,18 @@ function connect() {
       signOut("The server refused the token (expired or invalid). Sign in again.");
       return;
     }
+    if (err.message === "banned") {
+      signOut("This account is banned.");
+      return;
+    }
     setConnection(navigator.onLine ? "reconnecting" : "offline", navigator.onLine ? "Reconnecting…" : "Offline");
   });
 
+  // An administrator banned this account: the server closes the socket next.
+  socket.on("banned", (b) => {
+    const until = b?.until ? ` until ${new Date(b.until).toLocaleString()}` : "";
+    signOut(`This account is banned${until}: ${b?.reason || "no reason given"}.`);
+  });
   socket.on("new_message", (data) => {
     chat.onNewMessage(data);
     list.noteActivity(data.conversation_id, data.message, data.conversation_context);

@@ -1,12 +1,14 @@
 //! SeaORM entities of Parley's tables. Column meanings live with each model;
 //! the rules that keep them consistent live in the server's `domain` module.
 
+pub mod admin_audit;
 pub mod bid;
 pub mod campaign;
 pub mod conversation;
 pub mod conversation_context;
 pub mod device;
 pub mod email_claim;
+pub mod flag;
 pub mod message;
 pub mod message_edit;
 pub mod notification;
@@ -16,6 +18,7 @@ pub mod quota_usage;
 pub mod request;
 pub mod unread_count;
 pub mod user;
+pub mod user_ban;
 pub mod user_preference;
 pub mod wallet;
 pub mod wallet_credit;

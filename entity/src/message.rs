@@ -28,6 +28,11 @@ pub struct Model {
     /// node that died between commit and emit left behind.
     pub emit_pending: bool,
     pub created_at: DateTimeUtc,
+    /// The text as sent, when moderation changed what is stored (admins only).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub original_message: Option<String>,
+    /// What moderation did: `{masked: ["phone" | "email" | "upi", ...]}`.
+    pub moderation: Option<Json>,
     /// Set by the sender's latest edit.
     pub edited_at: Option<DateTimeUtc>,
     /// Set when deleted: the row stays as a tombstone with an empty text.

@@ -9,6 +9,7 @@ mod m20261122_000004_unread_counts;
 mod m20261202_000010_notifications_webhooks;
 mod m20261202_000011_time_rules;
 mod m20261202_000012_lean_writes;
+mod m20261202_000012_moderation;
 mod m20261202_000018_message_ops;
 mod m20261202_000019_conversation_settings;
 mod m20261202_000020_reach;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_notifications_webhooks::Migration),
             Box::new(m20261202_000011_time_rules::Migration),
             Box::new(m20261202_000012_lean_writes::Migration),
+            Box::new(m20261202_000012_moderation::Migration),
             Box::new(m20261202_000018_message_ops::Migration),
             Box::new(m20261202_000019_conversation_settings::Migration),
             Box::new(m20261202_000020_reach::Migration),

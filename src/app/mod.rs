@@ -9,11 +9,13 @@
 //! (`realtime/legacy`) are adapters over these functions: they parse, call
 //! one operation, and write the answer.
 
+pub mod admin;
 pub mod collaborations;
 pub mod conversations;
 pub mod dev;
 pub mod flow;
 pub mod messages;
+pub mod moderation;
 pub mod notifications;
 pub mod payments;
 pub mod platform;

@@ -7,6 +7,7 @@ use super::AppState;
 use crate::{
     domain::{
         limits::{Limit, Spender},
+        moderation::bans,
         users::Identity,
     },
     error::{AppError, AppResult},
@@ -16,6 +17,8 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     Unauthorized,
+    /// The user is banned (section 13).
+    Banned,
     RateLimited,
     ShuttingDown,
     Internal,
@@ -25,6 +28,7 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Unauthorized => "unauthorized",
+            Self::Banned => "banned",
             Self::RateLimited => "rate_limited",
             Self::ShuttingDown => "server_shutting_down",
             Self::Internal => "Internal error",
@@ -50,6 +54,15 @@ async fn observe(app: &AppState, who: &Identity) -> AppResult<()> {
     app.users.observe(&app.db, who, app.clock.now()).await
 }
 
+/// `USER_BANNED` while a ban is in force. Read from the database on every
+/// call, so a ban made on any node applies on all of them at once.
+async fn not_banned(app: &AppState, who: &Identity) -> AppResult<()> {
+    match bans::active(&app.db, &who.user_id, app.clock.now()).await? {
+        Some(ban) => Err(bans::refused(&ban)),
+        None => Ok(()),
+    }
+}
+
 /// The user calling an HTTP request. Service tokens are for the platform
 /// API alone.
 pub async fn request(app: &AppState, token: Option<&str>) -> AppResult<Identity> {
@@ -58,6 +71,7 @@ pub async fn request(app: &AppState, token: Option<&str>) -> AppResult<Identity>
         return Err(AppError::forbidden("Service tokens may call the platform API only"));
     }
     observe(app, &who).await?;
+    not_banned(app, &who).await?;
     Ok(who)
 }
 
@@ -104,5 +118,12 @@ pub async fn connection(app: &AppState, token: Option<&str>, peer: Option<IpAddr
         e.log_and_drop("recording a connecting user");
         return Err(Refusal::Internal);
     }
-    Ok(who)
+    match not_banned(app, &who).await {
+        Ok(()) => Ok(who),
+        Err(e) if e.code == crate::error::ErrorCode::UserBanned => Err(Refusal::Banned),
+        Err(e) => {
+            e.log_and_drop("checking a connecting user's ban");
+            Err(Refusal::Internal)
+        }
+    }
 }

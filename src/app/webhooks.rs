@@ -178,9 +178,13 @@ pub async fn deliveries(app: &AppState, _admin: &Identity, q: DeliveriesQuery) -
 }
 
 /// Queues a delivery again from attempt 1.
-pub async fn replay(app: &AppState, _admin: &Identity, id: &str) -> AppResult<Value> {
+pub async fn replay(app: &AppState, admin: &Identity, id: &str) -> AppResult<Value> {
     let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::not_found("Delivery"))?;
-    let d = outbox::replay(&app.db, id, app.clock.now()).await?;
+    let now = app.clock.now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let d = outbox::replay(&txn, id, now).await?;
+    super::admin::log(&txn, admin, "replay_webhook", "webhook_delivery", d.id.to_string(), None, now).await?;
+    txn.commit().await?;
     app.emitter.nudge();
     Ok(outbox::delivery_json(&d))
 }

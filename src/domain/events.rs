@@ -39,6 +39,8 @@ pub struct Outbound {
     pub data: Payload,
     /// The stored message this event delivers, marked emitted once sent.
     pub message_id: Option<uuid::Uuid>,
+    /// Close the receiving sockets once the event is sent (a ban), on every node.
+    pub disconnect: bool,
     /// A notification just created for a user: pushed to their devices
     /// when they have no socket connected.
     pub notice: Option<Box<super::reach::Notice>>,
@@ -49,7 +51,22 @@ pub struct Outbound {
 
 impl Outbound {
     pub fn new(event: &'static str, rooms: Vec<String>, data: impl Into<Payload>) -> Self {
-        Self { rooms, except: vec![], event, data: data.into(), message_id: None, notice: None, muted_by: None }
+        Self {
+            rooms,
+            except: vec![],
+            event,
+            data: data.into(),
+            message_id: None,
+            disconnect: false,
+            notice: None,
+            muted_by: None,
+        }
+    }
+
+    /// Closes the sockets it reaches after delivering it.
+    pub fn then_disconnect(mut self) -> Self {
+        self.disconnect = true;
+        self
     }
 
     pub fn except(mut self, room: String) -> Self {
@@ -152,6 +169,9 @@ pub struct MessageView<'a> {
     client_message_id: Option<&'a str>,
     expires_at: Option<String>,
     created_at: String,
+    /// Only on a message moderation changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    moderation: Option<&'a Value>,
     edited_at: Option<String>,
     deleted_at: Option<String>,
     reactions: StoredView<'a>,
@@ -177,6 +197,7 @@ impl<'a> From<&'a message::Model> for MessageView<'a> {
             client_message_id: m.client_message_id.as_deref(),
             expires_at: m.expires_at.as_ref().map(clock::rfc3339),
             created_at: clock::rfc3339(&m.created_at),
+            moderation: m.moderation.as_ref(),
             edited_at: m.edited_at.as_ref().map(clock::rfc3339),
             deleted_at: m.deleted_at.as_ref().map(clock::rfc3339),
             reactions: StoredView(m.reactions.as_ref()),
@@ -347,6 +368,8 @@ mod tests {
             expires_at: None,
             emit_pending: true,
             created_at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 31, 5).unwrap(),
+            original_message: None,
+            moderation: None,
             edited_at: None,
             deleted_at: None,
             reply_to_id: None,

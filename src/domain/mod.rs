@@ -14,6 +14,7 @@ pub mod ids;
 pub mod inbox;
 pub mod limits;
 pub mod messages;
+pub mod moderation;
 pub mod money;
 pub mod names;
 pub mod notifications;

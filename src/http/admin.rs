@@ -6,10 +6,11 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::extract::{Admin, ApiQuery};
+use super::extract::{Admin, ApiJson, ApiQuery};
 use crate::{
     app::{
         AppState,
+        admin::{self, AnalyticsQuery, AuditQuery, BanInput, FlagsQuery, ResolveInput},
         webhooks::{self, DeliveriesQuery},
     },
     error::AppResult,
@@ -49,4 +50,57 @@ pub async fn replay_delivery(
 ) -> AppResult<Json<Value>> {
     let delivery = webhooks::replay(&app, &admin, &id).await?;
     Ok(Json(json!({ "success": true, "delivery": delivery })))
+}
+
+pub async fn ban(
+    State(app): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<BanInput>,
+) -> AppResult<Json<Value>> {
+    let ban = admin::ban(&app, &admin, &id, input).await?;
+    Ok(Json(json!({ "success": true, "ban": ban })))
+}
+
+pub async fn unban(State(app): State<AppState>, Admin(admin): Admin, Path(id): Path<String>) -> AppResult<Json<Value>> {
+    let body = admin::unban(&app, &admin, &id).await?;
+    Ok(Json(json!({ "success": true, "user_id": body["user_id"], "banned": false, "was_banned": body["was_banned"] })))
+}
+
+pub async fn flags(
+    State(app): State<AppState>,
+    Admin(admin): Admin,
+    ApiQuery(q): ApiQuery<FlagsQuery>,
+) -> AppResult<Json<Value>> {
+    let listed = admin::flags(&app, &admin, q).await?;
+    Ok(Json(json!({ "success": true, "flags": listed.items, "pagination": listed.pagination })))
+}
+
+pub async fn resolve_flag(
+    State(app): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ResolveInput>,
+) -> AppResult<Json<Value>> {
+    let flag = admin::resolve(&app, &admin, &id, input).await?;
+    Ok(Json(json!({ "success": true, "flag": flag })))
+}
+
+pub async fn analytics(
+    State(app): State<AppState>,
+    Admin(admin): Admin,
+    ApiQuery(q): ApiQuery<AnalyticsQuery>,
+) -> AppResult<Json<Value>> {
+    let mut body = admin::analytics(&app, &admin, q).await?;
+    body["success"] = json!(true);
+    Ok(Json(body))
+}
+
+pub async fn audit(
+    State(app): State<AppState>,
+    Admin(admin): Admin,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> AppResult<Json<Value>> {
+    let listed = admin::audit_log(&app, &admin, q).await?;
+    Ok(Json(json!({ "success": true, "entries": listed.items, "pagination": listed.pagination })))
 }

@@ -21,6 +21,7 @@ use rust_embed::RustEmbed;
 #[include = "node_modules/socket.io-client/dist/socket.io.esm.min.js"]
 #[include = "node_modules/swagger-ui-dist/swagger-ui-bundle.js"]
 #[include = "node_modules/swagger-ui-dist/swagger-ui.css"]
+#[include = "node_modules/chart.js/dist/chart.umd.min.js"]
 #[exclude = "node_modules/*/node_modules/*"]
 struct Assets;
 
@@ -53,6 +54,11 @@ pub async fn serve(req: Request) -> Response {
 )]
 pub async fn docs() -> Response {
     page("docs/index.html")
+}
+
+/// The admin page (it asks for an admin token before showing anything).
+pub async fn admin() -> Response {
+    page("admin.html")
 }
 
 fn page(path: &str) -> Response {

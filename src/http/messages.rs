@@ -99,7 +99,11 @@ pub async fn send(
 ) -> AppResult<Created> {
     let sent = messages::send(&app, &who, input).await?;
     let message: Value = serde_json::from_str(sent.message.get()).map_err(crate::error::AppError::internal)?;
-    Ok(created_or_ok(sent.created, json!({ "success": true, "message": message })))
+    let mut body = json!({ "success": true, "message": message });
+    if let Some(moderation) = sent.moderation {
+        body["moderation"] = moderation;
+    }
+    Ok(created_or_ok(sent.created, body))
 }
 
 #[utoipa::path(

@@ -10,6 +10,7 @@ mod guard;
 pub use guard::{MAX_HEADERS, MAX_URI_BYTES};
 mod health;
 mod messages;
+mod moderation;
 mod notifications;
 pub mod openapi;
 mod payments;
@@ -87,6 +88,14 @@ pub fn router(app: AppState) -> Router {
         .route("/api/messages/{id}/reactions/{emoji}", delete(messages::remove_reaction))
         .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
         .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery))
+        .route("/api/messages/{id}/flag", post(moderation::flag_message))
+        .route("/api/users/{id}/report", post(moderation::report_user))
+        .route("/api/admin/users/{id}/ban", post(admin::ban))
+        .route("/api/admin/users/{id}/unban", post(admin::unban))
+        .route("/api/admin/flags", get(admin::flags))
+        .route("/api/admin/flags/{id}/resolve", post(admin::resolve_flag))
+        .route("/api/admin/analytics", get(admin::analytics))
+        .route("/api/admin/audit", get(admin::audit))
         .route("/api/devices", post(reach::register_device).get(reach::list_devices))
         .route("/api/devices/{token}", delete(reach::remove_device))
         .route("/api/me/preferences", get(reach::preferences).put(reach::set_preferences));
@@ -104,10 +113,10 @@ pub fn router(app: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/asyncapi.json", get(openapi::asyncapi_json));
     let pages = match &app.settings.static_dir {
-        Some(dir) => {
-            Router::new().fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))
-        }
-        None => Router::new().fallback(assets::serve),
+        Some(dir) => Router::new()
+            .route_service("/admin", ServeFile::new(dir.join("admin.html")))
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        None => Router::new().route("/admin", get(assets::admin)).fallback(assets::serve),
     };
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -21,9 +21,13 @@ pub async fn send_message<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payloa
     struct Sent<'a> {
         success: bool,
         message: JsonText<'a>,
+        /// Only when moderation changed the message.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        moderation: Option<&'a serde_json::Value>,
     }
     let envelope =
-        to_raw_value(&Sent { success: true, message: JsonText(&sent.message) }).map_err(AppError::internal)?;
+        to_raw_value(&Sent { success: true, message: JsonText(&sent.message), moderation: sent.moderation.as_ref() })
+            .map_err(AppError::internal)?;
     Ok(Answer::Envelope(envelope))
 }
 

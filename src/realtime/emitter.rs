@@ -43,6 +43,12 @@ impl<A: Adapter> SocketSink<A> {
             // Sockets that close while an event is on its way are normal.
             tracing::debug!(event = event.event, error = %e, "emit not delivered everywhere");
         }
+        if event.disconnect
+            && let Some(op) = self.io.of("/")
+            && let Err(e) = op.to(event.rooms.clone()).disconnect().await
+        {
+            tracing::warn!(event = event.event, error = %e, "sockets not closed everywhere");
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod emitter;
 mod flow;
 pub mod legacy;
+mod moderation;
 pub mod redis_driver;
 pub mod reply;
 mod rooms;
@@ -141,6 +142,7 @@ async fn route<A: Adapter>(ctx: &Ctx<A>, event: &str, data: Payload) -> AppResul
         "user_status" => typing::user_status(ctx, &who, data).await,
         "button_action" => flow::button_action(ctx, &who, data).await,
         "text_input" => flow::text_input(ctx, &who, data).await,
+        "flag_message" => moderation::flag_message(ctx, &who, data).await,
         other => Err(unknown_event(other)),
     }
 }

@@ -7,6 +7,7 @@ mod support;
 #[path = "../common/tokens.rs"]
 mod tokens;
 
+mod analytics;
 mod auth;
 mod conversation_settings;
 mod described;
@@ -16,6 +17,7 @@ mod hardening;
 mod health;
 mod message_ops;
 mod messages;
+mod moderation;
 mod notifications;
 mod pagination;
 mod payments;

@@ -62,6 +62,8 @@ async fn corpus(app: &TestApp, conversation: &str, a: &str, b: &str, n: usize) {
                 reply_to_id: None,
                 reply_to: None,
                 reactions: None,
+                original_message: None,
+                moderation: None,
             })
         })
         .collect();

@@ -8,6 +8,7 @@
 #[path = "../common/tokens.rs"]
 mod tokens;
 
+mod bans;
 mod legacy;
 mod outbox;
 mod procs;

@@ -50,6 +50,8 @@ pub struct SendInput {
 pub struct Sent {
     /// The message as clients see it.
     pub message: Box<RawValue>,
+    /// What moderation changed (`{masked: [...]}`), for the sender's answer.
+    pub moderation: Option<Value>,
     /// False when a repeated client message id returned the stored message.
     pub created: bool,
 }
@@ -68,7 +70,7 @@ pub async fn send(app: &AppState, who: &Identity, input: SendInput) -> AppResult
         reply_to: reply_to(input.reply_to.as_deref())?,
     };
     let sent = deliver(app, who, draft).await?;
-    Ok(Sent { message: sent.json, created: sent.created })
+    Ok(Sent { message: sent.json, moderation: sent.message.moderation, created: sent.created })
 }
 
 /// A reply's quoted message id; an empty one is no reply.
@@ -98,6 +100,7 @@ pub(super) async fn deliver(app: &AppState, who: &Identity, mut draft: Draft) ->
         if sent.message.expires_at.is_some() {
             app.alarm.ring();
         }
+        super::moderation::after_send(app, &sent).await;
     }
     Ok(sent)
 }

@@ -31,7 +31,9 @@ pub async fn edit(app: &AppState, who: &Identity, input: EditInput) -> AppResult
     let id = MessageId::parse(&input.message_id)?;
     let text = input.message.unwrap_or_default();
     let window = app.settings.time_rules.edit_window;
-    let changed = messages::edit(&app.db, &app.webhooks, who, id, &text, window, app.clock.now()).await?;
+    let changed =
+        messages::edit(&app.db, &app.webhooks, app.writer.moderation(), who, id, &text, window, app.clock.now())
+            .await?;
     app.emitter.publish(changed.events).await;
     Ok(message_json(&changed.message))
 }

@@ -20,7 +20,7 @@ use crate::{
         conversations::{self, Participant},
         events::{self, Outbound},
         ids::{ConversationId, MessageId},
-        messages,
+        messages, moderation,
         names::{ConversationType, MessageType},
         notifications,
         outbox::{self, Webhooks},
@@ -41,6 +41,8 @@ pub struct FlowConfig {
     pub webhooks: Webhooks,
     /// How long an offer waits for its answer.
     pub offer_ttl: chrono::Duration,
+    /// The automatic rules every text typed into a card passes.
+    pub moderation: moderation::Rules,
 }
 
 impl FlowConfig {
@@ -53,6 +55,7 @@ impl FlowConfig {
             clock,
             webhooks,
             offer_ttl: chrono::Duration::from_std(s.time_rules.offer_ttl).unwrap_or(chrono::Duration::days(2)),
+            moderation: moderation::Rules::new(&s.moderation),
         }
     }
 
@@ -222,6 +225,7 @@ pub async fn plan(
     let party = party_of(participant)?;
     let times = Times::at(cfg, cfg.clock.now());
     let view = view(&c, cfg, &times)?;
+    let input = screen_input(cfg, view.state, input)?;
     let Some(action) = Action::parse(action_name.trim()) else {
         if view.state == State::ChatClosed {
             return Err(AppError::closed());
@@ -237,6 +241,33 @@ pub async fn plan(
     let transition = rules::decide(&view, party, action, &input)?;
     let actor = user_of(&c, party).to_string();
     Ok(Planned { conversation: c, transition, actor, prompt })
+}
+
+/// Texts typed into a card pass the automatic rules like messages do:
+/// the blocklist, and contact masking until the payment is completed.
+/// Prices are numbers, not text, and stay as given.
+fn screen_input(cfg: &FlowConfig, state: State, mut input: Map<String, Value>) -> AppResult<Map<String, Value>> {
+    let before_payment = matches!(
+        state,
+        State::InfluencerResponding
+            | State::BrandOwnerDetails
+            | State::InfluencerReviewing
+            | State::BrandOwnerPricing
+            | State::InfluencerPriceResponse
+            | State::NegotiationInput
+            | State::BrandOwnerNegotiation
+            | State::InfluencerFinalResponse
+            | State::PaymentPending
+    );
+    for (key, value) in input.iter_mut() {
+        if key == "price" {
+            continue;
+        }
+        if let Value::String(text) = value {
+            *text = cfg.moderation.screen(text, before_payment)?.text;
+        }
+    }
+    Ok(input)
 }
 
 /// Plans a `text_input` submission: resolves the card it answers first.
@@ -522,6 +553,8 @@ pub(super) fn draft_to_row(
         expires_at: None,
         emit_pending: cfg.track_emits,
         created_at: now,
+        original_message: None,
+        moderation: None,
         edited_at: None,
         deleted_at: None,
         reply_to_id: None,

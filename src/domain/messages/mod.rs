@@ -26,7 +26,7 @@ use super::{
     conversations,
     events::{self, Outbound},
     ids::{ConversationId, MessageId},
-    names::MessageType,
+    names::{ConversationType, MessageType},
     notifications, outbox,
     users::Identity,
     validate,
@@ -47,12 +47,23 @@ pub struct Draft {
 
 pub struct Sent {
     pub message: message::Model,
+    /// What the automatic rules found that an admin should look at.
+    pub findings: Findings,
     /// `message` as clients see it (written once, shared by the events and the answer).
     pub json: Box<RawValue>,
     pub conversation: conversation::Model,
     /// False when a repeated client message id returned the stored message.
     pub created: bool,
     pub events: Vec<Outbound>,
+}
+
+/// What the automatic rules found in a message just stored.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// The blocklist entry it contains (the list flags rather than blocks).
+    pub blocklisted: Option<String>,
+    /// Its sender has now sent the same text into too many conversations.
+    pub repeated: bool,
 }
 
 /// Sends a user's message through the group-commit writer. The message is
@@ -69,6 +80,11 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         .transpose()?;
     let participants = writer.participants_of(db, draft.conversation_id).await?;
     let receiver = participants.receiver_for(who)?;
+    // Free text in a flow conversation comes after payment: contact
+    // details are masked in direct conversations only.
+    let before_payment = participants.conversation_type == ConversationType::Direct.as_str();
+    let screened = writer.moderation().screen(&text, before_payment)?;
+    let moderation = screened.moderation();
     let now = writer.clock().now();
     let lifetime = draft.expires_in.or(participants.message_ttl_seconds);
     let reply_to = match draft.reply_to {
@@ -80,7 +96,7 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         conversation_id: draft.conversation_id.0,
         sender_id: who.user_id.clone(),
         receiver_id: receiver,
-        message: text.clone(),
+        message: screened.text.clone(),
         media_url,
         message_type: MessageType::UserInput.as_str().into(),
         action_required: false,
@@ -93,12 +109,14 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         expires_at: lifetime.map(|s| super::expiry::expires_at(now, s)),
         emit_pending: true,
         created_at: now,
+        original_message: screened.original,
+        moderation,
         edited_at: None,
         deleted_at: None,
         reply_to_id: draft.reply_to.map(|id| id.0),
         reply_to,
         reactions: None,
-        search_text: super::search::stored(&text),
+        search_text: super::search::stored(&screened.text),
     };
     let json = message_text(&row)?;
     let mut effects = effects_of(writer, who, &row, &json)?;
@@ -108,7 +126,8 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         Written::Existing(m) => {
             let m = *m;
             let json = message_text(&m)?;
-            return Ok(Sent { message: m, json, conversation: c, created: false, events: vec![] });
+            let findings = Findings::default();
+            return Ok(Sent { message: m, findings, json, conversation: c, created: false, events: vec![] });
         }
         Written::New(fresh) => *fresh,
     };
@@ -122,7 +141,12 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
     if let Some(q) = &fresh.quota {
         events.push(quota_event(&row.sender_id, q));
     }
-    Ok(Sent { message: row, json, conversation: c, created: true, events })
+    let said = row.original_message.as_deref().unwrap_or(&row.message);
+    let findings = Findings {
+        blocklisted: screened.blocklisted,
+        repeated: writer.moderation().repeats().record(&row.sender_id, said, row.conversation_id, row.created_at),
+    };
+    Ok(Sent { message: row, findings, json, conversation: c, created: true, events })
 }
 
 /// A message repeating a stored one's client message id (same
@@ -159,7 +183,7 @@ pub async fn repeat_of(db: &sea_orm::DatabaseConnection, who: &Identity, draft: 
     };
     let conversation = conversations::load(db, draft.conversation_id).await?;
     let json = message_text(&m)?;
-    Ok(Some(Sent { message: m, json, conversation, created: false, events: vec![] }))
+    Ok(Some(Sent { message: m, findings: Findings::default(), json, conversation, created: false, events: vec![] }))
 }
 
 /// What storing a user's message causes: its receiver's notification and

@@ -16,7 +16,8 @@ use crate::{
         clock, conversations,
         events::{self, MessageView, Outbound},
         ids::{ConversationId, MessageId},
-        names::MessageType,
+        moderation,
+        names::{ConversationType, MessageType},
         outbox, search,
         users::Identity,
         validate,
@@ -127,9 +128,11 @@ fn updated_event(c: &conversation::Model, m: &message::Model) -> Outbound {
 /// (`window` zero: no limit), outside closed conversations, while it is not
 /// deleted. The same text is no change: nothing is stored or sent.
 #[tracing::instrument(skip_all, fields(message_id = %id, user_id = %who.user_id))]
+#[allow(clippy::too_many_arguments)]
 pub async fn edit(
     db: &DatabaseConnection,
     hooks: &outbox::Webhooks,
+    rules: &moderation::Rules,
     who: &Identity,
     id: MessageId,
     text: &str,
@@ -154,17 +157,24 @@ pub async fn edit(
         ));
     }
     let text = validate::message_text(text, m.media_url.is_some())?;
+    // An edit passes the same rules as a new message.
+    let screened = rules.screen(&text, c.conversation_type == ConversationType::Direct.as_str())?;
+    let moderation = screened.moderation();
+    let (text, original) = (screened.text, screened.original);
     if text == m.message {
         return Ok(Changed { message: m, conversation: c, events: vec![] });
     }
     let txn = crate::db::begin_write(db).await?;
+    let set = message::ActiveModel {
+        message: Set(text.clone()),
+        edited_at: Set(Some(now)),
+        original_message: Set(original.clone()),
+        moderation: Set(moderation.clone()),
+        search_text: Set(search::stored(&text)),
+        ..Default::default()
+    };
     let changed = message::Entity::update_many()
-        .set(message::ActiveModel {
-            message: Set(text.clone()),
-            edited_at: Set(Some(now)),
-            search_text: Set(search::stored(&text)),
-            ..Default::default()
-        })
+        .set(set)
         .filter(message::Column::Id.eq(m.id))
         .filter(message::Column::DeletedAt.is_null())
         .exec(&txn)
@@ -173,9 +183,17 @@ pub async fn edit(
         txn.rollback().await?;
         return Err(AppError::invalid_field("messageId", "the message was deleted"));
     }
-    keep_earlier_text(&txn, &m, &who.user_id, "edit", now).await?;
+    let earlier = message::Model { message: m.original_message.clone().unwrap_or_else(|| m.message.clone()), ..m };
+    keep_earlier_text(&txn, &earlier, &who.user_id, "edit", now).await?;
     let search_text = search::stored(&text);
-    let edited = message::Model { message: text, edited_at: Some(now), search_text, ..m };
+    let edited = message::Model {
+        message: text,
+        edited_at: Some(now),
+        original_message: original,
+        moderation,
+        search_text,
+        ..earlier
+    };
     requote(&txn, &edited).await?;
     let data = events::MessageNew { conversation_id: c.id, message: MessageView::from(&edited) };
     let hook = outbox::event(hooks, outbox::MESSAGE_UPDATED, &data, now)?.map(|e| e.about(edited.id));
@@ -212,6 +230,7 @@ pub async fn delete(
         deleted_at: Set(Some(now)),
         // Out of the search index in the same statement.
         search_text: Set(None),
+        moderation: Set(None),
         ..Default::default()
     };
     let changed = message::Entity::update_many()
@@ -226,13 +245,20 @@ pub async fn delete(
         let stored = message::Entity::find_by_id(m.id).one(db).await?.ok_or_else(|| AppError::not_found("Message"))?;
         return Ok(Changed { message: stored, conversation: c, events: vec![] });
     }
-    keep_earlier_text(&txn, &m, &who.user_id, "delete", now).await?;
+    let said = message::Model { message: m.original_message.clone().unwrap_or_else(|| m.message.clone()), ..m.clone() };
+    keep_earlier_text(&txn, &said, &who.user_id, "delete", now).await?;
     let counted = !m.seen && m.sender_id != m.receiver_id;
     if counted {
         unread::recount(&txn, &m.receiver_id, c.id).await?;
     }
-    let deleted =
-        message::Model { message: String::new(), media_url: None, reactions: None, deleted_at: Some(now), ..m };
+    let deleted = message::Model {
+        message: String::new(),
+        media_url: None,
+        reactions: None,
+        deleted_at: Some(now),
+        moderation: None,
+        ..m
+    };
     requote(&txn, &deleted).await?;
     let gone = json!({ "conversation_id": c.id, "message_id": deleted.id, "deleted_at": clock::rfc3339(&now) });
     let hook = outbox::event(hooks, outbox::MESSAGE_DELETED, &gone, now)?.map(|e| e.about(deleted.id));

@@ -65,6 +65,8 @@ pub async fn post(
         expires_at: None,
         emit_pending: notice.track_emits,
         created_at: now,
+        original_message: None,
+        moderation: None,
         edited_at: None,
         deleted_at: None,
         reply_to_id: None,

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     config::Settings,
-    domain::{clock::Clock, conversations, ids::ConversationId, notifications, outbox, quota},
+    domain::{clock::Clock, conversations, ids::ConversationId, moderation, notifications, outbox, quota},
     error::{AppError, AppResult},
 };
 
@@ -86,6 +86,7 @@ pub struct Writer {
     clock: Clock,
     webhooks: outbox::Webhooks,
     quota: quota::Quota,
+    moderation: moderation::Rules,
 }
 
 /// What the writer's thread needs.
@@ -109,6 +110,7 @@ impl Writer {
     ) -> anyhow::Result<Self> {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 16);
         let (ready, started) = oneshot::channel::<anyhow::Result<()>>();
+        let moderation = moderation::Rules::new(&settings.moderation);
         let settings = settings.clone();
         let quota = quota::Quota::from(&settings.time_rules);
         let ctx = Setup { metrics, clock: clock.clone(), webhooks: webhooks.clone(), quota: quota.clone() };
@@ -139,11 +141,16 @@ impl Writer {
             })
             .context("could not start the message writer thread")?;
         started.await.context("the message writer thread stopped during start-up")??;
-        Ok(Self { jobs, track_emits, participants: DashMap::new(), clock, webhooks, quota })
+        Ok(Self { jobs, track_emits, participants: DashMap::new(), clock, webhooks, quota, moderation })
     }
 
     pub fn quota(&self) -> &quota::Quota {
         &self.quota
+    }
+
+    /// The automatic moderation rules every user message passes.
+    pub fn moderation(&self) -> &moderation::Rules {
+        &self.moderation
     }
 
     /// Forgets what is remembered of a conversation (its settings changed).

@@ -34,10 +34,10 @@ WITH batch AS (
 ), stored AS (
     INSERT INTO messages (id, conversation_id, sender_id, receiver_id, message, media_url, message_type,
         action_required, action_data, is_automated, action_completed, seen, seen_at, client_message_id,
-        expires_at, emit_pending, created_at, reply_to_id, reply_to, search_text)
+        expires_at, emit_pending, created_at, reply_to_id, reply_to, search_text, original_message, moderation)
     SELECT id, conversation_id, sender_id, receiver_id, message, media_url, message_type,
         action_required, action_data, is_automated, action_completed, seen, seen_at, client_message_id,
-        expires_at, emit_pending, created_at, reply_to_id, reply_to, search_text
+        expires_at, emit_pending, created_at, reply_to_id, reply_to, search_text, original_message, moderation
     FROM batch WHERE conversation_id IN (SELECT id FROM touched)
     ON CONFLICT (conversation_id, sender_id, client_message_id) DO NOTHING
     RETURNING id, conversation_id, sender_id, receiver_id, seen
@@ -201,6 +201,8 @@ struct Row<'a> {
     expires_at: Option<DateTime<Utc>>,
     emit_pending: bool,
     created_at: DateTime<Utc>,
+    original_message: Option<&'a str>,
+    moderation: Option<&'a serde_json::Value>,
     reply_to_id: Option<Uuid>,
     reply_to: Option<&'a serde_json::Value>,
     search_text: Option<&'a str>,
@@ -226,6 +228,8 @@ impl<'a> From<&'a message::Model> for Row<'a> {
             expires_at: m.expires_at,
             emit_pending: m.emit_pending,
             created_at: m.created_at,
+            original_message: m.original_message.as_deref(),
+            moderation: m.moderation.as_ref(),
             // A new message is never edited, deleted or reacted to yet.
             reply_to_id: m.reply_to_id,
             reply_to: m.reply_to.as_ref(),

@@ -1,0 +1,43 @@
+//! Reports: a message (`POST /api/messages/:id/flag`) or a user
+//! (`POST /api/users/:id/report`). 201 for a new flag, 200 with the open
+//! one when the caller had already reported that target.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use serde_json::{Value, json};
+
+use super::extract::{ApiJson, Caller, with_path_id};
+use crate::{
+    app::{AppState, moderation},
+    error::AppResult,
+};
+
+type Created = (StatusCode, Json<Value>);
+
+fn answer(r: moderation::Reported) -> Created {
+    let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+    (status, Json(json!({ "success": true, "flag": r.flag, "created": r.created })))
+}
+
+pub async fn flag_message(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> AppResult<Created> {
+    let input = with_path_id(body, "message_id", id)?;
+    Ok(answer(moderation::flag_message(&app, &who, input).await?))
+}
+
+pub async fn report_user(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> AppResult<Created> {
+    let input = with_path_id(body, "user_id", id)?;
+    Ok(answer(moderation::report_user(&app, &who, input).await?))
+}
