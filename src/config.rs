@@ -1,7 +1,11 @@
 //! Typed settings, read once from the environment (and `.env` when present)
 //! and handed to [`crate::Application::build`]. Tests build them from a map.
 
+mod reach;
+
 use std::{collections::HashMap, fmt, net::IpAddr, path::PathBuf, time::Duration};
+
+pub use reach::{ApnsSettings, FcmSettings, ReachSettings};
 
 /// A secret value: usable, but never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -32,6 +36,16 @@ pub enum AppEnv {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// How Socket.IO packets are encoded; one per server, as in Socket.IO,
+/// so every client of a server uses the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketParser {
+    /// JSON text frames (the default of every Socket.IO client).
+    Default,
+    /// MessagePack binary frames (`socket.io-msgpack-parser`).
+    MsgPack,
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +122,8 @@ pub struct TimeRules {
     pub quota_conversation_types: Vec<String>,
     /// How long an offer waits for its answer.
     pub offer_ttl: Duration,
+    /// How long after sending a message its sender may edit it; zero: always.
+    pub edit_window: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -124,6 +140,8 @@ pub struct Settings {
     pub commission_bps: u32,
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
+    /// `SOCKETIO_PARSER`: `default` or `msgpack`.
+    pub socketio_parser: SocketParser,
     pub system_user_id: String,
     pub typing_timeout: Duration,
     pub shutdown_grace: Duration,
@@ -148,6 +166,8 @@ pub struct Settings {
     pub legacy_auth_timeout: Duration,
     pub webhooks: WebhookSettings,
     pub time_rules: TimeRules,
+    /// Offline email and push (contract section 12).
+    pub reach: ReachSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -271,6 +291,17 @@ impl Settings {
             }
         };
 
+        let socketio_parser = match var("SOCKETIO_PARSER").as_deref() {
+            None | Some("default") | Some("json") => SocketParser::Default,
+            Some("msgpack") => SocketParser::MsgPack,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "SOCKETIO_PARSER".into(),
+                    why: format!("expected default or msgpack, got {other:?}"),
+                });
+            }
+        };
+
         let limit = |prefix: &'static str, burst: &str, rate: &str| -> Result<RateLimit, ConfigError> {
             Ok(RateLimit {
                 burst: parse_named(&var, prefix, "_BURST", burst)?,
@@ -292,7 +323,7 @@ impl Settings {
             port,
             database_url,
             database_max_connections: parse(&var, "DATABASE_MAX_CONNECTIONS", "16")?,
-            jwt: JwtSettings { secret, secret_generated, public_key_pem },
+            jwt: JwtSettings { secret: secret.clone(), secret_generated, public_key_pem },
             redis_url,
             razorpay,
             commission_bps: (commission * 100.0).round() as u32,
@@ -300,6 +331,7 @@ impl Settings {
                 .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
             log_format,
+            socketio_parser,
             system_user_id: var("SYSTEM_USER_ID").unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
             typing_timeout: Duration::from_millis(parse(&var, "TYPING_TIMEOUT_MS", "8000")?),
             shutdown_grace: Duration::from_millis(parse(&var, "SHUTDOWN_GRACE_MS", "10000")?),
@@ -315,6 +347,7 @@ impl Settings {
             legacy_auth_timeout: Duration::from_millis(parse(&var, "LEGACY_AUTH_TIMEOUT_MS", "10000")?),
             webhooks: webhook_settings(&var)?,
             time_rules: time_rules(&var)?,
+            reach: reach::reach_settings(&var, &secret)?,
         })
     }
 
@@ -380,6 +413,7 @@ fn time_rules(var: &impl Fn(&str) -> Option<String>) -> Result<TimeRules, Config
         quota_points_per_message: cost,
         quota_conversation_types: types,
         offer_ttl: Duration::from_millis(parse(var, "OFFER_TTL_MS", "172800000")?),
+        edit_window: Duration::from_millis(parse(var, "EDIT_WINDOW_MS", "900000")?),
     })
 }
 
@@ -501,6 +535,15 @@ mod tests {
         let settings = Settings::from_map(&vars).unwrap();
         assert!(settings.legacy_auth_event);
         assert_eq!(settings.legacy_auth_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn one_socket_parser_per_server_json_unless_msgpack_is_asked_for() {
+        assert_eq!(Settings::from_map(&HashMap::new()).unwrap().socketio_parser, SocketParser::Default);
+        let vars = HashMap::from([("SOCKETIO_PARSER", "msgpack")]);
+        assert_eq!(Settings::from_map(&vars).unwrap().socketio_parser, SocketParser::MsgPack);
+        let vars = HashMap::from([("SOCKETIO_PARSER", "cbor")]);
+        assert!(Settings::from_map(&vars).unwrap_err().to_string().contains("SOCKETIO_PARSER"));
     }
 
     #[test]

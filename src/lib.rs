@@ -66,6 +66,8 @@ pub struct Application {
     service: http::HttpService,
     state: AppState,
     close_sockets: CloseSockets,
+    /// Notifications to push, when push is configured.
+    notices: Option<tokio::sync::mpsc::UnboundedReceiver<domain::reach::Notice>>,
 }
 
 impl Application {
@@ -93,6 +95,7 @@ impl Application {
         // Everything that can refuse the settings does so before the database is touched.
         let verifier = Verifier::new(&settings.jwt)?;
         let payments = Payments::from_settings(&settings, clock.clone())?;
+        let reach = app::reach::Reach::from_settings(&settings)?;
         if payments.gateway.is_sandbox() {
             tracing::warn!("no Razorpay keys: payments use the development sandbox (POST /api/payments/sandbox/pay)");
         }
@@ -119,6 +122,7 @@ impl Application {
             flow: FlowConfig::new(&settings, clock.clone(), webhooks.clone()),
             webhooks,
             presend: app::presend::hook(&settings)?,
+            reach,
             payments,
             limiter: Limiter::new(settings.rate_limits.clone(), redis.clone()).counting(metrics.rate_limited.clone()),
             writer,
@@ -143,8 +147,13 @@ impl Application {
             state.emitter.track_delivery(emitted, redis);
             tokio::spawn(app::upkeep::confirm_emits(state.db.clone(), confirmations));
         }
+        let notices = state.reach.pushes().then(|| {
+            let (push, notices) = tokio::sync::mpsc::unbounded_channel();
+            state.emitter.forward_notices(push);
+            notices
+        });
         let listener = TcpListener::bind(addr).await.with_context(|| format!("could not listen on {addr}"))?;
-        Ok(Self { listener, service, state, close_sockets })
+        Ok(Self { listener, service, state, close_sockets, notices })
     }
 
     pub fn port(&self) -> u16 {
@@ -175,6 +184,13 @@ impl Application {
         let sweeper = tokio::spawn(app::upkeep::maintain(state.clone()));
         let webhook_workers = app::webhooks::start(&state)?;
         let scheduler = tokio::spawn(app::schedules::keep(state.clone()));
+        let mut reach = vec![];
+        if state.reach.mailer.is_some() {
+            reach.push(tokio::spawn(app::reach::email::keep(state.clone())));
+        }
+        if let Some(notices) = self.notices {
+            reach.push(tokio::spawn(app::reach::push::deliver(state.clone(), notices)));
+        }
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let close_sockets = self.close_sockets;
         let signal = async move {
@@ -191,7 +207,7 @@ impl Application {
             close_sockets().await;
             sweeper.abort();
             scheduler.abort();
-            for worker in webhook_workers {
+            for worker in webhook_workers.into_iter().chain(reach) {
                 worker.abort();
             }
             if let Presence::Shared(shared) = &state.presence {
@@ -221,12 +237,15 @@ async fn socket_io(
     state: &AppState,
     redis: Option<&cluster::Redis>,
 ) -> anyhow::Result<(http::HttpService, CloseSockets)> {
-    let builder = SocketIo::builder()
+    let mut builder = SocketIo::builder()
         .with_state(state.clone())
         .ws_read_buffer_size(WS_READ_BUFFER)
         .max_payload(MAX_PAYLOAD as u64)
         .ws_max_frame_size(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD);
+    if state.settings.socketio_parser == config::SocketParser::MsgPack {
+        builder = builder.with_parser(socketioxide::ParserConfig::msgpack());
+    }
     match redis {
         None => {
             let (layer, io) = builder.build_layer();

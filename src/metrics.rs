@@ -50,6 +50,14 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReachLabels {
+    /// `smtp`, `fcm` or `apns`.
+    pub provider: String,
+    /// `sent`, `failed` or `gone` (a device the service no longer knows).
+    pub result: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connected_sockets: Gauge,
@@ -75,10 +83,20 @@ pub struct Metrics {
     /// 1 while Redis answers, 0 when it does not (absent on a single node).
     pub redis_up: Gauge,
     pub process: crate::metrics_process::ProcessMetrics,
+    /// Offline emails and pushes by provider and result.
+    pub offline_sent: Family<ReachLabels, Counter>,
+    /// From the first unread message of a burst to its email going out.
+    pub email_delay_seconds: Histogram,
 }
 
 fn latency_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.000_5, 2.0, 14))
+}
+
+impl Metrics {
+    pub fn count_offline(&self, provider: &str, result: &str) {
+        self.offline_sent.get_or_create(&ReachLabels { provider: provider.into(), result: result.into() }).inc();
+    }
 }
 
 impl Default for Metrics {
@@ -145,6 +163,19 @@ impl Default for Metrics {
         );
         registry.register("redis_up", "1 while Redis answers, 0 when it does not", redis_up.clone());
         registry.register("build_info", "The running build (always 1)", build_info);
+        let offline_sent = Family::<ReachLabels, Counter>::default();
+        // One minute to two days: the delay is EMAIL_DELAY_MS and more.
+        let email_delay_seconds = Histogram::new(exponential_buckets(60.0, 2.0, 12));
+        registry.register(
+            "offline_notifications",
+            "Offline emails and pushes by provider (smtp, fcm, apns) and result (sent, failed, gone)",
+            offline_sent.clone(),
+        );
+        registry.register(
+            "email_delay_seconds",
+            "From the first unread message of a burst to its offline email",
+            email_delay_seconds.clone(),
+        );
         Self {
             registry: root,
             http_seconds,
@@ -154,6 +185,8 @@ impl Default for Metrics {
             db_pool_idle_connections,
             redis_up,
             process,
+            offline_sent,
+            email_delay_seconds,
             webhook_attempts,
             webhook_oldest_pending_seconds,
             connected_sockets,

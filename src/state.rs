@@ -29,6 +29,7 @@ use crate::{
         outbox::Webhooks,
         payments::Payments,
         presence::Presence,
+        reach::Notice,
         typing::Typing,
         users::{LastSeen, UserCache},
     },
@@ -52,6 +53,8 @@ pub struct Emitter {
     /// Woken after every publish: a change has committed (the webhook
     /// workers look for new deliveries then).
     published: Arc<Notify>,
+    /// Where notifications just created go to be pushed, when push is on.
+    notices: Arc<OnceLock<mpsc::UnboundedSender<Notice>>>,
 }
 
 /// Where the ids of emitted messages go, to clear their pending mark.
@@ -71,6 +74,11 @@ impl Emitter {
     /// reachable, so what went out during an outage is emitted again.
     pub fn track_delivery(&self, emitted: mpsc::UnboundedSender<Uuid>, redis: Option<Redis>) {
         let _ = self.delivery.set(Delivery { emitted, redis });
+    }
+
+    /// Hands the notices of published notifications to `push` from now on.
+    pub fn forward_notices(&self, push: mpsc::UnboundedSender<Notice>) {
+        let _ = self.notices.set(push);
     }
 
     /// Resolves at the next publish (or nudge).
@@ -93,6 +101,11 @@ impl Emitter {
             return;
         }
         sink.emit(&events).await;
+        if let Some(push) = self.notices.get() {
+            for notice in events.iter().filter_map(|e| e.notice.as_deref()) {
+                let _ = push.send(notice.clone());
+            }
+        }
         if let Some(delivery) = self.delivery.get()
             && delivery.redis.as_ref().is_none_or(Redis::is_healthy)
         {
@@ -121,6 +134,8 @@ pub struct Inner {
     pub webhooks: Webhooks,
     /// The pre-send hook, when one is configured.
     pub presend: Option<parley_outbound::presend::PresendHook>,
+    /// Offline email and push senders.
+    pub reach: crate::app::reach::Reach,
     pub payments: Payments,
     pub limiter: Limiter,
     pub writer: Writer,

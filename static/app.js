@@ -100,6 +100,7 @@ function showApp() {
   document.body.dataset.role = me.role || "";
   showPane("list");
   chat.composer.signIn();
+  chat.loadQuota();
   market.init();
   bell.init();
   connect();
@@ -171,6 +172,8 @@ function connect() {
   socket.on("user_offline", (data) => userStatus(data.userId, "offline", data.last_seen));
   socket.on("new_application", (data) => market.onApplication(data));
   socket.on("notification", onNotification);
+  socket.on("message_expired", (data) => chat.onExpired(data));
+  socket.on("quota_updated", (data) => chat.showQuota(data.quota || data));
   socket.on("notifications_updated", (data) => bell.onUpdated(data));
   socket.on("message_error", (data) => chat.showError(explain({ code: data.error_code, message: data.error, details: data.details })));
 }

@@ -36,6 +36,8 @@ pub struct Model {
     pub last_message_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// What a direct conversation is about, oldest first: `[{type, id, title?, url?}]`.
+    pub contexts: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

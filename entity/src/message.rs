@@ -28,6 +28,16 @@ pub struct Model {
     /// node that died between commit and emit left behind.
     pub emit_pending: bool,
     pub created_at: DateTimeUtc,
+    /// Set by the sender's latest edit.
+    pub edited_at: Option<DateTimeUtc>,
+    /// Set when deleted: the row stays as a tombstone with an empty text.
+    pub deleted_at: Option<DateTimeUtc>,
+    /// The message this one quotes (same conversation).
+    pub reply_to_id: Option<Uuid>,
+    /// The quote as shown, `{id, sender_id, message}`, kept in step with it.
+    pub reply_to: Option<Json>,
+    /// `[[emoji, [user_id, ...]], ...]` in the order reacted; none when empty.
+    pub reactions: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

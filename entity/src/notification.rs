@@ -25,6 +25,8 @@ pub struct Model {
     /// The service that created it through the platform API.
     pub source: Option<String>,
     pub idempotency_key: Option<String>,
+    /// While unread and waiting for its offline email: when its burst began.
+    pub email_since: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

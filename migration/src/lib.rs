@@ -8,6 +8,9 @@ mod m20261122_000003_payments;
 mod m20261122_000004_unread_counts;
 mod m20261202_000010_notifications_webhooks;
 mod m20261202_000011_time_rules;
+mod m20261202_000018_message_ops;
+mod m20261202_000019_conversation_settings;
+mod m20261202_000020_reach;
 
 pub struct Migrator;
 
@@ -21,6 +24,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_unread_counts::Migration),
             Box::new(m20261202_000010_notifications_webhooks::Migration),
             Box::new(m20261202_000011_time_rules::Migration),
+            Box::new(m20261202_000018_message_ops::Migration),
+            Box::new(m20261202_000019_conversation_settings::Migration),
+            Box::new(m20261202_000020_reach::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::AppState;
 use crate::{
     domain::{
+        contexts::{Context, ContextInput, Scope},
         conversations,
         events::message_json,
         ids::ConversationId,
@@ -28,6 +29,10 @@ pub struct ListQuery {
     pub limit: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// `true`: the caller's archived conversations only.
+    pub archived: Option<String>,
+    pub context_type: Option<String>,
+    pub context_id: Option<String>,
 }
 
 pub struct Listed {
@@ -38,8 +43,19 @@ pub struct Listed {
 /// The caller's conversations, newest activity first.
 pub async fn list(app: &AppState, who: &Identity, q: ListQuery) -> AppResult<Listed> {
     let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
-    let kind = q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty());
-    let (items, total) = inbox::list(&app.db, &app.presence, who, page, kind, app.clock.now()).await?;
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned);
+    let archived = match text(&q.archived).as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(_) => return Err(AppError::invalid_field("archived", "must be true or false")),
+    };
+    let filter = inbox::Filter {
+        kind: text(&q.kind),
+        archived,
+        context_type: text(&q.context_type),
+        context_id: text(&q.context_id),
+    };
+    let (items, total) = inbox::list(&app.db, &app.presence, who, page, filter, app.clock.now()).await?;
     Ok(Listed { items, pagination: page.json(total) })
 }
 
@@ -50,7 +66,7 @@ pub async fn direct_connections(app: &AppState, who: &Identity, q: ListQuery) ->
 
 /// What a client needs to render one conversation.
 pub async fn context(app: &AppState, who: &Identity, conversation_id: &str) -> AppResult<Value> {
-    inbox::context(&app.db, &app.presence, who, ConversationId::parse(conversation_id)?).await
+    inbox::context(&app.db, &app.presence, who, ConversationId::parse(conversation_id)?, app.clock.now()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +74,12 @@ pub struct DirectConnectInput {
     pub target_user_id: String,
     #[serde(default)]
     pub initial_message: Option<String>,
+    /// What the conversation is about (a listing, a booking).
+    #[serde(default)]
+    pub context: Option<ContextInput>,
+    /// `pair` (default) or `context`.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 pub struct Connected {
@@ -78,10 +100,28 @@ pub async fn direct_connect(app: &AppState, who: &Identity, input: DirectConnect
     if target == who.user_id {
         return Err(AppError::invalid_field("target_user_id", "cannot start a conversation with yourself"));
     }
+    let scope = Scope::parse(input.scope.as_deref())?;
+    let context = input.context.as_ref().map(Context::parse).transpose()?;
+    if scope == Scope::Context && context.is_none() {
+        return Err(AppError::invalid_field("context", "is required with scope context"));
+    }
     let now = app.clock.now();
     users::ensure_exists(&app.db, &target, now).await?;
-    let (mut conversation, created) =
-        conversations::open_direct(&app.db, &app.webhooks, &who.user_id, &target, now).await?;
+    let about = context.as_ref().map(|c| (c, scope));
+    let opened = conversations::open_direct(&app.db, &app.webhooks, &who.user_id, &target, about, now).await?;
+    let (mut conversation, created) = (opened.conversation, opened.created);
+    if let (Some(ctx), true) = (&context, opened.new_context) {
+        // The inquiry notice comes before the message that asks it.
+        let notice = crate::domain::messages::system::Notice {
+            system_user_id: &app.settings.system_user_id,
+            text: format!("Inquiry about {}", ctx.label()),
+            action_data: Some(serde_json::json!({ "type": "context", "context": ctx.json() })),
+            idempotency_key: None,
+            track_emits: app.redis.is_some(),
+        };
+        let posted = crate::domain::messages::system::post(&app.db, &app.webhooks, &conversation, notice, now).await?;
+        app.emitter.publish(posted.events).await;
+    }
     let mut message = None;
     if let Some(text) = input.initial_message.filter(|t| !t.trim().is_empty()) {
         let draft = Draft {
@@ -90,6 +130,7 @@ pub async fn direct_connect(app: &AppState, who: &Identity, input: DirectConnect
             media_url: None,
             client_message_id: None,
             expires_in: None,
+            reply_to: None,
         };
         let sent = super::messages::deliver(app, who, draft).await?;
         message = Some(message_json(&sent.message));
@@ -190,4 +231,69 @@ fn lifetime(seconds: i64) -> String {
         (seconds, "second")
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// A per-user setting of one conversation, from its REST route.
+#[derive(Clone, Copy, Debug)]
+pub enum SettingChange {
+    Archive,
+    Unarchive,
+    Mute,
+    Unmute,
+}
+
+/// `POST .../mute {until?}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct MuteInput {
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+/// Archives, unarchives, mutes or unmutes a conversation for the caller
+/// alone; the caller's other devices hear of it. Answers
+/// `{conversation_id, archived, muted_until}`.
+pub async fn change_setting(
+    app: &AppState,
+    who: &Identity,
+    conversation_id: &str,
+    change: SettingChange,
+    input: MuteInput,
+) -> AppResult<Value> {
+    use crate::domain::settings::{self, Change};
+    app.spend(Limit::Writes, who).await?;
+    let c = conversations::load(&app.db, ConversationId::parse(conversation_id)?).await?;
+    conversations::may_act(&c, who)?;
+    let now = app.clock.now();
+    let change = match change {
+        SettingChange::Archive => Change::Archive(true),
+        SettingChange::Unarchive => Change::Archive(false),
+        SettingChange::Unmute => Change::Mute(None),
+        SettingChange::Mute => {
+            Change::Mute(Some(match input.until.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                None => entity::unread_count::forever(),
+                Some(raw) => {
+                    let until = chrono::DateTime::parse_from_rfc3339(raw)
+                        .map_err(|_| AppError::invalid_field("until", "must be an RFC 3339 time"))?
+                        .with_timezone(&chrono::Utc);
+                    if until <= now {
+                        return Err(AppError::invalid_field("until", "must be in the future"));
+                    }
+                    until.min(entity::unread_count::forever())
+                }
+            }))
+        }
+    };
+    let now_set = settings::change(&app.db, &who.user_id, c.id, change).await?;
+    app.emitter.publish(vec![settings::updated_event(&who.user_id, c.id, &now_set, now)]).await;
+    let mut body = now_set.json(now);
+    body["conversation_id"] = serde_json::json!(c.id);
+    Ok(body)
+}
+
+/// A one-to-one conversation cannot be left.
+pub fn leave() -> AppError {
+    AppError::validation(
+        "A one-to-one conversation cannot be left; archive it instead",
+        serde_json::json!({ "conversation": "a one-to-one conversation cannot be left; archive it instead" }),
+    )
 }

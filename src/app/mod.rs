@@ -19,6 +19,7 @@ pub mod payments;
 pub mod platform;
 pub mod presence;
 pub mod presend;
+pub mod reach;
 pub mod rooms;
 pub mod schedules;
 pub mod session;

@@ -97,7 +97,8 @@ pub async fn notify(app: &AppState, service: &Identity, input: NotificationInput
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("notification neither stored nor found")))?;
         return Ok(Created { value: notifications::json(&first), created: false });
     };
-    app.emitter.publish(vec![notifications::event(&row)]).await;
+    let events = crate::domain::settings::drop_muted(&app.db, vec![notifications::event(&row)], app.clock.now()).await;
+    app.emitter.publish(events).await;
     Ok(Created { value: notifications::json(&row), created: true })
 }
 

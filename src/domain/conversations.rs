@@ -8,6 +8,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{
+    contexts::{Context, Scope},
     events::conversation_json,
     ids::ConversationId,
     names::{ChatStatus, ConversationType, Party},
@@ -127,17 +128,23 @@ fn direct_pair_key(a: &str, b: &str) -> String {
     format!("direct:{lo}|{hi}")
 }
 
-/// Finds or creates the direct conversation between two users; the unique
-/// pair key makes concurrent calls agree on one row. True when created.
+/// Finds or creates the direct conversation between two users (one per
+/// pair, or per pair and context); the unique pair key makes concurrent
+/// calls agree on one row. A context is recorded on it in the same
+/// transaction.
 #[tracing::instrument(skip_all, fields(user_id = %from))]
 pub async fn open_direct(
     db: &sea_orm::DatabaseConnection,
     hooks: &outbox::Webhooks,
     from: &str,
     to: &str,
+    about: Option<(&Context, Scope)>,
     now: chrono::DateTime<chrono::Utc>,
-) -> AppResult<(conversation::Model, bool)> {
-    let pair_key = direct_pair_key(from, to);
+) -> AppResult<Opened> {
+    let mut pair_key = direct_pair_key(from, to);
+    if let Some((ctx, Scope::Context)) = about {
+        pair_key.push_str(&ctx.key_suffix());
+    }
     let row = conversation::ActiveModel {
         id: Set(ConversationId::new().0),
         conversation_type: Set(ConversationType::Direct.as_str().into()),
@@ -160,6 +167,7 @@ pub async fn open_direct(
         last_message_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),
+        contexts: Set(None),
     };
     let txn = crate::db::begin_write(db).await?;
     let inserted = conversation::Entity::insert(row)
@@ -171,12 +179,24 @@ pub async fn open_direct(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("direct conversation vanished after upsert")))?;
+    let (conversation, new_context) = match about {
+        Some((ctx, _)) => super::contexts::attach(&txn, conversation, ctx, now).await?,
+        None => (conversation, false),
+    };
     if inserted == 1 {
         let created = outbox::event(hooks, outbox::CONVERSATION_CREATED, &conversation_json(&conversation), now)?;
         outbox::enqueue(&txn, hooks, created.into_iter().collect()).await?;
     }
     txn.commit().await?;
-    Ok((conversation, inserted == 1))
+    Ok(Opened { conversation, created: inserted == 1, new_context })
+}
+
+/// A direct conversation found or opened.
+pub struct Opened {
+    pub conversation: conversation::Model,
+    pub created: bool,
+    /// Whether the context given was new to it (an inquiry notice is due).
+    pub new_context: bool,
 }
 
 /// Sets a conversation's default message lifetime. Its version moves on, so

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     clock,
+    messages::StoredView,
     names::{ConversationType, MessageType},
 };
 
@@ -38,11 +39,17 @@ pub struct Outbound {
     pub data: Payload,
     /// The stored message this event delivers, marked emitted once sent.
     pub message_id: Option<uuid::Uuid>,
+    /// A notification just created for a user: pushed to their devices
+    /// when they have no socket connected.
+    pub notice: Option<Box<super::reach::Notice>>,
+    /// A notification about a conversation: the (user, conversation) whose
+    /// mute silences it.
+    pub muted_by: Option<(String, Uuid)>,
 }
 
 impl Outbound {
     pub fn new(event: &'static str, rooms: Vec<String>, data: impl Into<Payload>) -> Self {
-        Self { rooms, except: vec![], event, data: data.into(), message_id: None }
+        Self { rooms, except: vec![], event, data: data.into(), message_id: None, notice: None, muted_by: None }
     }
 
     pub fn except(mut self, room: String) -> Self {
@@ -105,8 +112,23 @@ impl Serialize for Payload {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Tree(tree) => tree.serialize(s),
-            Self::Text(text) => text.serialize(s),
+            Self::Text(text) => JsonText(text).serialize(s),
         }
+    }
+}
+
+/// JSON text written once, serialised as it is into JSON and as the tree
+/// it spells into a binary format (MessagePack), where a raw JSON value
+/// would otherwise arrive as serde_json's private wrapper.
+pub struct JsonText<'a>(pub &'a RawValue);
+
+impl Serialize for JsonText<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return self.0.serialize(s);
+        }
+        let tree: Value = serde_json::from_str(self.0.get()).map_err(serde::ser::Error::custom)?;
+        tree.serialize(s)
     }
 }
 
@@ -130,6 +152,10 @@ pub struct MessageView<'a> {
     client_message_id: Option<&'a str>,
     expires_at: Option<String>,
     created_at: String,
+    edited_at: Option<String>,
+    deleted_at: Option<String>,
+    reactions: StoredView<'a>,
+    reply_to: Option<&'a Value>,
 }
 
 impl<'a> From<&'a message::Model> for MessageView<'a> {
@@ -151,6 +177,10 @@ impl<'a> From<&'a message::Model> for MessageView<'a> {
             client_message_id: m.client_message_id.as_deref(),
             expires_at: m.expires_at.as_ref().map(clock::rfc3339),
             created_at: clock::rfc3339(&m.created_at),
+            edited_at: m.edited_at.as_ref().map(clock::rfc3339),
+            deleted_at: m.deleted_at.as_ref().map(clock::rfc3339),
+            reactions: StoredView(m.reactions.as_ref()),
+            reply_to: m.reply_to.as_ref(),
         }
     }
 }
@@ -193,6 +223,7 @@ pub fn conversation_context(c: &conversation::Model) -> Value {
 /// A conversation in full.
 pub fn conversation_json(c: &conversation::Model) -> Value {
     let flow = c.conversation_type != ConversationType::Direct;
+    let (context, contexts) = super::contexts::views(c);
     json!({
         "id": c.id,
         "conversation_type": c.conversation_type,
@@ -214,6 +245,8 @@ pub fn conversation_json(c: &conversation::Model) -> Value {
         "last_message_at": clock::rfc3339(&c.last_message_at),
         "created_at": clock::rfc3339(&c.created_at),
         "updated_at": clock::rfc3339(&c.updated_at),
+        "context": context,
+        "contexts": contexts,
     })
 }
 
@@ -291,6 +324,7 @@ mod tests {
             last_message_at: at,
             created_at: at,
             updated_at: at,
+            contexts: None,
         }
     }
 
@@ -313,6 +347,11 @@ mod tests {
             expires_at: None,
             emit_pending: true,
             created_at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 31, 5).unwrap(),
+            edited_at: None,
+            deleted_at: None,
+            reply_to_id: None,
+            reply_to: None,
+            reactions: None,
         }
     }
 
@@ -335,6 +374,10 @@ mod tests {
             "client_message_id": "c-1",
             "expires_at": null,
             "created_at": "2026-11-22T09:31:05.000Z",
+            "edited_at": null,
+            "deleted_at": null,
+            "reactions": {},
+            "reply_to": null,
         });
         assert_eq!(message_json(&message()), expected);
         let mut event = new_message(&conversation(), &message());

@@ -222,7 +222,7 @@ async fn swept_events(
     }
     for m in mended {
         match m {
-            Mended::Updated(n) => out.push(notifications::event(&n)),
+            Mended::Updated(n) => out.push(notifications::revised_event(&n)),
             Mended::Deleted { user_id, id } => {
                 let unread = notifications::unread_count(db, &user_id).await?;
                 out.push(notifications::updated_event(&user_id, &[id], json!({ "deleted": true }), unread));

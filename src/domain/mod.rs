@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod collaborations;
+pub mod contexts;
 pub mod conversations;
 pub mod events;
 pub mod expiry;
@@ -21,6 +22,8 @@ pub mod pagination;
 pub mod payments;
 pub mod presence;
 pub mod quota;
+pub mod reach;
+pub mod settings;
 pub mod typing;
 pub mod users;
 pub mod validate;

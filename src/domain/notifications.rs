@@ -32,6 +32,9 @@ pub const CONVERSATION_CLOSED: &str = "conversation_closed";
 pub const NEW_APPLICATION: &str = "new_application";
 pub const OFFER_EXPIRED: &str = "offer_expired";
 
+/// The kinds an offline email reports.
+pub const EMAILED: [&str; 2] = [NEW_MESSAGE, ACTION_REQUIRED];
+
 /// Bodies are a preview, not the whole text.
 const MAX_BODY_CHARS: usize = 200;
 
@@ -60,6 +63,12 @@ impl Draft {
             conversation_id,
             idempotency: None,
         }
+    }
+
+    /// Whether it waits for an offline email: new messages and actions
+    /// asked of the user, in a conversation.
+    pub fn emails(&self) -> bool {
+        self.conversation_id.is_some() && EMAILED.contains(&self.kind.as_str())
     }
 
     /// New messages of one conversation share a row while it is unread.
@@ -139,6 +148,12 @@ pub async fn store(
                         notification::Column::UpdatedAt,
                     ])
                     .value(notification::Column::Count, Expr::cust("notifications.count + excluded.count"))
+                    // A burst waiting for its email keeps its start; after the
+                    // email, the next message starts a new one.
+                    .value(
+                        notification::Column::EmailSince,
+                        Expr::cust("COALESCE(notifications.email_since, excluded.email_since)"),
+                    )
                     .to_owned(),
             )
             .exec_with_returning(db)
@@ -185,6 +200,7 @@ fn row(d: &Draft, count: i32, now: DateTime<Utc>) -> notification::ActiveModel {
         count: Set(count),
         source: Set(source),
         idempotency_key: Set(idempotency_key),
+        email_since: Set(d.emails().then_some(now)),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -246,9 +262,27 @@ pub fn json(n: &notification::Model) -> Value {
     serde_json::to_value(View::from(n)).unwrap_or_default()
 }
 
-/// The `notification` event that carries a stored row.
+/// The `notification` event that carries a row just stored (pushed to the
+/// user's devices when they are not connected).
 pub fn event(n: &notification::Model) -> Outbound {
-    Outbound::new("notification", vec![user_room(&n.user_id)], super::events::Payload::text(&View::from(n)))
+    let mut event = revised_event(n);
+    event.notice = Some(Box::new(super::reach::Notice {
+        user_id: n.user_id.clone(),
+        kind: n.kind.clone(),
+        title: n.title.clone(),
+        body: n.body.clone(),
+        conversation_id: n.conversation_id,
+    }));
+    event
+}
+
+/// The `notification` event for a row the server revised (a message in it
+/// expired): connected clients update it, nobody is pushed.
+pub fn revised_event(n: &notification::Model) -> Outbound {
+    let mut out =
+        Outbound::new("notification", vec![user_room(&n.user_id)], super::events::Payload::text(&View::from(n)));
+    out.muted_by = n.conversation_id.map(|c| (n.user_id.clone(), c));
+    out
 }
 
 /// A user's notifications, newest activity first.
@@ -312,6 +346,7 @@ pub async fn mark_read(
             .col_expr(notification::Column::Read, Expr::value(true))
             .col_expr(notification::Column::ReadAt, Expr::value(now))
             .col_expr(notification::Column::CoalesceKey, Expr::value(Option::<String>::None))
+            .col_expr(notification::Column::EmailSince, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(notification::Column::Id.is_in(chunk.to_vec()))
             .exec(db)
             .await?;

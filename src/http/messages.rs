@@ -12,10 +12,11 @@ use super::extract::{ApiJson, ApiQuery, Caller};
 use crate::{
     app::{
         AppState,
-        conversations::{self, DirectConnectInput, ListQuery, SettingsInput},
-        messages::{self, HistoryQuery, SeenInput, SendInput},
+        conversations::{self, DirectConnectInput, ListQuery, MuteInput, SettingChange, SettingsInput},
+        messages::{self, EditInput, HistoryQuery, ReactionInput, SeenInput, SendInput},
     },
     domain::events::conversation_json,
+    domain::messages::Reaction,
     error::AppResult,
 };
 
@@ -212,4 +213,214 @@ pub async fn settings(
 )]
 pub async fn quota(State(app): State<AppState>, Caller(who): Caller) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "success": true, "quota": messages::quota(&app, &who).await? })))
+}
+
+/// Only the text is read from the body: the id comes from the path.
+#[derive(Debug, serde::Deserialize)]
+pub struct EditBody {
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `PUT /api/messages/:id {message}`.
+#[utoipa::path(
+    put,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    summary = "Edits a message within the edit window",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn edit(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EditBody>,
+) -> AppResult<Json<Value>> {
+    let message = messages::edit(&app, &who, EditInput { message_id: id, message: body.message }).await?;
+    Ok(Json(json!({ "success": true, "message": message })))
+}
+
+/// `DELETE /api/messages/:id`.
+#[utoipa::path(
+    delete,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    summary = "Deletes a message (sender or admin)",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn delete(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let message = messages::delete(&app, &who, &id).await?;
+    Ok(Json(json!({ "success": true, "message": message })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ReactionBody {
+    #[serde(default)]
+    pub emoji: String,
+}
+
+/// `POST /api/messages/:id/reactions {emoji}`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/reactions",
+    tag = "messages",
+    summary = "Adds a reaction",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn add_reaction(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReactionBody>,
+) -> AppResult<Json<Value>> {
+    let input = ReactionInput { message_id: id, emoji: body.emoji };
+    reaction(&app, &who, input, Reaction::Add).await
+}
+
+/// `DELETE /api/messages/:id/reactions/:emoji`.
+#[utoipa::path(
+    delete,
+    path = "/api/messages/{id}/reactions/{emoji}",
+    tag = "messages",
+    summary = "Removes a reaction",
+    params(("id" = String, Path, description = "the id"), ("emoji" = String, Path, description = "the emoji")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn remove_reaction(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path((id, emoji)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    reaction(&app, &who, ReactionInput { message_id: id, emoji }, Reaction::Remove).await
+}
+
+async fn reaction(
+    app: &AppState,
+    who: &crate::domain::users::Identity,
+    input: ReactionInput,
+    how: Reaction,
+) -> AppResult<Json<Value>> {
+    let reacted = messages::react(app, who, input, how).await?;
+    let mut body = messages::react_json(&reacted);
+    body["success"] = json!(true);
+    Ok(Json(body))
+}
+
+async fn setting(
+    app: &AppState,
+    who: &crate::domain::users::Identity,
+    id: &str,
+    change: SettingChange,
+    input: MuteInput,
+) -> AppResult<Json<Value>> {
+    let mut body = conversations::change_setting(app, who, id, change, input).await?;
+    body["success"] = json!(true);
+    Ok(Json(body))
+}
+
+/// `POST /api/messages/conversations/:id/archive`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/archive",
+    tag = "messages",
+    summary = "Archives the conversation for the caller",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn archive(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    setting(&app, &who, &id, SettingChange::Archive, MuteInput::default()).await
+}
+
+/// `POST /api/messages/conversations/:id/unarchive`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/unarchive",
+    tag = "messages",
+    summary = "Unarchives the conversation",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn unarchive(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    setting(&app, &who, &id, SettingChange::Unarchive, MuteInput::default()).await
+}
+
+/// `POST /api/messages/conversations/:id/mute {until?}` (the body may be absent).
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/mute",
+    tag = "messages",
+    summary = "Mutes the conversation for the caller",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn mute(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> AppResult<Json<Value>> {
+    let input: MuteInput = if body.iter().all(u8::is_ascii_whitespace) {
+        MuteInput::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|_| crate::error::AppError::invalid_field("until", "the body must be JSON {until?}"))?
+    };
+    setting(&app, &who, &id, SettingChange::Mute, input).await
+}
+
+/// `POST /api/messages/conversations/:id/unmute`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/unmute",
+    tag = "messages",
+    summary = "Unmutes the conversation",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn unmute(
+    State(app): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    setting(&app, &who, &id, SettingChange::Unmute, MuteInput::default()).await
+}
+
+/// `DELETE /api/messages/conversations/:id/leave`: always refused.
+#[utoipa::path(
+    delete,
+    path = "/api/messages/conversations/{id}/leave",
+    tag = "messages",
+    summary = "Leaves (hides) the conversation",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
+pub async fn leave(Caller(_who): Caller, Path(_id): Path<String>) -> AppResult<Json<Value>> {
+    Err(conversations::leave())
 }

@@ -14,6 +14,7 @@ mod notifications;
 pub mod openapi;
 mod payments;
 mod platform;
+mod reach;
 
 use std::time::Instant;
 
@@ -75,8 +76,19 @@ pub fn router(app: AppState) -> Router {
         .route("/api/platform/wallets/{user_id}/credit", post(platform::credit))
         .route("/api/messages/conversations/{id}/settings", put(messages::settings))
         .route("/api/messages/quota", get(messages::quota))
+        .route("/api/messages/conversations/{id}/archive", post(messages::archive))
+        .route("/api/messages/conversations/{id}/unarchive", post(messages::unarchive))
+        .route("/api/messages/conversations/{id}/mute", post(messages::mute))
+        .route("/api/messages/conversations/{id}/unmute", post(messages::unmute))
+        .route("/api/messages/conversations/{id}/leave", delete(messages::leave))
+        .route("/api/messages/{id}", put(messages::edit).delete(messages::delete))
+        .route("/api/messages/{id}/reactions", post(messages::add_reaction))
+        .route("/api/messages/{id}/reactions/{emoji}", delete(messages::remove_reaction))
         .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
-        .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery));
+        .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery))
+        .route("/api/devices", post(reach::register_device).get(reach::list_devices))
+        .route("/api/devices/{token}", delete(reach::remove_device))
+        .route("/api/me/preferences", get(reach::preferences).put(reach::set_preferences));
     if !app.settings.is_production() {
         api = api.route("/api/dev/token", post(dev::token));
     }
@@ -100,6 +112,7 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/unsubscribe", get(reach::unsubscribe_page).post(reach::unsubscribe))
         .merge(api)
         .merge(pages)
         .method_not_allowed_fallback(method_not_allowed)

@@ -2,7 +2,7 @@
 //! same operation as its REST twin.
 
 use serde::Serialize;
-use serde_json::{json, value::RawValue, value::to_raw_value};
+use serde_json::{json, value::to_raw_value};
 use socketioxide::adapter::Adapter;
 
 use super::{
@@ -10,8 +10,8 @@ use super::{
     reply::{Answer, payload},
 };
 use crate::{
-    app::messages::{self, SeenInput},
-    domain::users::Identity,
+    app::messages::{self, EditInput, ReactionInput, SeenInput},
+    domain::{events::JsonText, messages::Reaction, users::Identity},
     error::{AppError, AppResult},
 };
 
@@ -20,9 +20,10 @@ pub async fn send_message<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payloa
     #[derive(Serialize)]
     struct Sent<'a> {
         success: bool,
-        message: &'a RawValue,
+        message: JsonText<'a>,
     }
-    let envelope = to_raw_value(&Sent { success: true, message: &sent.message }).map_err(AppError::internal)?;
+    let envelope =
+        to_raw_value(&Sent { success: true, message: JsonText(&sent.message) }).map_err(AppError::internal)?;
     Ok(Answer::Envelope(envelope))
 }
 
@@ -39,4 +40,23 @@ pub async fn mark_seen<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) 
 pub async fn sync_messages<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppResult<Answer> {
     let read = messages::sync(&ctx.app, who, payload(data)?).await?;
     Ok(json!({ "messages": read.messages, "has_more": read.pagination["has_more"] }).into())
+}
+
+/// `edit_message {messageId, message}` → `{success, message}`.
+pub async fn edit_message<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppResult<Answer> {
+    let input: EditInput = payload(data)?;
+    Ok(json!({ "message": messages::edit(&ctx.app, who, input).await? }).into())
+}
+
+/// `delete_message {messageId}` → `{success, message}` (the tombstone).
+pub async fn delete_message<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppResult<Answer> {
+    let input: ReactionInput = payload(data)?;
+    Ok(json!({ "message": messages::delete(&ctx.app, who, &input.message_id).await? }).into())
+}
+
+/// `add_reaction` / `remove_reaction {messageId, emoji}` → `{success, message_id, reactions}`.
+pub async fn reaction<A: Adapter>(ctx: &Ctx<A>, who: &Identity, event: &str, data: Payload) -> AppResult<Answer> {
+    let how = if event == "add_reaction" { Reaction::Add } else { Reaction::Remove };
+    let reacted = messages::react(&ctx.app, who, payload(data)?, how).await?;
+    Ok(messages::react_json(&reacted).into())
 }

@@ -16,6 +16,7 @@ use socketioxide::{
 use super::Payload;
 use crate::{
     app::AppState,
+    domain::events::JsonText,
     error::{AppError, AppResult},
     metrics::EventLabels,
     state::InFlightGuard,
@@ -98,7 +99,7 @@ impl<A: Adapter> Reply<A> {
                 }
                 ack.send(&envelope)
             }
-            Answer::Envelope(envelope) => ack.send(&envelope),
+            Answer::Envelope(envelope) => ack.send(&JsonText(&envelope)),
         };
         if let Err(e) = sent {
             tracing::debug!(error = %e, "ack not delivered");

@@ -106,6 +106,10 @@ export function renderCard(message, opts) {
 
 function details(el, card, withSubtitle = true) {
   if (card.subtitle && withSubtitle) el.append(h("p", { class: "card-subtitle", text: card.subtitle }));
+  if (card.expires_at) {
+    const at = new Date(card.expires_at);
+    el.append(h("p", { class: "card-expires" }, "Offer expires ", h("time", { datetime: card.expires_at, text: at.toLocaleString() })));
+  }
   if (card.payment_breakdown) el.append(breakdown(card.payment_breakdown));
   if (card.work_submission) el.append(submission(card.work_submission));
 }

@@ -8,6 +8,7 @@ import { createActions } from "./chat-actions.js";
 import { createHistory, PAGE } from "./chat-history.js";
 import { createComposer } from "./composer.js";
 import { createHeader } from "./chat-header.js";
+import { createTimeRules } from "./time-rules.js";
 import { $, compareMessages } from "./dom.js";
 import { lockReason } from "./flow.js";
 import { pay } from "./payments.js";
@@ -54,6 +55,11 @@ export function createChat(app) {
     composer,
   });
   const { act, submitCard, stopTyping } = actions;
+  const timeRules = createTimeRules({
+    view: () => cur,
+    upsert: (m) => upsert(m),
+    onError: (text) => composer.showError(text),
+  });
 
   const timeline = createTimeline(els.list, {
     me,
@@ -132,6 +138,7 @@ export function createChat(app) {
     const id = cur.id;
     composer.detach();
     cur = null;
+    timeRules.show(null);
     if (connected()) emit(app.socket(), "leave_conversation", id).catch(() => {});
     els.main.hidden = true;
     els.empty.hidden = false;
@@ -153,6 +160,7 @@ export function createChat(app) {
     cur.source = ctx.source;
     cur.available = ctx.available_actions || [];
     cur.conversation = ctx.conversation;
+    timeRules.show(cur);
     applyContext(ctx.conversation_context);
   }
 
@@ -336,6 +344,15 @@ export function createChat(app) {
         markSeen();
       }
     },
+    /** `message_expired`: those messages are gone for everyone. */
+    onExpired(data) {
+      if (!cur || data.conversation_id !== cur.id) return;
+      const gone = new Set(data.message_ids || []);
+      cur.messages = cur.messages.filter((m) => !gone.has(m.id));
+      draw();
+    },
+    showQuota: (quota) => timeRules.showQuota(quota),
+    loadQuota: () => timeRules.loadQuota(),
     onStateChanged(data) {
       if (!cur || data.conversation_id !== cur.id) return;
       applyContext({

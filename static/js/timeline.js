@@ -5,7 +5,7 @@
 // than redrawn, so a card being filled in keeps its focus and its input.
 
 import { renderCard } from "./cards.js";
-import { avatar, clockTime, dayKey, dayLabel, h, linkify } from "./dom.js";
+import { avatar, clockTime, dayKey, dayLabel, h, linkify, shortTime } from "./dom.js";
 import { waitingFor } from "./flow.js";
 
 /** Who flow cards and notices come from, whoever's action wrote them. */
@@ -156,7 +156,10 @@ export function createTimeline(list, env) {
     const mine = m.sender_id === env.me().id;
     const li = h("li", props(mine ? "msg-mine" : "msg-theirs"));
     if (!mine) li.append(avatar(env.other() || { id: m.sender_id }));
-    const bubble = h("div", { class: "msg-bubble" }, meta(who(m), m));
+    const expires = m.expires_at
+      ? h("span", { class: "msg-expires", title: `Disappears ${new Date(m.expires_at).toLocaleString()}`, text: ` · disappears ${shortTime(m.expires_at)}` })
+      : null;
+    const bubble = h("div", { class: "msg-bubble" }, meta(who(m), m, expires));
     if (m.message) bubble.append(h("p", { class: "msg-text" }, linkify(m.message)));
     if (m.media_url) {
       const preview = media(m.media_url, who(m));

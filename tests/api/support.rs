@@ -119,6 +119,21 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    #[allow(dead_code)]
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let res =
+            self.http.put(format!("{}{path}", self.base)).bearer_auth(token).json(&body).send().await.expect("request");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    #[allow(dead_code)]
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let res = self.http.delete(format!("{}{path}", self.base)).bearer_auth(token).send().await.expect("request");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn socket(&self, token: &str) -> Client {
         parley_client::connect(&self.base, Options::token(token)).await.expect("socket connects")
     }

@@ -11,4 +11,5 @@ mod tokens;
 mod legacy;
 mod outbox;
 mod procs;
+mod reach;
 mod tests;

@@ -522,6 +522,11 @@ pub(super) fn draft_to_row(
         expires_at: None,
         emit_pending: cfg.track_emits,
         created_at: now,
+        edited_at: None,
+        deleted_at: None,
+        reply_to_id: None,
+        reply_to: None,
+        reactions: None,
     }
 }
 

@@ -92,6 +92,7 @@ pub async fn initialize(
         last_message_at: now,
         created_at: now,
         updated_at: now,
+        contexts: None,
     };
     let rows: Vec<message::Model> = t.drafts.iter().map(|d| draft_to_row(cfg, &c, d, &who.user_id, now)).collect();
     let Some(notified) = store(db, cfg, &c, &t, &rows, &who.user_id, application.as_ref().map(|r| r.id)).await? else {

@@ -52,7 +52,8 @@ pub async fn publishable(
     for receiver in receivers {
         out.extend(messages::unread_update(db, receiver, after.id).await);
     }
-    Ok(out)
+    // The transition's own time: a mute that ends meanwhile is still a mute.
+    Ok(crate::domain::settings::drop_muted(db, out, after.updated_at).await)
 }
 
 fn everyone(c: &conversation::Model) -> Vec<String> {

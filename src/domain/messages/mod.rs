@@ -2,6 +2,9 @@
 //! and cursors, read receipts and unread counts.
 
 mod history;
+pub mod ops;
+mod react;
+pub mod reactions;
 mod seen;
 pub mod system;
 mod unread;
@@ -11,6 +14,9 @@ use entity::{conversation, message};
 use serde_json::value::RawValue;
 
 pub use history::{Window, history, last_visible, visible_messages};
+pub use ops::{Changed, EarlierText, delete, edit, edit_history};
+pub use react::{Reacted, Reaction, react};
+pub use reactions::{Reactions, StoredView};
 pub use seen::{SeenOutcome, mark_emitted, mark_seen, pending_emits};
 pub use unread::{count_unread, recount, unread_by_conversation, unread_of, unread_update};
 use writer::Written;
@@ -35,6 +41,8 @@ pub struct Draft {
     pub client_message_id: Option<String>,
     /// Its own lifetime in seconds (already checked), else the conversation's default.
     pub expires_in: Option<i64>,
+    /// The message it quotes.
+    pub reply_to: Option<MessageId>,
 }
 
 pub struct Sent {
@@ -63,6 +71,10 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
     let receiver = participants.receiver_for(who)?;
     let now = writer.clock().now();
     let lifetime = draft.expires_in.or(participants.message_ttl_seconds);
+    let reply_to = match draft.reply_to {
+        Some(quoted) => Some(ops::quote_for_reply(db, who, draft.conversation_id, quoted, now).await?),
+        None => None,
+    };
     let row = message::Model {
         id: MessageId::new().0,
         conversation_id: draft.conversation_id.0,
@@ -81,6 +93,11 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         expires_at: lifetime.map(|s| super::expiry::expires_at(now, s)),
         emit_pending: true,
         created_at: now,
+        edited_at: None,
+        deleted_at: None,
+        reply_to_id: draft.reply_to.map(|id| id.0),
+        reply_to,
+        reactions: None,
     };
     let json = message_text(&row)?;
     let mut effects = effects_of(writer, who, &row, &json)?;
@@ -96,7 +113,10 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
     };
     let row = fresh.message;
     let mut events = vec![events::new_message_as(&c, &row, &*json)];
-    events.extend(fresh.notification.as_ref().map(notifications::event));
+    // A muted conversation still counts unread, but its receiver is not notified.
+    if !fresh.unread.muted {
+        events.extend(fresh.notification.as_ref().map(notifications::event));
+    }
     events.push(unread::unread_event(&row.receiver_id, c.id, fresh.unread));
     if let Some(q) = &fresh.quota {
         events.push(quota_event(&row.sender_id, q));

@@ -64,7 +64,8 @@ pub async fn mark_seen(
         }
         addressed = addressed.add(message::Column::Id.lte(id.0));
     }
-    let unseen = addressed.add(message::Column::Seen.eq(false));
+    // A deleted message no longer counts as unread, so it is never marked seen.
+    let unseen = addressed.add(message::Column::Seen.eq(false)).add(message::Column::DeletedAt.is_null());
     let txn = crate::db::begin_write(db).await?;
     let ids: Vec<Uuid> = message::Entity::find()
         .select_only()

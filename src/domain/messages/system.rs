@@ -64,6 +64,11 @@ pub async fn post(
         expires_at: None,
         emit_pending: notice.track_emits,
         created_at: now,
+        edited_at: None,
+        deleted_at: None,
+        reply_to_id: None,
+        reply_to: None,
+        reactions: None,
     };
     let txn = crate::db::begin_write(db).await?;
     let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))

@@ -17,8 +17,8 @@ use crate::{
     error::AppResult,
 };
 
-/// Unread messages addressed to the caller, per conversation (only the
-/// given conversations when `only` is set).
+/// Unread messages addressed to the caller, per conversation: the given
+/// conversations when `only` is set, else every conversation not archived.
 pub async fn unread_by_conversation(
     db: &impl ConnectionTrait,
     user_id: &str,
@@ -32,6 +32,9 @@ pub async fn unread_by_conversation(
             return Ok(HashMap::new());
         }
         query = query.filter(unread_count::Column::ConversationId.is_in(ids));
+    } else {
+        // Archived conversations stay out of the totals.
+        query = query.filter(unread_count::Column::Archived.eq(false));
     }
     Ok(query.all(db).await?.into_iter().map(|u| (u.conversation_id, u.count.max(0) as u64)).collect())
 }
@@ -56,10 +59,13 @@ pub async fn count_unread<'a>(
         user_id: Set(user.to_string()),
         conversation_id: Set(conversation),
         count: Set(n),
+        ..Default::default()
     }))
     .on_conflict(
+        // A new message to the user brings an archived conversation back.
         OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
             .value(unread_count::Column::Count, Expr::cust("unread_counts.count + excluded.count"))
+            .value(unread_count::Column::Archived, Expr::value(false))
             .to_owned(),
     )
     .exec_without_returning(txn)
@@ -74,12 +80,14 @@ pub async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id:
         .filter(message::Column::ReceiverId.eq(user_id))
         .filter(message::Column::SenderId.ne(user_id))
         .filter(message::Column::Seen.eq(false))
+        .filter(message::Column::DeletedAt.is_null())
         .count(txn)
         .await? as i64;
     unread_count::Entity::insert(unread_count::ActiveModel {
         user_id: Set(user_id.to_string()),
         conversation_id: Set(conversation_id),
         count: Set(n),
+        ..Default::default()
     })
     .on_conflict(
         OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
@@ -91,7 +99,8 @@ pub async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id:
     Ok(())
 }
 
-/// Every unread count above zero of the given users, in one query.
+/// Every unread count above zero of the given users (archived
+/// conversations left out), in one query.
 pub async fn unread_of<'a>(
     db: &impl ConnectionTrait,
     users: impl IntoIterator<Item = &'a str>,
@@ -106,6 +115,7 @@ pub async fn unread_of<'a>(
     let rows = unread_count::Entity::find()
         .filter(unread_count::Column::UserId.is_in(users))
         .filter(unread_count::Column::Count.gt(0))
+        .filter(unread_count::Column::Archived.eq(false))
         .all(db)
         .await?;
     for u in rows {
@@ -140,6 +150,7 @@ pub async fn unread_update(db: &impl ConnectionTrait, user_id: &str, conversatio
     let unread = Unread {
         conversation: counts.get(&conversation_id).copied().unwrap_or(0),
         total: counts.values().sum::<u64>(),
+        muted: false,
     };
     Some(unread_event(user_id, conversation_id, unread))
 }

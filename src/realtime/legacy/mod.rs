@@ -232,6 +232,7 @@ async fn send<A: Adapter>(ctx: &Ctx<A>, who: &Identity, data: Payload) -> AppRes
         media_url: p.media_url,
         client_message_id: p.client_nonce.filter(|n| !n.trim().is_empty()).or(Some(temp)),
         expires_in: None,
+        reply_to: None,
         claimed: p.claimed,
     };
     let sent = app::messages::send(&ctx.app, who, input).await?;

@@ -132,6 +132,7 @@ pub async fn write(
                         Unread {
                             conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
                             total: counts.map(|u| u.values().sum()).unwrap_or(0),
+                            muted: false,
                         }
                     });
                 Ok((fresh(&jobs[i], figures, &notified, None), c))
@@ -191,6 +192,8 @@ async fn write_in_transaction(
     let stored = || jobs.iter().filter(|p| inserted.contains(&p.row.id));
     count_unread(&txn, stored().map(|p| p.row)).await?;
     let unread = unread_of(&txn, stored().map(|p| p.row.receiver_id.as_str())).await?;
+    let pairs: Vec<(String, Uuid)> = stored().map(|p| (p.row.receiver_id.clone(), p.row.conversation_id)).collect();
+    let muted = crate::domain::settings::muted_among(&txn, &pairs, now).await?;
     let drafts = stored().filter_map(|p| p.effects.notification.clone()).collect();
     let notified = keyed(notifications::store(&txn, drafts, now).await?);
     outbox::enqueue(&txn, &ctx.webhooks, stored().filter_map(|p| p.effects.webhook.clone()).collect()).await?;
@@ -220,6 +223,7 @@ async fn write_in_transaction(
                 let figures = Unread {
                     conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
                     total: counts.map(|u| u.values().sum()).unwrap_or(0),
+                    muted: muted.contains(&(r.receiver_id.clone(), r.conversation_id)),
                 };
                 let quota = charged.get(&r.id).and_then(|q| q.as_ref().ok()).cloned();
                 Ok((fresh(p, figures, &notified, quota), c.clone()))

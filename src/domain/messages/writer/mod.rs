@@ -205,7 +205,10 @@ pub struct BatchMetrics {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Unread {
     pub conversation: u64,
+    /// Over the conversations the receiver has not archived.
     pub total: u64,
+    /// Whether the receiver has muted the conversation (no notification event).
+    pub muted: bool,
 }
 
 async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setup) {

@@ -34,10 +34,10 @@ WITH batch AS (
 ), stored AS (
     INSERT INTO messages (id, conversation_id, sender_id, receiver_id, message, media_url, message_type,
         action_required, action_data, is_automated, action_completed, seen, seen_at, client_message_id,
-        expires_at, emit_pending, created_at)
+        expires_at, emit_pending, created_at, reply_to_id, reply_to)
     SELECT id, conversation_id, sender_id, receiver_id, message, media_url, message_type,
         action_required, action_data, is_automated, action_completed, seen, seen_at, client_message_id,
-        expires_at, emit_pending, created_at
+        expires_at, emit_pending, created_at, reply_to_id, reply_to
     FROM batch WHERE conversation_id IN (SELECT id FROM touched)
     ON CONFLICT (conversation_id, sender_id, client_message_id) DO NOTHING
     RETURNING id, conversation_id, sender_id, receiver_id, seen
@@ -48,11 +48,12 @@ WITH batch AS (
 ), counted AS (
     INSERT INTO unread_counts (user_id, conversation_id, count)
     SELECT user_id, conversation_id, n FROM added ORDER BY user_id, conversation_id
-    ON CONFLICT (user_id, conversation_id) DO UPDATE SET count = unread_counts.count + excluded.count
-    RETURNING user_id, conversation_id, count
+    ON CONFLICT (user_id, conversation_id) DO UPDATE SET count = unread_counts.count + excluded.count,
+        archived = false
+    RETURNING user_id, conversation_id, count, muted_until
 ), elsewhere AS (
     SELECT x.user_id, sum(greatest(x.count, 0)) AS total FROM unread_counts x
-    WHERE x.user_id IN (SELECT user_id FROM added)
+    WHERE x.user_id IN (SELECT user_id FROM added) AND NOT x.archived
       AND NOT EXISTS (SELECT 1 FROM added a WHERE a.user_id = x.user_id AND a.conversation_id = x.conversation_id)
     GROUP BY x.user_id
 ), drafted AS (
@@ -65,11 +66,13 @@ WITH batch AS (
     FROM drafted ORDER BY user_id, coalesce_key, message_id DESC
 ), notified AS (
     INSERT INTO notifications (id, user_id, type, title, body, data, conversation_id, read, coalesce_key, count,
-        created_at, updated_at)
-    SELECT id, user_id, type, title, body, data, conversation_id, false, coalesce_key, n, created_at, created_at
+        created_at, updated_at, email_since)
+    SELECT id, user_id, type, title, body, data, conversation_id, false, coalesce_key, n, created_at, created_at,
+        created_at
     FROM grouped ORDER BY user_id, coalesce_key
     ON CONFLICT (user_id, coalesce_key) DO UPDATE SET title = excluded.title, body = excluded.body,
-        data = excluded.data, count = notifications.count + excluded.count, updated_at = excluded.updated_at
+        data = excluded.data, count = notifications.count + excluded.count, updated_at = excluded.updated_at,
+        email_since = COALESCE(notifications.email_since, excluded.email_since)
     RETURNING *
 )"#;
 
@@ -95,7 +98,8 @@ UNION ALL
 SELECT 'stored', NULL, NULL, count(*), 0, NULL FROM stored
 UNION ALL
 SELECT 'unread', c.conversation_id, c.user_id, greatest(c.count, 0),
-    (coalesce(e.total, 0) + sum(greatest(c.count, 0)) OVER (PARTITION BY c.user_id))::bigint, NULL
+    (coalesce(e.total, 0) + sum(greatest(c.count, 0)) OVER (PARTITION BY c.user_id))::bigint,
+    CASE WHEN c.muted_until > $1 THEN 'muted' END
     FROM counted c LEFT JOIN elsewhere e ON e.user_id = c.user_id
 UNION ALL
 SELECT 'notified', NULL, NULL, 0, 0, row_to_json(n)::text FROM notified n
@@ -165,9 +169,10 @@ pub async fn write(
                 let conversation: Uuid = row.try_get("", "conversation_id")?;
                 let count: i64 = row.try_get("", "count")?;
                 let total: i64 = row.try_get("", "total")?;
+                let muted = row.try_get::<Option<String>>("", "row")?.is_some();
                 out.unread.insert(
                     (user, conversation),
-                    Unread { conversation: count.max(0) as u64, total: total.max(0) as u64 },
+                    Unread { conversation: count.max(0) as u64, total: total.max(0) as u64, muted },
                 );
             }
         }
@@ -196,6 +201,8 @@ struct Row<'a> {
     expires_at: Option<DateTime<Utc>>,
     emit_pending: bool,
     created_at: DateTime<Utc>,
+    reply_to_id: Option<Uuid>,
+    reply_to: Option<&'a serde_json::Value>,
 }
 
 impl<'a> From<&'a message::Model> for Row<'a> {
@@ -218,6 +225,9 @@ impl<'a> From<&'a message::Model> for Row<'a> {
             expires_at: m.expires_at,
             emit_pending: m.emit_pending,
             created_at: m.created_at,
+            // A new message is never edited, deleted or reacted to yet.
+            reply_to_id: m.reply_to_id,
+            reply_to: m.reply_to.as_ref(),
         }
     }
 }
@@ -289,6 +299,7 @@ struct NotifiedRow {
     count: i32,
     source: Option<String>,
     idempotency_key: Option<String>,
+    email_since: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -309,6 +320,7 @@ impl From<NotifiedRow> for notification::Model {
             count: n.count,
             source: n.source,
             idempotency_key: n.idempotency_key,
+            email_since: n.email_since,
             created_at: n.created_at,
             updated_at: n.updated_at,
         }

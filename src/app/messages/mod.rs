@@ -1,4 +1,9 @@
-//! Sending, reading history, catching up, read receipts and unread counts.
+//! Sending, reading history, catching up, read receipts and unread counts;
+//! edits, deletes and reactions in [`ops`].
+
+mod ops;
+
+pub use ops::{EditInput, Reacted, ReactionInput, delete, edit, react, react_json};
 
 use std::collections::HashMap;
 
@@ -35,6 +40,9 @@ pub struct SendInput {
     /// Seconds until the message disappears.
     #[serde(default, alias = "expiresIn")]
     pub expires_in: Option<i64>,
+    /// The id of the message this one quotes.
+    #[serde(default, alias = "replyTo")]
+    pub reply_to: Option<String>,
     #[serde(flatten)]
     pub claimed: Claimed,
 }
@@ -57,9 +65,20 @@ pub async fn send(app: &AppState, who: &Identity, input: SendInput) -> AppResult
         media_url: input.media_url.filter(|u| !u.trim().is_empty()),
         client_message_id: input.client_message_id,
         expires_in: input.expires_in.map(|s| expiry::ttl("expires_in", s, min)).transpose()?,
+        reply_to: reply_to(input.reply_to.as_deref())?,
     };
     let sent = deliver(app, who, draft).await?;
     Ok(Sent { message: sent.json, created: sent.created })
+}
+
+/// A reply's quoted message id; an empty one is no reply.
+fn reply_to(raw: Option<&str>) -> AppResult<Option<MessageId>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => uuid::Uuid::parse_str(id)
+            .map(|u| Some(MessageId(u)))
+            .map_err(|_| crate::error::AppError::invalid_field("reply_to", "must be a message id")),
+        None => Ok(None),
+    }
 }
 
 /// The one way a user's message is stored and published, whichever
