@@ -68,6 +68,33 @@ pub const CLIENT_EVENTS: &[ClientEvent] = &[
         ack: || ok_with(json!({"message": message()})),
     },
     ClientEvent {
+        name: "edit_message",
+        summary: "Edits one of the caller's messages within the edit window",
+        payload: || {
+            json!({"type": "object", "required": ["messageId", "message"], "properties": {
+                "messageId": id(), "message": {"type": "string", "maxLength": 5000}}})
+        },
+        ack: || ok_with(json!({"message": message()})),
+    },
+    ClientEvent {
+        name: "delete_message",
+        summary: "Deletes a message (its sender or an admin); a tombstone stays",
+        payload: || json!({"type": "object", "required": ["messageId"], "properties": {"messageId": id()}}),
+        ack: || ok_with(json!({"message": message()})),
+    },
+    ClientEvent {
+        name: "add_reaction",
+        summary: "Adds the caller's reaction to a message",
+        payload: || json!({"type": "object", "required": ["messageId", "emoji"], "properties": {"messageId": id(), "emoji": {"type": "string"}}}),
+        ack: || ok_with(json!({"reactions": obj()})),
+    },
+    ClientEvent {
+        name: "remove_reaction",
+        summary: "Removes the caller's reaction",
+        payload: || json!({"type": "object", "required": ["messageId", "emoji"], "properties": {"messageId": id(), "emoji": {"type": "string"}}}),
+        ack: || ok_with(json!({"reactions": obj()})),
+    },
+    ClientEvent {
         name: "typing_start",
         summary: "Starts typing (expires after 8 s)",
         payload: conversation_ref,
@@ -142,6 +169,21 @@ pub const SERVER_EVENTS: &[ServerEvent] = &[
         name: "new_message",
         to: "conversation_{id} and both participants' user_ rooms, each socket once",
         payload: || json!({"type": "object", "properties": {"conversation_id": id(), "message": message(), "conversation_context": obj()}}),
+    },
+    ServerEvent {
+        name: "message_updated",
+        to: "conversation_{id} and both user_ rooms, each socket once",
+        payload: obj,
+    },
+    ServerEvent {
+        name: "message_deleted",
+        to: "conversation_{id} and both user_ rooms, each socket once",
+        payload: obj,
+    },
+    ServerEvent {
+        name: "reaction_updated",
+        to: "conversation_{id} and both user_ rooms, each socket once",
+        payload: obj,
     },
     ServerEvent { name: "notification", to: "user_{recipient}", payload: obj },
     ServerEvent { name: "notifications_updated", to: "user_{id}", payload: obj },

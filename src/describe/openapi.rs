@@ -63,6 +63,14 @@ pub struct MineQuery {
     mine: Option<bool>,
 }
 
+/// The signed token of an email's unsubscribe link.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct UnsubscribeQuery {
+    token: String,
+}
+
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct SendBody {

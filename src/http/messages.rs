@@ -227,6 +227,16 @@ pub struct EditBody {
 }
 
 /// `PUT /api/messages/:id {message}`.
+#[utoipa::path(
+    put,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    summary = "Edits a message within the edit window",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn edit(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -238,6 +248,15 @@ pub async fn edit(
 }
 
 /// `DELETE /api/messages/:id`.
+#[utoipa::path(
+    delete,
+    path = "/api/messages/{id}",
+    tag = "messages",
+    summary = "Deletes a message (sender or admin)",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn delete(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -254,6 +273,16 @@ pub struct ReactionBody {
 }
 
 /// `POST /api/messages/:id/reactions {emoji}`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/reactions",
+    tag = "messages",
+    summary = "Adds a reaction",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn add_reaction(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -265,6 +294,15 @@ pub async fn add_reaction(
 }
 
 /// `DELETE /api/messages/:id/reactions/:emoji`.
+#[utoipa::path(
+    delete,
+    path = "/api/messages/{id}/reactions/{emoji}",
+    tag = "messages",
+    summary = "Removes a reaction",
+    params(("id" = String, Path, description = "the id"), ("emoji" = String, Path, description = "the emoji")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn remove_reaction(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -298,6 +336,15 @@ async fn setting(
 }
 
 /// `POST /api/messages/conversations/:id/archive`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/archive",
+    tag = "messages",
+    summary = "Archives the conversation for the caller",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn archive(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -307,6 +354,15 @@ pub async fn archive(
 }
 
 /// `POST /api/messages/conversations/:id/unarchive`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/unarchive",
+    tag = "messages",
+    summary = "Unarchives the conversation",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn unarchive(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -316,6 +372,16 @@ pub async fn unarchive(
 }
 
 /// `POST /api/messages/conversations/:id/mute {until?}` (the body may be absent).
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/mute",
+    tag = "messages",
+    summary = "Mutes the conversation for the caller",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn mute(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -332,6 +398,15 @@ pub async fn mute(
 }
 
 /// `POST /api/messages/conversations/:id/unmute`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/conversations/{id}/unmute",
+    tag = "messages",
+    summary = "Unmutes the conversation",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn unmute(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -341,6 +416,15 @@ pub async fn unmute(
 }
 
 /// `DELETE /api/messages/conversations/:id/leave`: always refused.
+#[utoipa::path(
+    delete,
+    path = "/api/messages/conversations/{id}/leave",
+    tag = "messages",
+    summary = "Leaves (hides) the conversation",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn leave(Caller(_who): Caller, Path(_id): Path<String>) -> AppResult<Json<Value>> {
     Err(conversations::leave())
 }

@@ -18,6 +18,15 @@ use crate::{
     error::AppResult,
 };
 
+#[utoipa::path(
+    post,
+    path = "/api/devices",
+    tag = "reach",
+    summary = "Registers a push device",
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn register_device(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -27,11 +36,28 @@ pub async fn register_device(
     Ok(Json(json!({ "success": true, "device": device })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/devices",
+    tag = "reach",
+    summary = "The caller's push devices",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn list_devices(State(app): State<AppState>, Caller(who): Caller) -> AppResult<Json<Value>> {
     let devices = account::devices(&app, &who).await?;
     Ok(Json(json!({ "success": true, "devices": devices })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/devices/{token}",
+    tag = "reach",
+    summary = "Removes a push device",
+    params(("token" = String, Path, description = "the token")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn remove_device(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -50,10 +76,27 @@ fn preferences_json(p: Preferences) -> Json<Value> {
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/me/preferences",
+    tag = "reach",
+    summary = "The caller's email and push preferences",
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn preferences(State(app): State<AppState>, Caller(who): Caller) -> AppResult<Json<Value>> {
     Ok(preferences_json(account::preferences(&app, &who).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/me/preferences",
+    tag = "reach",
+    summary = "Changes the caller's preferences",
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn set_preferences(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -72,6 +115,15 @@ const PAGE_STYLE: &str = "font-family:system-ui,sans-serif;max-width:32rem;margi
 
 /// The link in the email: asks before turning email off, so a mail
 /// scanner that follows links changes nothing.
+#[utoipa::path(
+    get,
+    path = "/unsubscribe",
+    tag = "reach",
+    summary = "The unsubscribe page of an email link",
+    params(crate::describe::openapi::UnsubscribeQuery),
+    responses((status = 200, description = "A page", content_type = "text/html", body = String)),
+    security(()),
+)]
 pub async fn unsubscribe_page(ApiQuery(q): ApiQuery<UnsubscribeQuery>) -> Html<String> {
     // The token is hex and a dot; anything else is dropped before it reaches the page.
     let token: String = q.token.chars().filter(|c| c.is_ascii_hexdigit() || *c == '.').collect();
@@ -83,6 +135,15 @@ pub async fn unsubscribe_page(ApiQuery(q): ApiQuery<UnsubscribeQuery>) -> Html<S
 }
 
 /// One-click unsubscribe (`List-Unsubscribe-Post`), or the page's button.
+#[utoipa::path(
+    post,
+    path = "/unsubscribe",
+    tag = "reach",
+    summary = "Unsubscribes by an email link (one click)",
+    params(crate::describe::openapi::UnsubscribeQuery),
+    responses((status = 200, description = "A page", content_type = "text/html", body = String)),
+    security(()),
+)]
 pub async fn unsubscribe(
     State(app): State<AppState>,
     ApiQuery(q): ApiQuery<UnsubscribeQuery>,
