@@ -12,8 +12,8 @@ mod m20261202_000012_lean_writes;
 mod m20261202_000012_moderation;
 mod m20261202_000018_message_ops;
 mod m20261202_000019_conversation_settings;
-mod m20261202_000020_reach;
 mod m20261202_000020_message_search;
+mod m20261202_000020_reach;
 
 pub struct Migrator;
 

@@ -89,6 +89,17 @@ pub const CLIENT_EVENTS: &[ClientEvent] = &[
         ack: || ok_with(json!({"reactions": obj()})),
     },
     ClientEvent {
+        name: "flag_message",
+        summary: "Reports a message to the moderators (participants; one open flag per reporter and message)",
+        payload: || {
+            json!({"type": "object", "required": ["messageId", "reason"], "properties": {
+                "messageId": id(),
+                "reason": {"type": "string", "enum": ["spam", "abuse", "fraud", "off_platform", "other"]},
+                "note": {"type": "string", "maxLength": 1000}}})
+        },
+        ack: || ok_with(json!({"flag": obj()})),
+    },
+    ClientEvent {
         name: "remove_reaction",
         summary: "Removes the caller's reaction",
         payload: || json!({"type": "object", "required": ["messageId", "emoji"], "properties": {"messageId": id(), "emoji": {"type": "string"}}}),
@@ -186,6 +197,8 @@ pub const SERVER_EVENTS: &[ServerEvent] = &[
         payload: obj,
     },
     ServerEvent { name: "notification", to: "user_{recipient}", payload: obj },
+    ServerEvent { name: "banned", to: "user_{id} (then every socket of the user is closed)", payload: obj },
+    ServerEvent { name: "conversation_settings_updated", to: "user_{id} (the caller's devices)", payload: obj },
     ServerEvent { name: "notifications_updated", to: "user_{id}", payload: obj },
     ServerEvent { name: "user_typing", to: "conversation_{id} except the typist", payload: obj },
     ServerEvent { name: "message_seen", to: "conversation_{id}", payload: obj },

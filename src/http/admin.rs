@@ -52,6 +52,16 @@ pub async fn replay_delivery(
     Ok(Json(json!({ "success": true, "delivery": delivery })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/ban",
+    tag = "admin",
+    summary = "Bans a user until a time or for good (admins)",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn ban(
     State(app): State<AppState>,
     Admin(admin): Admin,
@@ -62,11 +72,29 @@ pub async fn ban(
     Ok(Json(json!({ "success": true, "ban": ban })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/unban",
+    tag = "admin",
+    summary = "Lifts a ban (admins)",
+    params(("id" = String, Path, description = "the id")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn unban(State(app): State<AppState>, Admin(admin): Admin, Path(id): Path<String>) -> AppResult<Json<Value>> {
     let body = admin::unban(&app, &admin, &id).await?;
     Ok(Json(json!({ "success": true, "user_id": body["user_id"], "banned": false, "was_banned": body["was_banned"] })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/flags",
+    tag = "admin",
+    summary = "The flag queue with each target and its context (admins)",
+    params(crate::describe::openapi::PageQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn flags(
     State(app): State<AppState>,
     Admin(admin): Admin,
@@ -76,6 +104,16 @@ pub async fn flags(
     Ok(Json(json!({ "success": true, "flags": listed.items, "pagination": listed.pagination })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/flags/{id}/resolve",
+    tag = "admin",
+    summary = "Resolves a flag: dismiss, delete the message or ban the user (admins)",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn resolve_flag(
     State(app): State<AppState>,
     Admin(admin): Admin,
@@ -86,6 +124,15 @@ pub async fn resolve_flag(
     Ok(Json(json!({ "success": true, "flag": flag })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/analytics",
+    tag = "admin",
+    summary = "Messages, conversations, response times, the flow funnel and payments over a period (admins)",
+    params(("from" = Option<String>, Query, description = "first day, YYYY-MM-DD"), ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn analytics(
     State(app): State<AppState>,
     Admin(admin): Admin,
@@ -96,6 +143,15 @@ pub async fn analytics(
     Ok(Json(body))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/audit",
+    tag = "admin",
+    summary = "Every admin action: who, what, target, when (admins)",
+    params(crate::describe::openapi::PageQuery),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn audit(
     State(app): State<AppState>,
     Admin(admin): Admin,

@@ -57,6 +57,14 @@ pub async fn docs() -> Response {
 }
 
 /// The admin page (it asks for an admin token before showing anything).
+#[utoipa::path(
+    get,
+    path = "/admin",
+    tag = "operations",
+    summary = "The admin page (it asks for an admin token)",
+    responses((status = 200, description = "Success: `{success: true, ...}`", content_type = "text/html", body = String)),
+    security(()),
+)]
 pub async fn admin() -> Response {
     page("admin.html")
 }

@@ -430,6 +430,15 @@ pub async fn leave(Caller(_who): Caller, Path(_id): Path<String>) -> AppResult<J
 }
 
 /// `GET /api/messages/search?q=&conversation_id?&page&limit`.
+#[utoipa::path(
+    get,
+    path = "/api/messages/search",
+    tag = "messages",
+    summary = "Full-text search over the caller's conversations",
+    params(("q" = String, Query, description = "2..200 characters; the last word matches as a prefix"), ("conversation_id" = Option<String>, Query, description = "only this conversation"), ("page" = Option<u64>, Query, description = "from 1"), ("limit" = Option<u64>, Query, description = "1..100")),
+    responses((status = 200, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn search(
     State(app): State<AppState>,
     Caller(who): Caller,

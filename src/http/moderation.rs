@@ -22,6 +22,16 @@ fn answer(r: moderation::Reported) -> Created {
     (status, Json(json!({ "success": true, "flag": r.flag, "created": r.created })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/flag",
+    tag = "moderation",
+    summary = "Reports a message (participants)",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn flag_message(
     State(app): State<AppState>,
     Caller(who): Caller,
@@ -32,6 +42,16 @@ pub async fn flag_message(
     Ok(answer(moderation::flag_message(&app, &who, input).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/users/{id}/report",
+    tag = "moderation",
+    summary = "Reports a user",
+    params(("id" = String, Path, description = "the id")),
+    request_body = serde_json::Value,
+    responses((status = 201, description = "Success: `{success: true, ...}`", body = serde_json::Value)),
+    security(("bearer" = [])),
+)]
 pub async fn report_user(
     State(app): State<AppState>,
     Caller(who): Caller,

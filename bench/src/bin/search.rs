@@ -176,6 +176,8 @@ async fn main() -> anyhow::Result<()> {
                     reply_to_id: None,
                     reply_to: None,
                     reactions: None,
+                    original_message: None,
+                    moderation: None,
                 })
             })
             .collect();
