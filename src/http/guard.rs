@@ -106,9 +106,33 @@ pub fn secure(response: &mut Response<Body>) {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
+    let not_modified = response.status() == StatusCode::NOT_MODIFIED;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(if html { PAGE_CSP } else { DATA_CSP }));
+    // A 304 has no body and no content type; the browser merges its headers
+    // into the cached page's, so a data policy here would lock the page out.
+    if !not_modified {
+        let csp = if html { PAGE_CSP } else { DATA_CSP };
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_not_modified_page_keeps_the_policy_it_was_cached_with() {
+        let mut not_modified = Response::new(Body::empty());
+        *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
+        secure(&mut not_modified);
+        assert!(not_modified.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
+        assert_eq!(not_modified.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+        let mut data = Response::new(Body::empty());
+        secure(&mut data);
+        assert_eq!(data.headers()[header::CONTENT_SECURITY_POLICY], DATA_CSP);
+    }
 }
