@@ -82,16 +82,7 @@ pub async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Respons
 fn refresh(app: &AppState) {
     let m = &app.metrics;
     m.process.observe();
-    let (size, idle) = match app.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => {
-            let pool = app.db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        _ => {
-            let pool = app.db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-    };
+    let (size, idle) = crate::db::pool_stats(&app.db);
     m.db_pool_connections.set(i64::from(size));
     m.db_pool_idle_connections.set(idle as i64);
     if let Some(redis) = &app.redis {
