@@ -17,6 +17,10 @@ export function createMarket(app) {
   const me = () => app.me();
   const storageKey = () => `parley.sources.${me().id}`;
   const appliedKey = () => `parley.applied.${me().id}`;
+  /** The campaign or bid being fetched for display: {key, done}. */
+  let opening = null;
+  /** Counts display requests, so that only the latest one renders. */
+  let requested = 0;
 
   function budgetText(kind, d) {
     if (kind === "campaign") return `Budget ${rupees(d.budget)}`;
@@ -233,11 +237,13 @@ export function createMarket(app) {
   /** Finds a campaign or bid (either kind when `kind` is null) and shows it. */
   async function openSource(kind, id) {
     const kinds = kind ? [kind] : ["campaign", "bid"];
+    const ticket = ++requested;
     let last;
     for (const k of kinds) {
       try {
         const res = await api("GET", `/api/${k}s/${encodeURIComponent(id)}`);
-        show(k, res[k]);
+        // A later request (another link followed meanwhile) decides what is shown.
+        if (ticket === requested) show(k, res[k]);
         return;
       } catch (err) {
         last = err;
@@ -328,7 +334,22 @@ export function createMarket(app) {
 
   return {
     init,
-    openSource: (kind, id) => openSource(kind, id).catch((err) => app.toast(explain(err))),
+    /**
+     * Shows a campaign or bid once per request: a hash navigation fires both
+     * `hashchange` and `popstate`, and a second render would replace a form the
+     * user is already filling in. A newer request wins over an older one.
+     */
+    openSource(kind, id) {
+      const key = `${kind ?? "any"}:${id}`;
+      if (opening?.key === key) return opening.done;
+      const done = openSource(kind, id)
+        .catch((err) => app.toast(explain(err)))
+        .finally(() => {
+          if (opening?.done === done) opening = null;
+        });
+      opening = { key, done };
+      return done;
+    },
     /**
      * A `new_application` event or notification: refreshes the applicants;
      * resolves to {name, title} of the application, for the alert.
