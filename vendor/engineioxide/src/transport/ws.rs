@@ -71,7 +71,7 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
         match engine.get_socket(sid) {
             None => return Err(Error::UnknownSessionID(sid)),
             Some(socket) if socket.is_ws() || !socket.claim_ws_upgrade() => {
-                return Err(Error::MultipleWebsocketRequests)
+                return Err(Error::MultipleWebsocketRequests);
             }
             Some(_) => {}
         }
@@ -319,48 +319,72 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         }
 
     // Forward buffered packets until the channel is closed or the session is cancelled.
-    loop {
-        tokio::select! {
-            biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
+    //
+    // PATCH(parley): a peer that stops reading fills the TCP buffers, and the writes
+    // below then wait for it forever, holding the `internal_rx` lock: the session,
+    // closed by the heartbeat once its queue is full, was never reported to the
+    // handler (no disconnect, no `user_offline`) while the peer stayed silent. Once
+    // the session is cancelled the writer gets `CLOSE_GRACE` to drain what is queued
+    // (a last event and the close packet reach a live client); then it is dropped,
+    // which drops the connection and releases the lock.
+    let forward = async {
+        loop {
+            tokio::select! {
+                biased;
+                items = buffered_rx.recv() => {
+                    match items {
+                        Some(packets) => {
                             for item in packets {
                                 map_fn!(item);
                             }
+                            while let Ok(packets) = buffered_rx.try_recv() {
+                                for item in packets {
+                                    map_fn!(item);
+                                }
+                            }
+                        }
+                        None => break
+                    }
+                }
+                _ = socket.cancellation_token.cancelled() => break,
+                Ok(()) = volatile_rx.changed() => {
+                    let val = volatile_rx.borrow_and_update().clone();
+                    if let Some(packets) = val {
+                        #[cfg(feature = "tracing")]
+                        tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
+                        for item in packets {
+                            map_fn!(item);
                         }
                     }
-                    None => break
-                }
+                },
             }
-            _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
-                }
-            },
+
+            #[cfg(feature = "tracing")]
+            tracing::trace!(sid = %socket.id, "ws flush");
+            tx.flush().await.ok();
         }
 
         #[cfg(feature = "tracing")]
-        tracing::trace!(sid = %socket.id, "ws flush");
+        tracing::trace!(sid = %socket.id, "ws closing flush");
+
         tx.flush().await.ok();
+        tx.close().await.ok();
+    };
+    let grace = async {
+        socket.cancellation_token.cancelled().await;
+        tokio::time::sleep(CLOSE_GRACE).await;
+    };
+    tokio::select! {
+        () = forward => {}
+        () = grace => {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(sid = %socket.id, "ws writer blocked after the session closed: dropped");
+        }
     }
-
-    #[cfg(feature = "tracing")]
-    tracing::trace!(sid = %socket.id, "ws closing flush");
-
-    tx.flush().await.ok();
-    tx.close().await.ok();
 }
+
+/// PATCH(parley): how long a closed session's writer may still wait on the peer.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
@@ -554,5 +578,34 @@ mod tests {
             .await
             .expect("the writer should stop")
             .unwrap();
+    }
+
+    /// PATCH(parley): a peer that stops reading must not keep a closed session's
+    /// writer (and with it the `internal_rx` lock) forever.
+    #[tokio::test]
+    async fn writer_blocked_on_a_peer_that_stopped_reading_stops_with_the_session() {
+        let socket = socket();
+        let (server, _client) = ws_pair().await;
+        let (tx, _rx) = server.split();
+
+        let writer = tokio::spawn(forward_to_socket::<StubHandler, _>(socket.clone(), tx));
+        let big = "x".repeat(4096);
+        for _ in 0..16 {
+            socket.emit(Str::from(big.clone())).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !writer.is_finished(),
+            "the writer should be blocked on the peer"
+        );
+
+        socket.cancellation_token.cancel();
+        tokio::time::timeout(CLOSE_GRACE + TIMEOUT, writer)
+            .await
+            .expect("the writer should be dropped after the grace period")
+            .unwrap();
+        tokio::time::timeout(TIMEOUT, socket.internal_rx.lock())
+            .await
+            .expect("the lock should be released");
     }
 }
