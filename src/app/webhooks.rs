@@ -25,6 +25,9 @@ use crate::{
 const LEASE_SLACK: Duration = Duration::from_secs(5);
 /// Deliveries one URL's worker attempts at once.
 const PER_ROUND: u64 = 16;
+/// How often a busy worker reads the age of the oldest waiting delivery (a
+/// metric); an idle one reads it before it waits.
+const OLDEST_EVERY: Duration = Duration::from_secs(1);
 /// How long a worker waits before looking again when nothing is due (a
 /// publish on this node wakes it sooner; other nodes' events wait this long).
 const IDLE_POLL: Duration = Duration::from_secs(1);
@@ -59,6 +62,7 @@ async fn deliver_to(app: AppState, url: String, deliverer: Deliverer, secret: Ar
     // An attempt ends within the timeout; the slack covers recording it. A
     // node that dies holding a lease frees it this long after it took it.
     let lease = chrono::Duration::from_std(app.webhooks.timeout + LEASE_SLACK).unwrap_or_default();
+    let mut oldest_read = std::time::Instant::now() - OLDEST_EVERY;
     loop {
         let now = app.clock.now();
         let claimed = match outbox::claim(&app.db, &url, now, now + lease, PER_ROUND).await {
@@ -70,6 +74,7 @@ async fn deliver_to(app: AppState, url: String, deliverer: Deliverer, secret: Ar
             }
         };
         if claimed.is_empty() {
+            update_oldest(&app).await;
             wait_for_work(&app, &url).await;
             continue;
         }
@@ -81,8 +86,22 @@ async fn deliver_to(app: AppState, url: String, deliverer: Deliverer, secret: Ar
             }
         };
         let attempts = claimed.iter().map(|d| attempt(&app, &deliverer, &secret, d, bodies.get(&d.event_id)));
-        futures::future::join_all(attempts).await;
-        update_oldest(&app).await;
+        let attempted: Vec<_> = futures::future::join_all(attempts).await.into_iter().flatten().collect();
+        match outbox::record(&app.db, &app.webhooks, attempted, app.clock.now()).await {
+            Ok(results) => {
+                for result in results {
+                    app.metrics
+                        .webhook_attempts
+                        .get_or_create(&crate::metrics::ResultLabels { result: result.into() })
+                        .inc();
+                }
+            }
+            Err(e) => e.log_and_drop("recording webhook attempts"),
+        }
+        if oldest_read.elapsed() >= OLDEST_EVERY {
+            update_oldest(&app).await;
+            oldest_read = std::time::Instant::now();
+        }
     }
 }
 
@@ -105,16 +124,17 @@ async fn wait_for_work(app: &AppState, url: &str) {
     }
 }
 
-async fn attempt(
+/// One attempt at a claimed delivery; `None` when its body is missing.
+async fn attempt<'d>(
     app: &AppState,
     deliverer: &Deliverer,
     secret: &[u8],
-    d: &webhook_delivery::Model,
+    d: &'d webhook_delivery::Model,
     body: Option<&String>,
-) {
+) -> Option<(&'d webhook_delivery::Model, Attempted)> {
     let Some(body) = body else {
         tracing::error!(delivery_id = %d.id, "webhook event body missing");
-        return;
+        return None;
     };
     let event_id = d.event_id.to_string();
     let attempt_no = u32::try_from(d.attempts).unwrap_or(1).max(1);
@@ -125,22 +145,18 @@ async fn attempt(
             &Attempt { event_type: &d.kind, delivery_id: &event_id, attempt: attempt_no, body: body.as_bytes() },
         )
         .await;
-    let now = app.clock.now();
-    let attempted = match outcome {
-        Outcome::Delivered { status } => Attempted::Delivered { status },
-        Outcome::Failed { status, error } => {
-            let wait = parley_outbound::backoff::backoff(attempt_no, &mut rand::rng());
-            let retry_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-            tracing::info!(delivery_id = %d.id, attempt = attempt_no, %error, "webhook attempt failed");
-            Attempted::Failed { status, error, retry_at }
-        }
-    };
-    match outbox::record(&app.db, &app.webhooks, d, attempted, now).await {
-        Ok(result) => {
-            app.metrics.webhook_attempts.get_or_create(&crate::metrics::ResultLabels { result: result.into() }).inc();
-        }
-        Err(e) => e.log_and_drop("recording a webhook attempt"),
-    }
+    Some((
+        d,
+        match outcome {
+            Outcome::Delivered { status } => Attempted::Delivered { status },
+            Outcome::Failed { status, error } => {
+                let wait = parley_outbound::backoff::backoff(attempt_no, &mut rand::rng());
+                let retry_at = app.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                tracing::info!(delivery_id = %d.id, attempt = attempt_no, %error, "webhook attempt failed");
+                Attempted::Failed { status, error, retry_at }
+            }
+        },
+    ))
 }
 
 async fn update_oldest(app: &AppState) {

@@ -234,34 +234,64 @@ pub enum Attempted {
     Failed { status: Option<u16>, error: String, retry_at: DateTime<Utc> },
 }
 
-/// Records an attempt: delivered; or failed, to be retried at `retry_at`
-/// unless that is past the maximum age, when the delivery is dead.
+/// Records a round of attempts, in one transaction: the delivered ones in
+/// one statement per response status (usually one), each failed one with its
+/// own retry time, to be retried then unless that is past the maximum age,
+/// when the delivery is dead. Returns each attempt's resulting status, in order.
 pub async fn record(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     hooks: &Webhooks,
-    d: &webhook_delivery::Model,
-    attempted: Attempted,
+    attempts: Vec<(&webhook_delivery::Model, Attempted)>,
     now: DateTime<Utc>,
-) -> AppResult<&'static str> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let mut set = webhook_delivery::ActiveModel { lease_until: Set(None), ..Default::default() };
-    let status = match attempted {
-        Attempted::Delivered { status } => {
-            set.last_status_code = Set(Some(i32::from(status)));
-            set.delivered_at = Set(Some(now));
-            DELIVERED
+) -> AppResult<Vec<&'static str>> {
+    use std::collections::BTreeMap;
+
+    use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+    let max_age = chrono::Duration::from_std(hooks.max_age).unwrap_or(chrono::Duration::MAX);
+    let mut delivered: BTreeMap<u16, Vec<Uuid>> = BTreeMap::new();
+    let mut results = Vec::with_capacity(attempts.len());
+    let txn = db.begin().await?;
+    for (d, attempted) in attempts {
+        match attempted {
+            Attempted::Delivered { status } => {
+                delivered.entry(status).or_default().push(d.id);
+                results.push(DELIVERED);
+            }
+            Attempted::Failed { status, error, retry_at } => {
+                let result = if retry_at - d.created_at > max_age { DEAD } else { FAILED };
+                let set = webhook_delivery::ActiveModel {
+                    status: Set(result.to_string()),
+                    lease_until: Set(None),
+                    last_status_code: Set(status.map(i32::from)),
+                    last_error: Set(Some(error.chars().take(500).collect())),
+                    next_attempt_at: Set(retry_at),
+                    ..Default::default()
+                };
+                webhook_delivery::Entity::update_many()
+                    .set(set)
+                    .filter(webhook_delivery::Column::Id.eq(d.id))
+                    .exec(&txn)
+                    .await?;
+                results.push(result);
+            }
         }
-        Attempted::Failed { status, error, retry_at } => {
-            set.last_status_code = Set(status.map(i32::from));
-            set.last_error = Set(Some(error.chars().take(500).collect()));
-            set.next_attempt_at = Set(retry_at);
-            let max_age = chrono::Duration::from_std(hooks.max_age).unwrap_or(chrono::Duration::MAX);
-            if retry_at - d.created_at > max_age { DEAD } else { FAILED }
-        }
-    };
-    set.status = Set(status.to_string());
-    webhook_delivery::Entity::update_many().set(set).filter(webhook_delivery::Column::Id.eq(d.id)).exec(db).await?;
-    Ok(status)
+    }
+    for (status, ids) in delivered {
+        let set = webhook_delivery::ActiveModel {
+            status: Set(DELIVERED.to_string()),
+            lease_until: Set(None),
+            last_status_code: Set(Some(i32::from(status))),
+            delivered_at: Set(Some(now)),
+            ..Default::default()
+        };
+        webhook_delivery::Entity::update_many()
+            .set(set)
+            .filter(webhook_delivery::Column::Id.is_in(ids))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(results)
 }
 
 /// Deliveries for the admin view, newest first.
