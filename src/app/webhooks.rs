@@ -23,8 +23,9 @@ use crate::{
 
 /// How long past its timeout an attempt keeps its lease.
 const LEASE_SLACK: Duration = Duration::from_secs(5);
-/// Deliveries one URL's worker attempts at once.
-const PER_ROUND: u64 = 16;
+/// Deliveries one URL's worker attempts at once (at most this many requests in
+/// flight to one receiver).
+const PER_ROUND: u64 = 32;
 /// How often a busy worker reads the age of the oldest waiting delivery (a
 /// metric); an idle one reads it before it waits.
 const OLDEST_EVERY: Duration = Duration::from_secs(1);
