@@ -94,7 +94,7 @@ pub async fn sweep(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<Swe
     let touched: BTreeSet<(String, Uuid)> = counted.into_keys().collect();
     let mended = mend_notifications(&txn, &touched, &ids, now).await?;
     txn.commit().await?;
-    let events = swept_events(db, &expired, &touched, mended).await?;
+    let events = swept_events(db, &expired, &touched, mended, now).await?;
     Ok(Swept { deleted: expired.len(), events })
 }
 
@@ -186,12 +186,14 @@ async fn mend_notifications(
 }
 
 /// `message_expired` to each conversation's open clients, and the counts
-/// and notifications that changed.
+/// and notifications that changed (a revised notification of a conversation
+/// the user muted is not sent, as a new one would not be).
 async fn swept_events(
     db: &DatabaseConnection,
     expired: &[message::Model],
     touched: &BTreeSet<(String, Uuid)>,
     mended: Vec<Mended>,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<Outbound>> {
     let mut by_conversation: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for m in expired {
@@ -229,5 +231,5 @@ async fn swept_events(
             }
         }
     }
-    Ok(out)
+    Ok(super::settings::drop_muted(db, out, now).await)
 }

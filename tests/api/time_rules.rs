@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+const WAIT: Duration = Duration::from_secs(5);
+
 fn history_path(conversation: &str) -> String {
     format!("/api/messages/conversations/{conversation}/messages")
 }
@@ -56,6 +58,32 @@ async fn a_disappearing_message_is_gone_everywhere_from_its_time() {
         assert_eq!(status, 400, "{bad}: {body}");
         assert_error(&body, "VALIDATION_FAILED");
     }
+}
+
+#[tokio::test]
+async fn a_muted_receiver_hears_no_revised_notification_when_a_message_expires() {
+    let app = spawn_with(|s| s.time_rules.message_ttl_min = Duration::from_secs(60)).await;
+    let p = pair(&app).await;
+    let (status, body) =
+        app.post(&format!("/api/messages/conversations/{}/mute", p.conversation), &p.b_token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let b = app.joined(&p.b, "influencer", &p.conversation).await;
+    send(&app, &p.a_token, &p.conversation, json!({"message": "stays"})).await;
+    let (status, sent) =
+        send(&app, &p.a_token, &p.conversation, json!({"message": "gone soon", "expires_in": 120})).await;
+    assert_eq!(status, 201, "{sent}");
+    b.wait_for_match("new_message", |m| m["message"]["message"] == "gone soon", WAIT).await.unwrap();
+
+    app.state.clock.advance(Duration::from_secs(121));
+    b.wait_for("message_expired").await.unwrap();
+    // The stored notification is revised to what is left ...
+    let (_, notes) = app.get("/api/notifications", &p.b_token).await;
+    assert_eq!(notes["notifications"][0]["data"]["message"]["message"], "stays", "{notes}");
+    // ... but the muted receiver is not told: everything the sweep sent is in
+    // before a later message.
+    send(&app, &p.a_token, &p.conversation, json!({"message": "later"})).await;
+    b.wait_for_match("new_message", |m| m["message"]["message"] == "later", WAIT).await.unwrap();
+    assert_eq!(b.take("notification"), Vec::<Value>::new());
 }
 
 #[tokio::test]
