@@ -184,6 +184,7 @@ impl Application {
         let sweeper = tokio::spawn(app::upkeep::maintain(state.clone()));
         let webhook_workers = app::webhooks::start(&state)?;
         let scheduler = tokio::spawn(app::schedules::keep(state.clone()));
+        let backfill = tokio::spawn(app::upkeep::backfill_search(state.db.clone()));
         let mut reach = vec![];
         if state.reach.mailer.is_some() {
             reach.push(tokio::spawn(app::reach::email::keep(state.clone())));
@@ -207,6 +208,7 @@ impl Application {
             close_sockets().await;
             sweeper.abort();
             scheduler.abort();
+            backfill.abort();
             for worker in webhook_workers.into_iter().chain(reach) {
                 worker.abort();
             }

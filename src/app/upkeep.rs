@@ -110,3 +110,36 @@ pub async fn confirm_emits(db: DatabaseConnection, mut emitted: mpsc::UnboundedR
         }
     }
 }
+
+/// Gives the messages stored before search existed their words, once per
+/// start, showing progress in the log.
+pub async fn backfill_search(db: DatabaseConnection) {
+    use crate::domain::search::backfill;
+    let (mut after, mut filled, mut looked) = (None, 0u64, 0u64);
+    loop {
+        match backfill::batch(&db, after).await {
+            Ok(Some((last, n))) => {
+                after = Some(last);
+                filled += n;
+                looked += backfill::BATCH;
+                if n > 0 {
+                    tracing::info!(
+                        indexed = filled,
+                        looked_at = looked,
+                        "search: indexing messages stored before search"
+                    );
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                e.log_and_drop("indexing older messages for search");
+                return;
+            }
+        }
+        // Leaves the database to the chat between batches.
+        tokio::task::yield_now().await;
+    }
+    if filled > 0 {
+        tracing::info!(indexed = filled, "search: every older message is indexed");
+    }
+}

@@ -193,6 +193,46 @@ async fn search_finds_the_callers_words_in_any_language_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn messages_stored_before_search_existed_are_indexed_by_the_backfill() {
+    let app = spawn().await;
+    let p = pair(&app).await;
+    corpus(&app, &p.conversation, &p.a, &p.b, 1200).await;
+    // As a database upgraded from a release without search has them: no words.
+    let emptied = app
+        .state
+        .db
+        .execute_unprepared("UPDATE messages SET search_text = NULL WHERE message NOT LIKE 'pizza%'")
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(emptied, 1080);
+    assert_eq!(find(&app, &p.a_token, "invoice").await["pagination"]["total"], 0);
+
+    // More than one batch, and a deleted message stays out of it.
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let last = message::Entity::find()
+        .filter(message::Column::Message.eq("Payment received, thank you! #1199"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, body) = app.delete(&format!("/api/messages/{}", last.id), &p.b_token).await;
+    assert!(status.is_success(), "{body}");
+    parley::app::upkeep::backfill_search(app.state.db.clone()).await;
+
+    let invoice = find(&app, &p.a_token, "invoice").await;
+    assert_eq!(invoice["pagination"]["total"], 120, "{}", invoice["pagination"]);
+    let deleted = app.state.db.query_one_raw(sea_orm::Statement::from_string(
+        app.state.db.get_database_backend(),
+        "SELECT count(*) AS n FROM messages WHERE search_text IS NOT NULL AND deleted_at IS NOT NULL".to_string(),
+    ));
+    let n: i64 = deleted.await.unwrap().unwrap().try_get("", "n").unwrap();
+    assert_eq!(n, 0, "a deleted message gets no words");
+    // Nothing is left to do.
+    assert_eq!(parley::domain::search::backfill::batch(&app.state.db, None).await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn search_uses_the_full_text_index_and_scans_no_messages() {
     let app = spawn().await;
     let p = pair(&app).await;

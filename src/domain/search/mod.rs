@@ -3,6 +3,7 @@
 //! conversations (admins: all), only messages the caller may see, never
 //! deleted or expired ones; best match first, then newest.
 
+pub mod backfill;
 mod text;
 
 use std::collections::HashMap;
