@@ -14,6 +14,7 @@ mod m20261202_000018_message_ops;
 mod m20261202_000019_conversation_settings;
 mod m20261202_000020_message_search;
 mod m20261202_000020_reach;
+mod m20261202_000022_search_scope;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_conversation_settings::Migration),
             Box::new(m20261202_000020_reach::Migration),
             Box::new(m20261202_000020_message_search::Migration),
+            Box::new(m20261202_000022_search_scope::Migration),
         ]
     }
 }

@@ -83,9 +83,11 @@ fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted) 
         let p = q.param(terms.tsquery());
         q.push(&format!(" FROM messages m WHERE m.search_tsv @@ {p}::tsquery"));
     } else {
-        let p = q.param(terms.fts5());
+        let scope = fts5_scope(&mut q, s);
+        let words = q.param(terms.fts5());
         q.push(&format!(
-            " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid WHERE messages_fts MATCH {p}"
+            " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
+             WHERE messages_fts MATCH {scope} || 'search_text : (' || {words} || ')'"
         ));
     }
     let now = q.param(s.now);
@@ -113,6 +115,32 @@ fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted) 
         q.push(&format!(" LIMIT {limit} OFFSET {offset}"));
     }
     Statement::from_sql_and_values(backend, q.text, q.values)
+}
+
+/// Above this many conversations a user's search is not narrowed inside the
+/// FTS5 index (the list of their conversations would outweigh it); the
+/// conversations filter after the match still applies.
+const MAX_SCOPED_CONVERSATIONS: i64 = 500;
+
+/// The start of an FTS5 query that keeps to the searched conversations, as
+/// an SQL expression: their `scope` tokens (see the search-scope
+/// migration), so the index intersects the words' matches with those
+/// conversations' messages; empty when the search is not narrowed.
+fn fts5_scope(q: &mut Sql, s: &Search<'_>) -> String {
+    if let Some(id) = s.conversation_id {
+        let p = q.param(id);
+        return format!("('scope : c' || lower(hex({p})) || ' AND ')");
+    }
+    if s.who.is_admin() {
+        return "''".to_string();
+    }
+    let (u1, u2) = (q.param(s.who.user_id.clone()), q.param(s.who.user_id.clone()));
+    format!(
+        "(SELECT CASE WHEN count(*) = 0 THEN 'scope : cnone AND ' \
+           WHEN count(*) <= {MAX_SCOPED_CONVERSATIONS} \
+           THEN 'scope : (' || group_concat('c' || lower(hex(c.id)), ' OR ') || ') AND ' ELSE '' END \
+         FROM conversations c WHERE c.user1_id = {u1} OR c.user2_id = {u2})"
+    )
 }
 
 /// One page of matches and how many there are in all.
