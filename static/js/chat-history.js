@@ -27,11 +27,18 @@ export function createHistory(pane) {
     fill(status, b);
   }
 
-  async function loadOlder() {
+  /** Loads the page before the oldest loaded message; a call while one loads waits for it. */
+  function loadOlder() {
     const view = pane.view();
-    if (!view || view.loadingOlder || !view.hasMore || !view.messages.length) return;
-    view.loadingOlder = true;
+    if (!view) return Promise.resolve();
+    if (view.loadingOlder) return view.loadingOlder;
+    if (!view.hasMore || !view.messages.length) return Promise.resolve();
+    view.loadingOlder = fetchOlder(view);
     renderStatus();
+    return view.loadingOlder;
+  }
+
+  async function fetchOlder(view) {
     try {
       const oldest = view.messages[0].id;
       const res = await api("GET", `/api/messages/conversations/${view.id}/messages?limit=${PAGE}&before=${oldest}`);
@@ -45,7 +52,7 @@ export function createHistory(pane) {
     } catch (err) {
       pane.showError(explain(err));
     } finally {
-      view.loadingOlder = false;
+      view.loadingOlder = null;
       renderStatus();
     }
   }
