@@ -136,11 +136,12 @@ export function replyQuote(reply, nameOf, onOpen) {
     {
       type: "button",
       class: `msg-quote ${gone ? "is-deleted" : ""}`.trim(),
-      "aria-label": gone ? "Reply to a deleted message" : `Reply to ${sender}: ${text}. Show the original`,
       dataset: { replyTo: reply.id },
       on: { click: () => onOpen(reply.id) },
     },
+    h("span", { class: "visually-hidden", text: "In reply to " }),
     gone ? null : h("span", { class: "msg-quote-sender", text: sender }),
+    gone ? null : h("span", { class: "visually-hidden", text: ": " }),
     h("span", { class: "msg-quote-text", text }),
   );
 }

@@ -6,11 +6,15 @@
 // every tab of the viewer) and the listing a direct conversation is about.
 
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { apiCall, artifacts, launchBrowser, pageFor, root, row, screenshot, seeText, startServer, users } from "./harness.mjs";
 
+// Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern.
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const PHONE = { width: 390, height: 844 };
 let server;
 let browser;
 
@@ -32,6 +36,22 @@ async function shot(page, name) {
     mkdirSync(join(root, "docs"), { recursive: true });
     copyFileSync(join(artifacts, `${name}.png`), join(root, "docs", `${name}.png`));
   }
+}
+
+/** Serious and critical axe violations on the page as it is now. */
+async function violations(page) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+/** Asserts that `locator`'s box lies within the page's width. */
+async function fitsWidth(page, locator) {
+  const r = await locator.boundingBox();
+  const width = page.viewportSize().width;
+  assert.ok(r.x >= 0 && r.x + r.width <= width, `${r.x}+${r.width} outside 0..${width}`);
 }
 
 const box = (page) => page.getByLabel("Message", { exact: true });
@@ -128,7 +148,12 @@ test("edit, react, reply and delete show on both sides without a reload", async 
   // Clicking the quote shows the original.
   await replyA.click();
   await a.page.locator(".msg-flash", { hasText: "Lunch at 2?" }).waitFor();
+  // Nothing serious for axe, with a menu open too.
+  await bubble(b.page, "Works for me").getByRole("button", { name: "Message actions" }).click();
+  await bubble(b.page, "Works for me").locator(".msg-menu").getByRole("button", { name: "Edit", exact: true }).waitFor();
+  assert.deepEqual(await violations(b.page), []);
   await shot(b.page, "demo-message-ops");
+  await b.page.keyboard.press("Escape");
 
   // Delete (a second click confirms): a tombstone on both sides, and the quote says so.
   const original = bubble(a.page, "Lunch at 2?");
@@ -232,4 +257,23 @@ test("a conversation about a listing says so in the header", async () => {
   await seeText(about, "Inquiry about Sea-view flat");
   assert.equal(await about.getAttribute("href"), "https://example.com/l/42");
   await done(h);
+});
+
+test("on a phone the message menu, the reply bar and the options fit the screen", async () => {
+  const [alice, bob] = await users(server.base, ["alice", "brand_owner", "Alice Brand"], ["bob", "influencer", "Bob Creator"]);
+  await apiCall(server.base, alice.token, "POST", "/api/messages/direct-connect", { target_user_id: bob.id, initial_message: "A long first message to answer" });
+  const b = await pageFor(browser, server.base, bob, PHONE);
+  await row(b.page, "Alice Brand").click();
+  const msg = bubble(b.page, "A long first message");
+  await msg.getByRole("button", { name: "Message actions" }).click();
+  await fitsWidth(b.page, msg.locator(".msg-menu"));
+  await msg.locator(".msg-menu").getByRole("button", { name: "React with 🎉" }).click();
+  await msg.locator('.reaction[aria-pressed="true"]').waitFor();
+  await menuAction(b.page, msg, "Reply");
+  await fitsWidth(b.page, b.page.locator("#composer-context"));
+  await b.page.getByRole("button", { name: "Conversation options" }).click();
+  await fitsWidth(b.page, b.page.locator("#chat-options-panel"));
+  await shot(b.page, "demo-phone-options");
+  assert.deepEqual(await violations(b.page), []);
+  await done(b);
 });
