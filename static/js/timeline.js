@@ -166,10 +166,11 @@ export function createTimeline(list, env) {
     const expires = m.expires_at
       ? h("span", { class: "msg-expires", title: `Disappears ${new Date(m.expires_at).toLocaleString()}`, text: ` · disappears ${shortTime(m.expires_at)}` })
       : null;
+    // Under the text rather than in the name line, which a grouped message hides.
     const edited = m.edited_at && !m.deleted_at
-      ? h("span", { class: "msg-edited", title: `Edited ${new Date(m.edited_at).toLocaleString()}`, text: " (edited)" })
+      ? h("span", { class: "msg-edited", title: `Edited ${new Date(m.edited_at).toLocaleString()}`, text: "(edited)" })
       : null;
-    const bubble = h("div", { class: "msg-bubble" }, meta(who(m), m, [expires, edited]));
+    const bubble = h("div", { class: "msg-bubble" }, meta(who(m), m, expires));
     if (m.deleted_at) {
       li.classList.add("msg-deleted");
       bubble.append(h("p", { class: "msg-tombstone", text: "Message deleted" }));
@@ -184,12 +185,16 @@ export function createTimeline(list, env) {
     }
     if (mine) {
       bubble.append(
-        h("p", {
-          class: `msg-status ${m.seen ? "is-seen" : ""}`,
-          dataset: { status: m.seen ? "seen" : "sent" },
-          text: m.seen ? "✓✓ Seen" : "✓ Sent",
-        }),
+        h(
+          "p",
+          { class: `msg-status ${m.seen ? "is-seen" : ""}`, dataset: { status: m.seen ? "seen" : "sent" } },
+          edited,
+          edited ? " · " : null,
+          h("span", { text: m.seen ? "✓✓ Seen" : "✓ Sent" }),
+        ),
       );
+    } else if (edited) {
+      bubble.append(h("p", { class: "msg-foot" }, edited));
     }
     li.append(h("div", { class: "msg-body" }, bubble, reactionChips(m, env.ops, nameOf)));
     if (hasActions(m, env.ops)) li.append(messageMenu(m, env.ops));

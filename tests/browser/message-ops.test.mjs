@@ -107,6 +107,9 @@ test("edit, react, reply and delete show on both sides without a reload", async 
   const edited = bubble(b.page, "Lunch at 2?");
   await edited.locator(".msg-edited", { hasText: "(edited)" }).waitFor();
   await bubble(a.page, "Lunch at 2?").locator(".msg-edited").waitFor();
+  // Shown in full, also on a message grouped under the one before it (whose name line is hidden).
+  assert.ok((await edited.locator(".msg-edited").boundingBox()).width > 20);
+  assert.ok(await edited.evaluate((li) => li.classList.contains("msg-cont")));
   assert.equal(await b.page.locator(".msg-text", { hasText: "Lunch at 1?" }).count(), 0);
   // Only one's own messages can be edited or deleted.
   await edited.getByRole("button", { name: "Message actions" }).click();
