@@ -1,6 +1,7 @@
 // The open conversation's history: the first page, older pages on scroll
 // (REST `before=<oldest id>`, keeping the view where it was), and catching up
-// after a reconnect (`sync_messages` with `after=<newest id>`).
+// after a reconnect (`sync_messages` with `after=<newest id>`, then the latest
+// page again for edits, deletes and reactions missed meanwhile).
 
 import { api, emit, explain } from "./api.js";
 import { $, compareMessages, fill, h } from "./dom.js";
@@ -75,6 +76,10 @@ export function createHistory(pane) {
           if (!ack.has_more || !ack.messages.length) break;
           after = ack.messages[ack.messages.length - 1].id;
         }
+        // Edits, deletes and reactions to messages already here come only as events: the
+        // latest page again shows those made while this page was away.
+        const hist = await api("GET", `/api/messages/conversations/${view.id}/messages?limit=${PAGE}`);
+        if (pane.view() === view) pane.upsert(...hist.messages);
       }
       await pane.refreshContext();
       pane.markSeen();

@@ -174,6 +174,30 @@ test("edit, react, reply and delete show on both sides without a reload", async 
   await done(a, b);
 });
 
+test("edits and deletes made while a page was offline show once it is back", async () => {
+  const { a, b } = await pair("First plan");
+  await send(a.page, "Second plan");
+  await seeText(b.page.locator(".msg-theirs"), "Second plan");
+  await b.context.setOffline(true);
+  await b.page.locator('#connection[data-state="offline"]').waitFor();
+
+  await menuAction(a.page, bubble(a.page, "First plan"), "Edit");
+  await box(a.page).fill("First plan, revised");
+  await box(a.page).press("Enter");
+  await bubble(a.page, "First plan, revised").locator(".msg-edited").waitFor();
+  const second = bubble(a.page, "Second plan");
+  await second.getByRole("button", { name: "Message actions" }).click();
+  await second.locator(".msg-menu").getByRole("button", { name: "Delete", exact: true }).click();
+  await second.locator(".msg-menu").getByRole("button", { name: "Confirm delete" }).click();
+  await a.page.locator(".msg-deleted").waitFor();
+
+  await b.context.setOffline(false);
+  await bubble(b.page, "First plan, revised").locator(".msg-edited").waitFor();
+  await b.page.locator(".msg-deleted .msg-tombstone").waitFor();
+  assert.equal(await b.page.locator(".msg-text", { hasText: "Second plan" }).count(), 0);
+  await done(a, b);
+});
+
 test("search finds a word, marks it, and shows markup as text", async () => {
   const { a, b } = await pair("The invoice is attached");
   await send(a.page, "<b>x</b> marks the spot");
