@@ -70,6 +70,7 @@ export function createChat(app) {
     socket: () => app.socket(),
     connected,
     patch: (id, fields) => patch(id, fields),
+    redraw: () => draw(),
     composer,
     nameOf: (id) => timeline.nameOf(id),
   });

@@ -12,7 +12,8 @@ export const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "🙏", "😮"];
 
 /**
  * The "⋯" button and its panel for message `m`. `ops` (see message-ops.js):
- * can(m) -> {reply, react, edit, remove}, reply(m), edit(m), remove(m), toggleReaction(m, emoji).
+ * can(m) -> {reply, react, edit, remove}, reply(m), edit(m), remove(m), toggleReaction(m, emoji),
+ * menuClosed() (the message is redrawn then if it changed while its menu was open).
  * The panel is filled when it opens, so the edit window is judged then.
  */
 export function messageMenu(m, ops) {
@@ -23,7 +24,7 @@ export function messageMenu(m, ops) {
   );
   const panel = h("div", { class: "menu-panel msg-menu", role: "group", "aria-label": "Message actions", hidden: true });
   const wrap = h("div", { class: "msg-menu-wrap" }, button, panel);
-  const self = menu(button, panel, { onOpen: () => fillPanel() });
+  const self = menu(button, panel, { onOpen: () => fillPanel(), onClose: () => ops.menuClosed?.() });
 
   function item(label, onClick, cls = "") {
     return h("button", { type: "button", class: `msg-menu-item ${cls}`.trim(), text: label, on: { click: onClick } });

@@ -15,6 +15,7 @@ export const EDIT_WINDOW_MS = 15 * 60 * 1000;
  * @param {object} pane
  *   view(), me(), socket(), connected()
  *   patch(id, fields)   merges fields into a loaded message and redraws
+ *   redraw()            draws the open conversation again
  *   composer            startReply(m, who), startEdit(m), showError(text)
  *   nameOf(userId)      "You", or the other person's name
  */
@@ -38,7 +39,8 @@ export function createMessageOps(pane) {
       react: alive && participant && !closed && person(m),
       reply: alive && participant && !closed && person(m) && view?.context?.chat_status === "real_time",
       edit: alive && mine && person(m) && !closed && Boolean(m.message) && fresh,
-      remove: alive && ((mine && person(m)) || me.role === "admin"),
+      // A closed conversation can only be read (CONVERSATION_CLOSED); moderation is the exception.
+      remove: alive && ((mine && person(m) && !closed) || me.role === "admin"),
     };
   }
 
@@ -95,6 +97,7 @@ export function createMessageOps(pane) {
     },
     can,
     me: () => pane.me(),
+    menuClosed: () => pane.redraw(),
     reply: (m) => pane.composer.startReply(m, pane.nameOf(m.sender_id)),
     edit: (m) => pane.composer.startEdit(m),
     saveEdit,

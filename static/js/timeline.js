@@ -203,8 +203,10 @@ export function createTimeline(list, env) {
 
   function nodeFor(m) {
     const known = nodes.get(m.id);
-    // A card that is sending its answer keeps its node until the answer lands.
-    if (known && (known.dataset.rendered === key(m) || known.querySelector("[aria-busy]"))) return known;
+    // A card that is sending its answer keeps its node until the answer lands, and a
+    // message whose menu is open keeps it until the menu shuts (then it is redrawn).
+    const busy = known?.querySelector('[aria-busy], .msg-menu-button[aria-expanded="true"]');
+    if (known && (known.dataset.rendered === key(m) || busy)) return known;
     const fresh = renderMessage(m);
     nodes.set(m.id, fresh);
     return fresh;
@@ -221,7 +223,27 @@ export function createTimeline(list, env) {
   }
 
   /** Draws `messages` (sorted) followed by the `pending` sends. */
+  /**
+   * Where the keyboard focus is inside a message's node (its menu button, a
+   * reaction chip, its quote), so a redrawn node can take it back.
+   */
+  function focusSpot() {
+    const el = document.activeElement;
+    const li = el?.closest?.("#message-list > li[data-id]");
+    if (!li) return null;
+    if (el.matches(".reaction")) return { id: li.dataset.id, selector: `.reaction[data-emoji="${CSS.escape(el.dataset.emoji)}"]`, el };
+    for (const selector of [".msg-menu-button", ".msg-quote"]) if (el.matches(selector)) return { id: li.dataset.id, selector, el };
+    return { id: li.dataset.id, selector: ".msg-menu-button", el };
+  }
+
+  function restoreFocus(spot) {
+    if (!spot || spot.el.isConnected) return;
+    const li = nodes.get(spot.id);
+    (li?.querySelector(spot.selector) || li?.querySelector(".msg-menu-button"))?.focus({ preventScroll: true });
+  }
+
   function render(messages, pending) {
+    const spot = focusSpot();
     const desired = [];
     for (const item of arrange(messages)) {
       if (item.type === "day") {
@@ -236,6 +258,7 @@ export function createTimeline(list, env) {
     }
     desired.push(...pending);
     reconcile(list, desired);
+    restoreFocus(spot);
   }
 
   return {

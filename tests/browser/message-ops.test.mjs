@@ -130,6 +130,8 @@ test("edit, react, reply and delete show on both sides without a reload", async 
   await chipA.click();
   await chipB.locator(".reaction-count", { hasText: "2" }).waitFor();
   await chipA.and(a.page.locator('[aria-pressed="true"]')).locator(".reaction-count", { hasText: "2" }).waitFor();
+  // The redrawn message gives the keyboard focus back to the chip.
+  assert.equal(await a.page.evaluate(() => document.activeElement?.dataset?.emoji), "👍");
   await chipB.click();
   await chipA.locator(".reaction-count", { hasText: "1" }).waitFor();
   await chipB.and(b.page.locator('[aria-pressed="false"]')).locator(".reaction-count", { hasText: "1" }).waitFor();
@@ -303,4 +305,22 @@ test("on a phone the message menu, the reply bar and the options fit the screen"
   await shot(b.page, "demo-phone-options");
   assert.deepEqual(await violations(b.page), []);
   await done(b);
+});
+
+test("an admin deletes someone's message from its menu; both participants see the tombstone", async () => {
+  const { a, b, conversation } = await pair("Buy cheap followers at spam.example");
+  const [admin] = await users(server.base, ["mod", "admin", "Mo Derator"]);
+  const m = await pageFor(browser, server.base, admin);
+  await m.page.evaluate((id) => (location.hash = `#/c/${id}`), conversation.id);
+  const spam = bubble(m.page, "Buy cheap followers");
+  await spam.getByRole("button", { name: "Message actions" }).click();
+  const panel = spam.locator(".msg-menu");
+  await panel.getByRole("button", { name: "Delete", exact: true }).waitFor();
+  // Not a participant: nothing to reply to or react with.
+  assert.equal(await panel.getByRole("button", { name: "Reply", exact: true }).count(), 0);
+  assert.equal(await panel.getByRole("button", { name: /^React with/ }).count(), 0);
+  await panel.getByRole("button", { name: "Delete", exact: true }).click();
+  await panel.getByRole("button", { name: "Confirm delete" }).click();
+  for (const page of [m.page, a.page, b.page]) await page.locator(".msg-deleted .msg-tombstone", { hasText: "Message deleted" }).waitFor();
+  await done(a, b, m);
 });
