@@ -49,8 +49,10 @@ export function createMessageOps(pane) {
       const { message } = await call("edit_message", { messageId: m.id, message: text }, "PUT", `/api/messages/${m.id}`, { message: text });
       pane.patch(message.id, message);
     } catch (err) {
+      // Back in the box to try again or cancel, with the server's reason (its window may differ).
       pane.composer.startEdit(m, text);
-      pane.composer.showError(explain(err));
+      const reason = err.code === "VALIDATION_FAILED" && typeof err.details?.messageId === "string" ? err.details.messageId : null;
+      pane.composer.showError(reason ? `This message cannot be edited: ${reason}.` : explain(err));
     }
   }
 

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { apiCall, artifacts, launchBrowser, pageFor, root, row, screenshot, seeText, startServer, users } from "./harness.mjs";
+import { apiCall, artifacts, launchBrowser, openPage, pageFor, root, row, screenshot, seeText, signIn, startServer, users } from "./harness.mjs";
 
 // Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern.
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -323,4 +323,27 @@ test("an admin deletes someone's message from its menu; both participants see th
   await panel.getByRole("button", { name: "Confirm delete" }).click();
   for (const page of [m.page, a.page, b.page]) await page.locator(".msg-deleted .msg-tombstone", { hasText: "Message deleted" }).waitFor();
   await done(a, b, m);
+});
+
+test("a server with a shorter edit window refuses the edit; the text stays in the box with the reason", async () => {
+  const strict = await startServer({ EDIT_WINDOW_MS: "1" });
+  try {
+    const [alice, bob] = await users(strict.base, ["alice", "brand_owner", "Alice Brand"], ["bob", "influencer", "Bob Creator"]);
+    await apiCall(strict.base, alice.token, "POST", "/api/messages/direct-connect", { target_user_id: bob.id, initial_message: "Too late to change" });
+    const a = await openPage(browser, strict.base, "alice");
+    await signIn(a.page, alice);
+    await row(a.page, "Bob Creator").click();
+    await menuAction(a.page, bubble(a.page, "Too late to change"), "Edit");
+    await box(a.page).fill("Changed anyway?");
+    await box(a.page).press("Enter");
+    await seeText(a.page.locator("#composer-error"), "This message cannot be edited");
+    assert.equal(await box(a.page).inputValue(), "Changed anyway?");
+    await seeText(a.page.locator("#composer-context"), "Editing your message");
+    await a.page.getByRole("button", { name: "Cancel editing" }).click();
+    assert.equal(await box(a.page).inputValue(), "");
+    assert.equal(await a.page.locator(".msg-edited").count(), 0);
+    await done(a);
+  } finally {
+    await strict.stop();
+  }
 });
