@@ -222,7 +222,16 @@ test("search finds a word, marks it, and shows markup as text", async () => {
   assert.equal(await markup.locator(".search-snippet").textContent(), "<b>x</b> marks the spot");
   assert.equal(await b.page.locator("#search-results b").count(), 0);
 
+  // Only the server's own marks become <mark>: one typed in a message stays text.
+  await send(a.page, "<mark>fake</mark> spotlight");
+  await search.fill("spotlight");
+  const typed = b.page.locator("#search-results .search-result", { hasText: "spotlight" });
+  await typed.locator("mark", { hasText: "spotlight" }).waitFor();
+  assert.equal(await typed.locator(".search-snippet").textContent(), "<mark>fake</mark> spotlight");
+  assert.deepEqual(await typed.locator("mark").allTextContents(), ["spotlight"]);
+
   // A click opens the conversation at the message.
+  await search.fill("marks spot");
   await markup.click();
   await b.page.locator(".msg-flash", { hasText: "marks the spot" }).waitFor();
   await search.fill("");
