@@ -119,7 +119,9 @@ export function createHeader(hooks) {
       const about = view.source?.title;
       if (about) bits.push(`“${about}”`);
       const asked = about ? null : inquiry(view.conversation?.context);
-      fill(els.meta, bits.join(" · "), asked && bits.length ? " · " : null, asked);
+      const archived = view.settings?.archived ? h("span", { class: "chat-archived", text: "Archived" }) : null;
+      const parts = [bits.join(" · "), asked, archived].filter(Boolean);
+      fill(els.meta, parts.flatMap((part, i) => (i ? [" · ", part] : [part])));
       fill(els.muted, mutedIcon(view.settings?.muted_until));
       settings.render(view);
       els.main.dataset.flowState = c.flow_state || "";

@@ -356,6 +356,11 @@ export function createChat(app) {
       upsert(m);
       if (data.conversation_context) applyContext(data.conversation_context);
       if (m.sender_id === cur.other?.id) {
+        // Their message brought the conversation back from the archive (the server sends no event for it).
+        if (cur.settings?.archived) {
+          cur.settings = { ...cur.settings, archived: false };
+          renderHeader();
+        }
         els.typing.textContent = "";
         markSeen();
       }

@@ -164,7 +164,7 @@ export function createList(app) {
         return;
       }
       // The other participant's message brings an archived conversation back (the server did so too).
-      if (c.archived && message.sender_id !== app.me().id && message.message_type === "user_input") {
+      if (c.archived && message.sender_id === c.other_user?.id) {
         c.archived = false;
         if (archivedView()) conversations.delete(conversationId);
       }

@@ -246,6 +246,7 @@ test("archive moves a conversation to Archived until the other writes; mute show
   await options.click();
   await b.page.locator("#chat-options-panel").getByRole("button", { name: "Archive" }).click();
   await row(b.page, "Alice Brand").waitFor({ state: "detached" });
+  await seeText(b.page.locator("#chat-meta"), "Archived");
   await b.page.locator(".filters").getByText("Archived").click();
   await row(b.page, "Alice Brand").waitFor();
 
@@ -254,6 +255,7 @@ test("archive moves a conversation to Archived until the other writes; mute show
   await row(b.page, "Alice Brand").waitFor({ state: "detached" });
   await send(a.page, "Any news?");
   await row(b.page, "Alice Brand").waitFor();
+  await b.page.locator("#chat-meta .chat-archived").waitFor({ state: "detached" });
   await b.page.locator(".filters").getByText("Archived").click();
   await b.page.locator("#conversation-empty", { hasText: "No archived conversations" }).waitFor();
   await b.page.locator(".filters").getByText("All").click();
