@@ -1,7 +1,8 @@
 // Parley's demo client: the session, the Socket.IO connection and what each
 // server event changes, navigation (tabs, routes, and on a phone the list or
 // the conversation), alerts. The parts live in js/: the sign-in screen, the
-// conversation list, the message pane, cards, the marketplace, the bell.
+// conversation list, the message pane, cards, the marketplace, the bell,
+// message search.
 
 import { api, explain, setToken } from "./js/api.js";
 import { createBell } from "./js/bell.js";
@@ -10,6 +11,7 @@ import { $, avatar, fill, roleLabel } from "./js/dom.js";
 import { createList } from "./js/list.js";
 import { createMarket } from "./js/market.js";
 import { closeMenus, menu } from "./js/menu.js";
+import { createSearch } from "./js/search.js";
 import { setUpSignIn } from "./js/signin.js";
 import { toast } from "./js/toast.js";
 
@@ -41,12 +43,18 @@ const app = {
   openConversation,
   conversations: () => list.all(),
   onDraft: () => list.render(),
+  onSettings: (settings) => onSettings(settings),
 };
 const chat = createChat(app);
 const list = createList({
   me: app.me,
   currentId: () => chat.currentId(),
   draft: (id) => chat.composer.draft(id),
+  openConversation,
+});
+const search = createSearch({
+  me: app.me,
+  conversation: (id) => list.get(id),
   openConversation,
 });
 const market = createMarket(app);
@@ -71,6 +79,7 @@ function signOut(reason) {
   state.socket = null;
   state.session = null;
   list.clear();
+  search.clear();
   sessionStorage.removeItem(SESSION_KEY);
   setToken(null);
   chat.close();
@@ -182,6 +191,16 @@ function connect() {
   socket.on("new_application", (data) => market.onApplication(data));
   socket.on("notification", onNotification);
   socket.on("message_expired", (data) => chat.onExpired(data));
+  socket.on("message_updated", (data) => {
+    chat.onMessageUpdated(data);
+    if (data.message) list.noteMessage(data.conversation_id, data.message.id, data.message);
+  });
+  socket.on("message_deleted", (data) => {
+    chat.onMessageDeleted(data);
+    list.noteMessage(data.conversation_id, data.message_id, { message: "", media_url: null, deleted_at: data.deleted_at });
+  });
+  socket.on("reaction_updated", (data) => chat.onReactionUpdated(data));
+  socket.on("conversation_settings_updated", onSettings);
   socket.on("quota_updated", (data) => chat.showQuota(data.quota || data));
   socket.on("notifications_updated", (data) => bell.onUpdated(data));
   socket.on("message_error", (data) => chat.showError(explain({ code: data.error_code, message: data.error, details: data.details })));
@@ -205,6 +224,12 @@ document.addEventListener("visibilitychange", () => {
     state.socket.emit("user_status", { status }, () => {});
   }
 });
+
+/** Archive or mute changed, from this tab's menu or as an event from any of the viewer's devices. */
+function onSettings(settings) {
+  chat.onSettings(settings);
+  list.noteSettings(settings);
+}
 
 function userStatus(userId, status, lastSeen) {
   chat.onUserStatus(userId, status, lastSeen);
@@ -255,7 +280,8 @@ function showPane(pane) {
   document.body.dataset.pane = pane;
 }
 
-async function openConversation(id) {
+/** Opens conversation `id`; with `message`, scrolled to that message (a search result). */
+async function openConversation(id, { message } = {}) {
   selectTab("tab-conversations");
   const target = `#/c/${id}`;
   if (location.hash !== target) {
@@ -268,6 +294,7 @@ async function openConversation(id) {
   list.render();
   if (PHONE.matches) $("#chat-back").focus();
   await opening;
+  if (message && chat.currentId() === id) await chat.reveal(message);
   if (!list.get(id)) list.reloadSoon();
 }
 

@@ -65,28 +65,31 @@ export function createActions(pane) {
     return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  async function send(text) {
+  /** Sends `text`; `mode` {kind: "reply", message} makes it a reply to that message. */
+  async function send(text, mode = null) {
     const view = pane.view();
     if (!view) return;
+    const replyTo = mode?.kind === "reply" ? mode.message.id : undefined;
     const clientMessageId = newClientId();
     pane.addPending(view, clientMessageId, text);
     pane.composer.showError("");
     try {
       let message;
       if (pane.connected()) {
-        ({ message } = await emit(pane.socket(), "send_message", { conversationId: view.id, message: text, clientMessageId }));
+        ({ message } = await emit(pane.socket(), "send_message", { conversationId: view.id, message: text, clientMessageId, replyTo }));
       } else {
         ({ message } = await api("POST", "/api/messages/send", {
           conversation_id: view.id,
           message: text,
           client_message_id: clientMessageId,
+          reply_to: replyTo,
         }));
       }
       if (pane.view() === view) pane.upsert(message);
     } catch (err) {
       pane.dropPending(view, clientMessageId);
       if (pane.view() !== view) return;
-      pane.composer.restore(view.id, text);
+      pane.composer.restore(view.id, text, mode);
       pane.composer.showError(explain(err));
     }
   }

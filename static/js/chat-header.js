@@ -1,13 +1,32 @@
 // The open conversation's header: who it is with and whether they are here,
-// whose turn it is from the viewer's side, what it is about, and the
+// whose turn it is from the viewer's side, what it is about (the campaign or
+// bid, or for a direct conversation the listing it is an inquiry about),
+// whether the viewer muted it, the viewer's options (archive, mute) and the
 // conversation's own actions (cancel, close) with a confirming second click.
 
 import { explain } from "./api.js";
+import { createSettingsMenu, mutedIcon } from "./conv-settings.js";
 import { $, avatar, capital, fill, h, roleLabel, shortTime } from "./dom.js";
 import { turn } from "./flow.js";
 import { menu } from "./menu.js";
 
-/** @param {object} hooks  me(), act(actionId) -> Promise, onError(text) */
+/** "Inquiry about Sea-view flat" (a link when the context has one), or null. */
+export function inquiry(context) {
+  if (!context) return null;
+  const text = `Inquiry about ${context.title || `${context.type} ${context.id}`}`;
+  let url = null;
+  try {
+    url = context.url ? new URL(context.url) : null;
+  } catch {
+    url = null;
+  }
+  if (url && (url.protocol === "https:" || url.protocol === "http:")) {
+    return h("a", { class: "chat-context", href: url.href, target: "_blank", rel: "noopener noreferrer nofollow", text });
+  }
+  return h("span", { class: "chat-context", text });
+}
+
+/** @param {object} hooks  me(), act(actionId) -> Promise, onError(text), onSettings(settings) */
 export function createHeader(hooks) {
   const els = {
     title: $("#chat-title"),
@@ -19,7 +38,9 @@ export function createHeader(hooks) {
     actions: $("#chat-actions"),
     main: $("#chat-main"),
     more: $("#chat-more"),
+    muted: $("#chat-muted"),
   };
+  const settings = createSettingsMenu({ me: hooks.me, onChanged: (s) => hooks.onSettings(s), onError: hooks.onError });
   // On a phone the actions fold into a menu behind the "more" button.
   const more = menu(els.more, els.actions, { show: (on) => (els.actions.dataset.open = String(on)) });
 
@@ -77,6 +98,8 @@ export function createHeader(hooks) {
       fill(els.avatar);
       fill(els.actions);
       els.more.hidden = true;
+      fill(els.muted);
+      settings.render(null);
       els.turn.textContent = "";
       els.meta.textContent = "";
       els.presence.textContent = "";
@@ -93,9 +116,14 @@ export function createHeader(hooks) {
       els.turn.dataset.kind = t?.kind || "";
       const bits = [];
       if (c.conversation_type) bits.push(capital(c.conversation_type));
-      const about = view.source?.title || view.conversation?.context?.title;
+      const about = view.source?.title;
       if (about) bits.push(`“${about}”`);
-      els.meta.textContent = bits.join(" · ");
+      const asked = about ? null : inquiry(view.conversation?.context);
+      const archived = view.settings?.archived ? h("span", { class: "chat-archived", text: "Archived" }) : null;
+      const parts = [bits.join(" · "), asked, archived].filter(Boolean);
+      fill(els.meta, parts.flatMap((part, i) => (i ? [" · ", part] : [part])));
+      fill(els.muted, mutedIcon(view.settings?.muted_until));
+      settings.render(view);
       els.main.dataset.flowState = c.flow_state || "";
       els.main.dataset.chatStatus = c.chat_status || "";
       presence(view);

@@ -1,6 +1,7 @@
 // The open conversation's history: the first page, older pages on scroll
 // (REST `before=<oldest id>`, keeping the view where it was), and catching up
-// after a reconnect (`sync_messages` with `after=<newest id>`).
+// after a reconnect (`sync_messages` with `after=<newest id>`, then the latest
+// page again for edits, deletes and reactions missed meanwhile).
 
 import { api, emit, explain } from "./api.js";
 import { $, compareMessages, fill, h } from "./dom.js";
@@ -27,11 +28,18 @@ export function createHistory(pane) {
     fill(status, b);
   }
 
-  async function loadOlder() {
+  /** Loads the page before the oldest loaded message; a call while one loads waits for it. */
+  function loadOlder() {
     const view = pane.view();
-    if (!view || view.loadingOlder || !view.hasMore || !view.messages.length) return;
-    view.loadingOlder = true;
+    if (!view) return Promise.resolve();
+    if (view.loadingOlder) return view.loadingOlder;
+    if (!view.hasMore || !view.messages.length) return Promise.resolve();
+    view.loadingOlder = fetchOlder(view);
     renderStatus();
+    return view.loadingOlder;
+  }
+
+  async function fetchOlder(view) {
     try {
       const oldest = view.messages[0].id;
       const res = await api("GET", `/api/messages/conversations/${view.id}/messages?limit=${PAGE}&before=${oldest}`);
@@ -45,7 +53,7 @@ export function createHistory(pane) {
     } catch (err) {
       pane.showError(explain(err));
     } finally {
-      view.loadingOlder = false;
+      view.loadingOlder = null;
       renderStatus();
     }
   }
@@ -68,6 +76,10 @@ export function createHistory(pane) {
           if (!ack.has_more || !ack.messages.length) break;
           after = ack.messages[ack.messages.length - 1].id;
         }
+        // Edits, deletes and reactions to messages already here come only as events: the
+        // latest page again shows those made while this page was away.
+        const hist = await api("GET", `/api/messages/conversations/${view.id}/messages?limit=${PAGE}`);
+        if (pane.view() === view) pane.upsert(...hist.messages);
       }
       await pane.refreshContext();
       pane.markSeen();

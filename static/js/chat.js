@@ -1,13 +1,16 @@
 // The message pane: history (older pages load on scroll with the REST
 // `before=` cursor), live messages, cards, typing, seen ticks, presence,
-// the jump-to-latest button, and catching up after a reconnect. Drawing is
-// in timeline.js, the composer in composer.js.
+// the jump-to-latest button, and catching up after a reconnect; edits,
+// deletes and reactions as they happen (message-ops.js does them). Drawing
+// is in timeline.js, the composer in composer.js.
 
 import { api, emit, explain } from "./api.js";
 import { createActions } from "./chat-actions.js";
 import { createHistory, PAGE } from "./chat-history.js";
+import { createScroller } from "./chat-scroll.js";
 import { createComposer } from "./composer.js";
 import { createHeader } from "./chat-header.js";
+import { createMessageOps } from "./message-ops.js";
 import { createTimeRules } from "./time-rules.js";
 import { $, compareMessages } from "./dom.js";
 import { lockReason } from "./flow.js";
@@ -32,7 +35,7 @@ export function createChat(app) {
 
   const composer = createComposer({
     userId: () => me()?.id,
-    onSend: (text) => actions.send(text),
+    onSend: (text, mode) => (mode?.kind === "edit" ? ops.saveEdit(mode.message, text) : actions.send(text, mode)),
     onTyping: (typing) => (typing ? actions.startTyping() : actions.stopTyping()),
     onDraft: (id) => app.onDraft?.(id),
   });
@@ -61,6 +64,17 @@ export function createChat(app) {
     onError: (text) => composer.showError(text),
   });
 
+  const ops = createMessageOps({
+    view: () => cur,
+    me,
+    socket: () => app.socket(),
+    connected,
+    patch: (id, fields) => patch(id, fields),
+    redraw: () => draw(),
+    composer,
+    nameOf: (id) => timeline.nameOf(id),
+  });
+
   const timeline = createTimeline(els.list, {
     me,
     other: () => cur?.other || null,
@@ -73,6 +87,8 @@ export function createChat(app) {
       onPay: (card) => pay(card, cur.id, app.config()),
       onDone: () => draw(),
     },
+    ops,
+    onQuote: (id) => reveal(id, { loadOlder: false }),
   });
 
   // ---- opening and closing ---------------------------------------------
@@ -160,6 +176,10 @@ export function createChat(app) {
     cur.source = ctx.source;
     cur.available = ctx.available_actions || [];
     cur.conversation = ctx.conversation;
+    cur.settings = {
+      archived: ctx.archived ?? ctx.conversation?.archived ?? false,
+      muted_until: ctx.muted_until ?? ctx.conversation?.muted_until ?? null,
+    };
     timeRules.show(cur);
     applyContext(ctx.conversation_context);
   }
@@ -188,6 +208,7 @@ export function createChat(app) {
     me,
     act: (id) => actions.act(id, {}),
     onError: (text) => composer.showError(text),
+    onSettings: (settings) => app.onSettings?.(settings),
   });
   const renderHeader = () => header.render(cur);
   const renderPresence = () => header.presence(cur);
@@ -230,6 +251,20 @@ export function createChat(app) {
     else updateJump();
   }
 
+  /** Merges `fields` into loaded message `id` (an edit, a delete, reactions); unknown ids are left alone. */
+  function patch(id, fields) {
+    if (!cur) return;
+    const i = cur.messages.findIndex((x) => x.id === id);
+    if (i < 0) return;
+    const m = { ...cur.messages[i], ...fields };
+    cur.messages[i] = m;
+    // Replies quoting it follow, as the server keeps them: the text cut to 200, "" once deleted.
+    const quoted = m.deleted_at ? "" : Array.from(m.message || "").slice(0, 200).join("");
+    cur.messages = cur.messages.map((x) => (x.reply_to?.id === id ? { ...x, reply_to: { ...x.reply_to, message: quoted } } : x));
+    composer.messageChanged(m);
+    draw();
+  }
+
   function draw() {
     if (!cur) return;
     timeline.render(cur.messages, [...cur.pending.values()]);
@@ -250,44 +285,6 @@ export function createChat(app) {
     return !m.action_data.flow_state || !c.flow_state || m.action_data.flow_state === c.flow_state;
   }
 
-  // ---- scrolling -------------------------------------------------------------
-  function isNearBottom() {
-    const s = els.scroller;
-    return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
-  }
-
-  function scrollToBottom() {
-    els.scroller.scrollTop = els.scroller.scrollHeight;
-    if (cur) cur.newBelow = 0;
-    updateJump();
-  }
-
-  /** On opening: the first unread message when it would be out of sight, else the end. */
-  function scrollToStart() {
-    const marker = timeline.marker();
-    const s = els.scroller;
-    if (marker && s.scrollHeight - marker.offsetTop > s.clientHeight) s.scrollTop = marker.offsetTop - 8;
-    else scrollToBottom();
-  }
-
-  function updateJump() {
-    const far = cur && els.scroller.scrollHeight - els.scroller.scrollTop - els.scroller.clientHeight > 200;
-    const count = cur?.newBelow || 0;
-    els.jump.hidden = !cur || (!far && !count);
-    els.jump.textContent = count ? `↓ ${count} new message${count === 1 ? "" : "s"}` : "↓ Jump to latest";
-  }
-  els.jump.addEventListener("click", () => {
-    scrollToBottom();
-    $("#composer-input").disabled ? els.scroller.focus() : composer.focus();
-  });
-
-  els.scroller.addEventListener("scroll", () => {
-    if (!cur) return;
-    if (isNearBottom()) cur.newBelow = 0;
-    updateJump();
-    if (els.scroller.scrollTop < 80) loadOlder();
-  });
-
   // ---- history -------------------------------------------------------------
   const past = createHistory({
     view: () => cur,
@@ -300,7 +297,18 @@ export function createChat(app) {
     showError: (text) => composer.showError(text),
   });
   const renderHistoryStatus = past.renderStatus;
-  const loadOlder = past.loadOlder;
+
+  const scroll = createScroller({
+    view: () => cur,
+    marker: () => timeline.marker(),
+    node: (id) => timeline.node(id),
+    loadOlder: () => past.loadOlder(),
+    focusComposer: () => composer.focus(),
+    toast: (text) => app.toast(text),
+  });
+  const { isNearBottom, updateJump, reveal } = scroll;
+  const scrollToBottom = scroll.toBottom;
+  const scrollToStart = scroll.toStart;
 
   // ---- seen ------------------------------------------------------------------
   /** Marks everything addressed to me as seen, when the page is visible. */
@@ -333,6 +341,14 @@ export function createChat(app) {
     close,
     resync: past.resync,
     composer,
+    reveal,
+    ...ops.events,
+    /** `conversation_settings_updated` (from this tab or another of the viewer's). */
+    onSettings(data) {
+      if (!cur || data.conversation_id !== cur.id) return;
+      cur.settings = { archived: data.archived, muted_until: data.muted_until };
+      renderHeader();
+    },
     currentId: () => cur?.id || null,
     onNewMessage(data) {
       if (!cur || data.conversation_id !== cur.id) return;
@@ -340,6 +356,11 @@ export function createChat(app) {
       upsert(m);
       if (data.conversation_context) applyContext(data.conversation_context);
       if (m.sender_id === cur.other?.id) {
+        // Their message brought the conversation back from the archive (the server sends no event for it).
+        if (cur.settings?.archived) {
+          cur.settings = { ...cur.settings, archived: false };
+          renderHeader();
+        }
         els.typing.textContent = "";
         markSeen();
       }

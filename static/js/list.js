@@ -1,9 +1,11 @@
 // The conversation list: what each conversation is about (the campaign or
 // bid, the listing, or the person), whose turn it is, the last message from
 // the viewer's side ("You: …", "Waiting for Asha to …"), drafts and unread
-// counts. Kept current by socket events; reloaded after a reconnect.
+// counts, a muted sign; the archived ones under their own filter. Kept
+// current by socket events; reloaded after a reconnect.
 
 import { api, explain } from "./api.js";
+import { mutedIcon } from "./conv-settings.js";
 import { $, avatar, capital, debounce, fill, h, shortTime } from "./dom.js";
 import { turn, waitingFor } from "./flow.js";
 
@@ -15,7 +17,11 @@ export function createList(app) {
   const empty = $("#conversation-empty");
   const error = $("#conversation-error");
   let conversations = new Map();
+  /** "" (all), a conversation type, or "archived". */
   let filter = "";
+  const archivedView = () => filter === "archived";
+  /** Whether conversation `c` belongs under the current filter. */
+  const fits = (c) => (archivedView() ? Boolean(c.archived) : !c.archived && (!filter || c.conversation_type === filter));
 
   const nameOf = (c) => c.other_user?.name || c.other_user?.id || "Unknown";
 
@@ -65,6 +71,7 @@ export function createList(app) {
           "span",
           { class: "conversation-top" },
           h("span", { class: "conversation-name", text: title }),
+          mutedIcon(c.muted_until),
           h("time", { class: "conversation-time", datetime: c.last_message_at, text: shortTime(c.last_message_at) }),
         ),
         h(
@@ -88,9 +95,12 @@ export function createList(app) {
 
   function render() {
     const items = [...conversations.values()]
-      .filter((c) => !filter || c.conversation_type === filter)
+      .filter(fits)
       .sort((a, b) => (a.last_message_at < b.last_message_at ? 1 : a.last_message_at > b.last_message_at ? -1 : 0));
     empty.hidden = items.length > 0;
+    empty.textContent = archivedView()
+      ? "No archived conversations."
+      : "No conversations yet. Start one from the Marketplace or New chat.";
     const current = app.currentId();
     fill(list, items.map((c) => row(c, c.id === current)));
   }
@@ -104,14 +114,22 @@ export function createList(app) {
 
   async function load() {
     try {
-      const type = filter ? `&type=${filter}` : "";
+      const type = archivedView() ? "&archived=true" : filter ? `&type=${filter}` : "";
       const res = await api("GET", `/api/messages/conversations?limit=100${type}`);
       conversations = new Map(res.conversations.map((c) => [c.id, c]));
       error.textContent = "";
       render();
-      setTotal((await api("GET", "/api/messages/unread-count")).unread_count);
+      await refreshTotal();
     } catch (err) {
       error.textContent = explain(err);
+    }
+  }
+
+  async function refreshTotal() {
+    try {
+      setTotal((await api("GET", "/api/messages/unread-count")).unread_count);
+    } catch {
+      // The next event or reload sets it.
     }
   }
   const reloadSoon = debounce(load, 250);
@@ -145,10 +163,36 @@ export function createList(app) {
         if (!filter || context?.conversation_type === filter) reloadSoon();
         return;
       }
+      // The other participant's message brings an archived conversation back (the server did so too).
+      if (c.archived && message.sender_id === c.other_user?.id) {
+        c.archived = false;
+        if (archivedView()) conversations.delete(conversationId);
+      }
       c.last_message = message;
       c.last_message_at = message.created_at;
       if (context) Object.assign(c, { flow_state: context.flow_state, awaiting_role: context.awaiting_role, chat_status: context.chat_status });
       render();
+    },
+    /** An edit or delete of a message, which may be the one a row shows. */
+    noteMessage(conversationId, messageId, fields) {
+      const c = conversations.get(conversationId);
+      if (!c || c.last_message?.id !== messageId) return;
+      c.last_message = { ...c.last_message, ...fields };
+      render();
+    },
+    /** The viewer archived, unarchived, muted or unmuted a conversation (here or on another device). */
+    noteSettings(data) {
+      const c = conversations.get(data.conversation_id);
+      if (!c) {
+        if (archivedView() === Boolean(data.archived)) reloadSoon();
+        return;
+      }
+      const unarchived = c.archived && !data.archived;
+      Object.assign(c, { archived: Boolean(data.archived), muted_until: data.muted_until ?? null });
+      if (!fits(c)) conversations.delete(c.id);
+      render();
+      // The unread total leaves archived conversations out.
+      if (unarchived || data.archived) refreshTotal();
     },
     noteState(data) {
       const c = conversations.get(data.conversation_id);

@@ -6,10 +6,11 @@ const openMenus = new Set();
 
 /**
  * Wires `button` to show and hide `panel`; returns {open, close, isOpen}.
+ * `onOpen` runs before the panel takes the focus, `onClose` once it is shut.
  * `show(on)` replaces toggling `hidden` (for a panel that is a popover on
  * small screens only).
  */
-export function menu(button, panel, { onOpen, show } = {}) {
+export function menu(button, panel, { onOpen, onClose, show } = {}) {
   const shown = () => (show ? panel.dataset.open === "true" : !panel.hidden);
   const set = show || ((on) => (panel.hidden = !on));
   const self = {
@@ -27,6 +28,7 @@ export function menu(button, panel, { onOpen, show } = {}) {
       set(false);
       openMenus.delete(self);
       if (returnFocus) button.focus();
+      onClose?.();
     },
     isOpen: shown,
     contains: (node) => button.contains(node) || panel.contains(node),

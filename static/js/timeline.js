@@ -1,12 +1,14 @@
 // How the message pane draws a conversation: who speaks (a person, or the
 // platform for flow cards and notices), avatars and grouping of consecutive
 // messages, date separators, the "New messages" line, media previews and
-// links. Each message keeps its node, and nodes are moved into place rather
+// links; "(edited)", tombstones, quoted replies, reactions and each
+// message's actions menu (message-menu.js). Each message keeps its node, and nodes are moved into place rather
 // than redrawn, so a card being filled in keeps its focus and its input.
 
 import { renderCard } from "./cards.js";
 import { avatar, clockTime, dayKey, dayLabel, h, linkify, shortTime } from "./dom.js";
 import { waitingFor } from "./flow.js";
+import { hasActions, messageMenu, reactionChips, replyQuote } from "./message-menu.js";
 
 /** Who flow cards and notices come from, whoever's action wrote them. */
 export const PLATFORM = { id: "platform", name: "Parley" };
@@ -76,6 +78,8 @@ function media(url, who) {
  *   isLive(m)     whether a card can still be answered
  *   doneText(m)   what an answered card says
  *   cardActions   {onButton, onSubmit, onPay, onDone, sandbox()}
+ *   ops           what can be done to a message (message-ops.js)
+ *   onQuote(id)   a reply's quote was clicked: show message `id`
  */
 export function createTimeline(list, env) {
   const nodes = new Map(); // message id -> <li>
@@ -83,16 +87,19 @@ export function createTimeline(list, env) {
   const marker = h("li", { class: "new-marker", id: "new-marker" }, h("span", { text: "New messages" }));
   let markerBefore = null; // the id of the first message after the marker
 
-  function who(m) {
-    if (m.sender_id === env.me().id) return "You";
-    return env.other()?.name || env.other()?.id || "Unknown";
+  function nameOf(userId) {
+    if (userId === env.me().id) return "You";
+    if (env.other()?.id === userId) return env.other().name || userId;
+    return userId || "Unknown";
   }
+  const who = (m) => nameOf(m.sender_id);
 
   // Everything a message's node shows, so that it is redrawn when any of it changes
   // (the other person's name arrives with the context, possibly after the message).
   function key(m) {
     const card = m.action_data ? `${env.isLive(m)}|${env.doneText(m)}` : "";
-    return [m.message, m.media_url, m.seen, m.action_completed, card, env.other()?.name].join("|");
+    const ops = isPerson(m) ? [m.edited_at, m.deleted_at, JSON.stringify(m.reactions || {}), JSON.stringify(m.reply_to || null), JSON.stringify(env.ops.can(m))] : [];
+    return [m.message, m.media_url, m.seen, m.action_completed, card, env.other()?.name, ...ops].join("|");
   }
 
   function meta(name, m, extra) {
@@ -159,7 +166,18 @@ export function createTimeline(list, env) {
     const expires = m.expires_at
       ? h("span", { class: "msg-expires", title: `Disappears ${new Date(m.expires_at).toLocaleString()}`, text: ` · disappears ${shortTime(m.expires_at)}` })
       : null;
+    // Under the text rather than in the name line, which a grouped message hides.
+    const edited = m.edited_at && !m.deleted_at
+      ? h("span", { class: "msg-edited", title: `Edited ${new Date(m.edited_at).toLocaleString()}`, text: "(edited)" })
+      : null;
     const bubble = h("div", { class: "msg-bubble" }, meta(who(m), m, expires));
+    if (m.deleted_at) {
+      li.classList.add("msg-deleted");
+      bubble.append(h("p", { class: "msg-tombstone", text: "Message deleted" }));
+      li.append(h("div", { class: "msg-body" }, bubble));
+      return li;
+    }
+    if (m.reply_to) bubble.append(replyQuote(m.reply_to, nameOf, env.onQuote));
     if (m.message) bubble.append(h("p", { class: "msg-text" }, linkify(m.message)));
     if (m.media_url) {
       const preview = media(m.media_url, who(m));
@@ -167,21 +185,28 @@ export function createTimeline(list, env) {
     }
     if (mine) {
       bubble.append(
-        h("p", {
-          class: `msg-status ${m.seen ? "is-seen" : ""}`,
-          dataset: { status: m.seen ? "seen" : "sent" },
-          text: m.seen ? "✓✓ Seen" : "✓ Sent",
-        }),
+        h(
+          "p",
+          { class: `msg-status ${m.seen ? "is-seen" : ""}`, dataset: { status: m.seen ? "seen" : "sent" } },
+          edited,
+          edited ? " · " : null,
+          h("span", { text: m.seen ? "✓✓ Seen" : "✓ Sent" }),
+        ),
       );
+    } else if (edited) {
+      bubble.append(h("p", { class: "msg-foot" }, edited));
     }
-    li.append(bubble);
+    li.append(h("div", { class: "msg-body" }, bubble, reactionChips(m, env.ops, nameOf)));
+    if (hasActions(m, env.ops)) li.append(messageMenu(m, env.ops));
     return li;
   }
 
   function nodeFor(m) {
     const known = nodes.get(m.id);
-    // A card that is sending its answer keeps its node until the answer lands.
-    if (known && (known.dataset.rendered === key(m) || known.querySelector("[aria-busy]"))) return known;
+    // A card that is sending its answer keeps its node until the answer lands, and a
+    // message whose menu is open keeps it until the menu shuts (then it is redrawn).
+    const busy = known?.querySelector('[aria-busy], .msg-menu-button[aria-expanded="true"]');
+    if (known && (known.dataset.rendered === key(m) || busy)) return known;
     const fresh = renderMessage(m);
     nodes.set(m.id, fresh);
     return fresh;
@@ -198,7 +223,27 @@ export function createTimeline(list, env) {
   }
 
   /** Draws `messages` (sorted) followed by the `pending` sends. */
+  /**
+   * Where the keyboard focus is inside a message's node (its menu button, a
+   * reaction chip, its quote), so a redrawn node can take it back.
+   */
+  function focusSpot() {
+    const el = document.activeElement;
+    const li = el?.closest?.("#message-list > li[data-id]");
+    if (!li) return null;
+    if (el.matches(".reaction")) return { id: li.dataset.id, selector: `.reaction[data-emoji="${CSS.escape(el.dataset.emoji)}"]`, el };
+    for (const selector of [".msg-menu-button", ".msg-quote"]) if (el.matches(selector)) return { id: li.dataset.id, selector, el };
+    return { id: li.dataset.id, selector: ".msg-menu-button", el };
+  }
+
+  function restoreFocus(spot) {
+    if (!spot || spot.el.isConnected) return;
+    const li = nodes.get(spot.id);
+    (li?.querySelector(spot.selector) || li?.querySelector(".msg-menu-button"))?.focus({ preventScroll: true });
+  }
+
   function render(messages, pending) {
+    const spot = focusSpot();
     const desired = [];
     for (const item of arrange(messages)) {
       if (item.type === "day") {
@@ -213,6 +258,7 @@ export function createTimeline(list, env) {
     }
     desired.push(...pending);
     reconcile(list, desired);
+    restoreFocus(spot);
   }
 
   return {
@@ -222,6 +268,9 @@ export function createTimeline(list, env) {
       markerBefore = id;
     },
     hasMarker: () => markerBefore !== null,
+    /** The drawn node of message `id`, if it is on the page. */
+    node: (id) => (nodes.get(id)?.isConnected ? nodes.get(id) : null),
+    nameOf,
     marker: () => (marker.isConnected ? marker : null),
     pendingNode(text) {
       return h(
