@@ -51,6 +51,12 @@ async fn archiving_hides_a_conversation_for_the_caller_until_the_other_side_writ
     b.ack("send_message", json!({"conversationId": p.conversation, "message": "still there?"})).await.unwrap();
     let unread = a_phone.wait_for_match("unread_count_updated", |u| u["unread_count"] == 2, WAIT).await.unwrap();
     assert_eq!(unread["total_unread"], 2);
+    // The caller's devices are told it left the archive, once.
+    let told = a_phone.wait_for("conversation_settings_updated").await.unwrap();
+    assert_eq!(told, json!({"conversation_id": p.conversation, "archived": false, "muted_until": null}));
+    b.ack("send_message", json!({"conversationId": p.conversation, "message": "hello?"})).await.unwrap();
+    a_phone.wait_for_match("unread_count_updated", |u| u["unread_count"] == 3, WAIT).await.unwrap();
+    assert_eq!(a_phone.take("conversation_settings_updated"), Vec::<Value>::new());
     let (_, list) = app.get("/api/messages/conversations", &p.a_token).await;
     assert!(ids(&list).contains(&p.conversation));
     assert_eq!(list["conversations"][0]["archived"], false);

@@ -138,6 +138,10 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         events.extend(fresh.notification.as_ref().map(notifications::event));
     }
     events.push(unread::unread_event(&row.receiver_id, c.id, fresh.unread));
+    // The receiver's other devices hear that the conversation left their archive.
+    if let Some(now_set) = &fresh.unread.unarchived {
+        events.push(super::settings::updated_event(&row.receiver_id, c.id, now_set, row.created_at));
+    }
     if let Some(q) = &fresh.quota {
         events.push(quota_event(&row.sender_id, q));
     }

@@ -40,21 +40,39 @@ pub async fn unread_by_conversation(
 }
 
 /// Raises the unread counts for newly stored messages, in their transaction.
-/// Seen messages and messages to oneself (audits) never count.
+/// Seen messages and messages to oneself (audits) never count. A new message
+/// brings an archived conversation back: answers which (receiver,
+/// conversation) were archived until now, with their mute.
 pub async fn count_unread<'a>(
     txn: &impl ConnectionTrait,
     rows: impl IntoIterator<Item = &'a message::Model>,
-) -> AppResult<()> {
+) -> AppResult<Unarchived> {
     let mut added: HashMap<(&str, Uuid), i64> = HashMap::new();
     for m in rows.into_iter().filter(|m| !m.seen && m.sender_id != m.receiver_id) {
         *added.entry((m.receiver_id.as_str(), m.conversation_id)).or_default() += 1;
     }
     if added.is_empty() {
-        return Ok(());
+        return Ok(Unarchived::new());
     }
     let mut keys: Vec<_> = added.into_iter().collect();
     // One order for every writer, so concurrent batches never deadlock.
     keys.sort();
+    let mut any = sea_orm::Condition::any();
+    for ((user, conversation), _) in &keys {
+        any = any.add(
+            sea_orm::Condition::all()
+                .add(unread_count::Column::UserId.eq(*user))
+                .add(unread_count::Column::ConversationId.eq(*conversation)),
+        );
+    }
+    let unarchived: Unarchived = unread_count::Entity::find()
+        .filter(unread_count::Column::Archived.eq(true))
+        .filter(any)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|r| ((r.user_id, r.conversation_id), r.muted_until))
+        .collect();
     unread_count::Entity::insert_many(keys.into_iter().map(|((user, conversation), n)| unread_count::ActiveModel {
         user_id: Set(user.to_string()),
         conversation_id: Set(conversation),
@@ -70,8 +88,12 @@ pub async fn count_unread<'a>(
     )
     .exec_without_returning(txn)
     .await?;
-    Ok(())
+    Ok(unarchived)
 }
+
+/// (receiver, conversation) pairs a write brought back from the archive,
+/// with the receiver's mute of it.
+pub type Unarchived = HashMap<(String, Uuid), Option<chrono::DateTime<chrono::Utc>>>;
 
 /// Sets a user's unread count in a conversation to what is really unseen.
 pub async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<()> {
@@ -176,6 +198,7 @@ pub async fn unread_update(db: &impl ConnectionTrait, user_id: &str, conversatio
         conversation: counts.get(&conversation_id).copied().unwrap_or(0),
         total: counts.values().sum::<u64>(),
         muted: false,
+        unarchived: None,
     };
     Some(unread_event(user_id, conversation_id, unread))
 }

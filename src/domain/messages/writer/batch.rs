@@ -21,6 +21,7 @@ use crate::{
         messages::{count_unread, unread_of},
         names::ChatStatus,
         notifications, outbox, quota,
+        settings::Settings,
     },
     error::{AppError, AppResult},
 };
@@ -78,10 +79,37 @@ pub async fn write(
     known: &mut Known,
     ctx: &Setup,
 ) -> AppResult<Vec<Stored>> {
-    let now = ctx.clock.now();
-    if db.get_database_backend() != DbBackend::Postgres {
-        return write_in_transaction(db, jobs, known, now, ctx).await;
+    let mut out = if db.get_database_backend() == DbBackend::Postgres {
+        write_fast(db, jobs, known, ctx).await?
+    } else {
+        write_in_transaction(db, jobs, known, ctx.clock.now(), ctx).await?
+    };
+    unarchived_once(&mut out);
+    Ok(out)
+}
+
+/// Several messages of a batch may bring one conversation back from one
+/// receiver's archive: only the first says so.
+fn unarchived_once(out: &mut [Stored]) {
+    let mut told = HashSet::new();
+    for written in out.iter_mut().flatten() {
+        if let (Written::New(fresh), _) = written
+            && fresh.unarchived_pair().is_some_and(|pair| !told.insert(pair))
+        {
+            fresh.unread.unarchived = None;
+        }
     }
+}
+
+/// PostgreSQL: one statement for the messages of conversations the writer
+/// remembers, a transaction for the rest.
+async fn write_fast(
+    db: &DatabaseConnection,
+    jobs: &[Pending<'_>],
+    known: &mut Known,
+    ctx: &Setup,
+) -> AppResult<Vec<Stored>> {
+    let now = ctx.clock.now();
     // Messages the quota counts are charged in a transaction, the long way.
     let (fast, mut slow): (Vec<usize>, Vec<usize>) =
         (0..jobs.len()).partition(|&i| !jobs[i].effects.charge && known.0.contains_key(&jobs[i].row.conversation_id));
@@ -133,6 +161,7 @@ pub async fn write(
                             conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
                             total: counts.map(|u| u.values().sum()).unwrap_or(0),
                             muted: false,
+                            unarchived: None,
                         }
                     });
                 Ok((fresh(&jobs[i], figures, &notified, None), c))
@@ -190,7 +219,7 @@ async fn write_in_transaction(
         .collect();
     let inserted = insert(&txn, writable).await?;
     let stored = || jobs.iter().filter(|p| inserted.contains(&p.row.id));
-    count_unread(&txn, stored().map(|p| p.row)).await?;
+    let unarchived = count_unread(&txn, stored().map(|p| p.row)).await?;
     let unread = unread_of(&txn, stored().map(|p| p.row.receiver_id.as_str())).await?;
     let pairs: Vec<(String, Uuid)> = stored().map(|p| (p.row.receiver_id.clone(), p.row.conversation_id)).collect();
     let muted = crate::domain::settings::muted_among(&txn, &pairs, now).await?;
@@ -220,10 +249,12 @@ async fn write_in_transaction(
             }
             if inserted.contains(&r.id) {
                 let counts = unread.get(r.receiver_id.as_str());
+                let pair = (r.receiver_id.clone(), r.conversation_id);
                 let figures = Unread {
                     conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
                     total: counts.map(|u| u.values().sum()).unwrap_or(0),
-                    muted: muted.contains(&(r.receiver_id.clone(), r.conversation_id)),
+                    muted: muted.contains(&pair),
+                    unarchived: unarchived.get(&pair).map(|&muted_until| Settings { archived: false, muted_until }),
                 };
                 let quota = charged.get(&r.id).and_then(|q| q.as_ref().ok()).cloned();
                 Ok((fresh(p, figures, &notified, quota), c.clone()))

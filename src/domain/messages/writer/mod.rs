@@ -48,6 +48,13 @@ pub struct Fresh {
     pub quota: Option<quota::State>,
 }
 
+impl Fresh {
+    /// (receiver, conversation) when this message brought it back from the archive.
+    pub fn unarchived_pair(&self) -> Option<(String, Uuid)> {
+        self.unread.unarchived.map(|_| (self.message.receiver_id.clone(), self.message.conversation_id))
+    }
+}
+
 /// What storing a message causes, written in the same transaction.
 #[derive(Default)]
 pub struct Effects {
@@ -216,6 +223,10 @@ pub struct Unread {
     pub total: u64,
     /// Whether the receiver has muted the conversation (no notification event).
     pub muted: bool,
+    /// Set on the first message of a batch that brought the conversation
+    /// back from the receiver's archive: their settings as they now are, for
+    /// `conversation_settings_updated`.
+    pub unarchived: Option<crate::domain::settings::Settings>,
 }
 
 async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setup) {

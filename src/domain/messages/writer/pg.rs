@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Unread, batch::Pending};
-use crate::domain::outbox::Webhooks;
+use crate::domain::{outbox::Webhooks, settings::Settings};
 
 const MESSAGES: &str = r#"
 WITH batch AS (
@@ -45,6 +45,10 @@ WITH batch AS (
     SELECT receiver_id AS user_id, conversation_id, count(*) AS n FROM stored
     WHERE NOT seen AND sender_id <> receiver_id
     GROUP BY receiver_id, conversation_id
+), was_archived AS (
+    -- Read before the statement's own writes: whom this brings back from the archive.
+    SELECT x.user_id, x.conversation_id FROM unread_counts x
+    WHERE x.archived AND (x.user_id, x.conversation_id) IN (SELECT user_id, conversation_id FROM added)
 ), counted AS (
     INSERT INTO unread_counts (user_id, conversation_id, count)
     SELECT user_id, conversation_id, n FROM added ORDER BY user_id, conversation_id
@@ -92,17 +96,19 @@ const WEBHOOKS: &str = r#"
 
 const RESULTS: &str = r#"
 SELECT 'touched' AS kind, id AS conversation_id, NULL::varchar AS user_id, 0::bigint AS count, 0::bigint AS total,
-    NULL::text AS row
+    NULL::text AS row, NULL::timestamptz AS muted_until
     FROM touched
 UNION ALL
-SELECT 'stored', NULL, NULL, count(*), 0, NULL FROM stored
+SELECT 'stored', NULL, NULL, count(*), 0, NULL, NULL FROM stored
 UNION ALL
 SELECT 'unread', c.conversation_id, c.user_id, greatest(c.count, 0),
     (coalesce(e.total, 0) + sum(greatest(c.count, 0)) OVER (PARTITION BY c.user_id))::bigint,
-    CASE WHEN c.muted_until > $1 THEN 'muted' END
+    concat_ws(' ', CASE WHEN c.muted_until > $1 THEN 'muted' END, CASE WHEN w.user_id IS NOT NULL THEN 'unarchived' END),
+    c.muted_until
     FROM counted c LEFT JOIN elsewhere e ON e.user_id = c.user_id
+    LEFT JOIN was_archived w ON w.user_id = c.user_id AND w.conversation_id = c.conversation_id
 UNION ALL
-SELECT 'notified', NULL, NULL, 0, 0, row_to_json(n)::text FROM notified n
+SELECT 'notified', NULL, NULL, 0, 0, row_to_json(n)::text, NULL FROM notified n
 "#;
 
 static WRITE: LazyLock<String> = LazyLock::new(|| format!("{MESSAGES}{RESULTS}"));
@@ -169,10 +175,19 @@ pub async fn write(
                 let conversation: Uuid = row.try_get("", "conversation_id")?;
                 let count: i64 = row.try_get("", "count")?;
                 let total: i64 = row.try_get("", "total")?;
-                let muted = row.try_get::<Option<String>>("", "row")?.is_some();
+                let flags = row.try_get::<Option<String>>("", "row")?.unwrap_or_default();
+                let flags: Vec<&str> = flags.split(' ').collect();
+                let unarchived = flags.contains(&"unarchived").then(|| -> Result<Settings, DbErr> {
+                    Ok(Settings { archived: false, muted_until: row.try_get("", "muted_until")? })
+                });
                 out.unread.insert(
                     (user, conversation),
-                    Unread { conversation: count.max(0) as u64, total: total.max(0) as u64, muted },
+                    Unread {
+                        conversation: count.max(0) as u64,
+                        total: total.max(0) as u64,
+                        muted: flags.contains(&"muted"),
+                        unarchived: unarchived.transpose()?,
+                    },
                 );
             }
         }
