@@ -116,6 +116,7 @@ pub async fn direct_connect(app: &AppState, who: &Identity, input: DirectConnect
             system_user_id: &app.settings.system_user_id,
             text: format!("Inquiry about {}", ctx.label()),
             action_data: Some(serde_json::json!({ "type": "context", "context": ctx.json() })),
+            action_required: false,
             idempotency_key: None,
             track_emits: app.redis.is_some(),
         };
@@ -211,6 +212,7 @@ pub async fn set_message_ttl(
         action_data: Some(
             serde_json::json!({ "type": "message_ttl", "message_ttl_seconds": ttl, "set_by": who.user_id }),
         ),
+        action_required: false,
         idempotency_key: None,
         track_emits: app.redis.is_some(),
     };

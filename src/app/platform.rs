@@ -131,6 +131,7 @@ pub async fn system_message(
     let notice = Notice {
         system_user_id: &app.settings.system_user_id,
         text,
+        action_required: action_data.is_some(),
         action_data,
         idempotency_key: idempotency_key(input.idempotency_key)?,
         track_emits: app.redis.is_some(),

@@ -159,6 +159,8 @@ async fn an_inquiry_opens_the_conversation_with_its_notice_and_contexts_pile_up_
     let notice = b_socket.wait_for("new_message").await.unwrap();
     assert_eq!(notice["message"]["message_type"], "system");
     assert_eq!(notice["message"]["message"], "Inquiry about Sea-view flat");
+    assert_eq!(notice["message"]["action_required"], false, "the notice tells, it asks nothing");
+    assert_eq!(notice["message"]["action_data"]["type"], "context");
     let first = b_socket.wait_for("new_message").await.unwrap();
     assert_eq!(first["message"]["message"], "Is it free in May?", "the notice comes first");
 

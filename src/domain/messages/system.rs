@@ -29,6 +29,9 @@ pub struct Notice<'a> {
     pub system_user_id: &'a str,
     pub text: String,
     pub action_data: Option<Value>,
+    /// Whether it asks a party to act (a platform's card); a notice that
+    /// only tells (an inquiry's subject, a new setting) does not.
+    pub action_required: bool,
     pub idempotency_key: Option<String>,
     pub track_emits: bool,
 }
@@ -55,7 +58,7 @@ pub async fn post(
         message: notice.text,
         media_url: None,
         message_type: MessageType::System.as_str().into(),
-        action_required: notice.action_data.is_some(),
+        action_required: notice.action_required,
         action_data: notice.action_data,
         is_automated: true,
         action_completed: false,
