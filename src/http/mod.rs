@@ -9,6 +9,7 @@ mod flow;
 mod guard;
 pub use guard::{MAX_HEADERS, MAX_URI_BYTES};
 mod health;
+mod message_ops;
 mod messages;
 mod moderation;
 mod notifications;
@@ -77,15 +78,15 @@ pub fn router(app: AppState) -> Router {
         .route("/api/platform/wallets/{user_id}/credit", post(platform::credit))
         .route("/api/messages/conversations/{id}/settings", put(messages::settings))
         .route("/api/messages/quota", get(messages::quota))
-        .route("/api/messages/conversations/{id}/archive", post(messages::archive))
-        .route("/api/messages/conversations/{id}/unarchive", post(messages::unarchive))
-        .route("/api/messages/conversations/{id}/mute", post(messages::mute))
-        .route("/api/messages/conversations/{id}/unmute", post(messages::unmute))
-        .route("/api/messages/conversations/{id}/leave", delete(messages::leave))
-        .route("/api/messages/search", get(messages::search))
-        .route("/api/messages/{id}", put(messages::edit).delete(messages::delete))
-        .route("/api/messages/{id}/reactions", post(messages::add_reaction))
-        .route("/api/messages/{id}/reactions/{emoji}", delete(messages::remove_reaction))
+        .route("/api/messages/conversations/{id}/archive", post(message_ops::archive))
+        .route("/api/messages/conversations/{id}/unarchive", post(message_ops::unarchive))
+        .route("/api/messages/conversations/{id}/mute", post(message_ops::mute))
+        .route("/api/messages/conversations/{id}/unmute", post(message_ops::unmute))
+        .route("/api/messages/conversations/{id}/leave", delete(message_ops::leave))
+        .route("/api/messages/search", get(message_ops::search))
+        .route("/api/messages/{id}", put(message_ops::edit).delete(message_ops::delete))
+        .route("/api/messages/{id}/reactions", post(message_ops::add_reaction))
+        .route("/api/messages/{id}/reactions/{emoji}", delete(message_ops::remove_reaction))
         .route("/api/admin/webhooks/deliveries", get(admin::webhook_deliveries))
         .route("/api/admin/webhooks/deliveries/{id}/replay", post(admin::replay_delivery))
         .route("/api/messages/{id}/flag", post(moderation::flag_message))
