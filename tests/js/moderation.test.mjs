@@ -235,19 +235,24 @@ test("banning from the flag queue (ban_user) closes the sender's polling socket 
   const alice = await connect(p.aToken, "polling");
   try {
     const closed = untilDisconnected(alice);
+    const offline = waitFor(bob, "user_offline", (e) => e.userId === p.a);
     const flag = await emitAck(bob, "flag_message", { messageId: p.messageId, reason: "abuse" });
     assert.equal(flag.success, true, JSON.stringify(flag));
-    const res = await api(server.base, "POST", `/api/admin/flags/${flag.flag.id}/resolve`, admin, { action: "ban_user" });
+    const res = await api(server.base, "POST", `/api/admin/flags/${flag.flag.id}/resolve`, admin, {
+      action: "ban_user",
+      note: "repeated insults",
+    });
     assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.flag.resolution, "ban_user");
 
     const { reason, heard } = await closed;
     assert.equal(reason, "io server disconnect");
     const bans = heard.filter((h) => h.event === "banned");
     assert.equal(bans.length, 1, JSON.stringify(heard));
     assert.equal(heard.at(-1).event, "banned", "banned comes last, before the close");
-    assert.equal(bans[0].payload.until, null, "a ban without end");
-    // The contract leaves the wording open; the flag's reason is in it.
-    assert.match(bans[0].payload.reason, /\babuse\b/, JSON.stringify(bans[0].payload));
+    assert.deepEqual(bans[0].payload, { reason: "repeated insults", until: null }, "the note is the reason; no end");
+    // Alice's only socket is gone, so whoever shares a conversation hears she is offline.
+    assert.ok(!Number.isNaN(Date.parse((await offline).last_seen)));
     assert.equal((await refused(p.aToken, "polling")).message, "banned");
     const unread = await api(server.base, "GET", "/api/messages/unread-count", p.aToken);
     assertRestFailure(unread, 403, "USER_BANNED");
