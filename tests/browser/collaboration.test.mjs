@@ -171,7 +171,7 @@ test("a bid collaboration from application to free chat, in two browsers", async
   }
   await screenshot(creator, "06-creator-chat");
   await screenshot(brand, "07-brand-chat");
-  if (process.env.UPDATE_README_SCREENSHOT) {
+  if (process.env.UPDATE_README_SCREENSHOTS) {
     mkdirSync(join(root, "docs"), { recursive: true });
     copyFileSync(join(artifacts, "07-brand-chat.png"), join(root, "docs/screenshot.png"));
   }
