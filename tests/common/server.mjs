@@ -50,7 +50,9 @@ export async function startParley(extraEnv = {}) {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30000);
     const onData = (chunk) => {
       output += chunk.toString();
-      const match = output.match(/listening on (http:\/\/[0-9.:]+)/);
+      // The address ends at the log line's closing quote or end of line: a
+      // chunk may end inside it.
+      const match = output.match(/listening on (http:\/\/[0-9.]+:[0-9]+)["\s]/);
       if (match) {
         clearTimeout(timer);
         resolveBase(match[1]);
@@ -60,7 +62,10 @@ export async function startParley(extraEnv = {}) {
     child.stderr.on("data", onData);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
+      // The cause is at the end (the error the binary printed on exit); CI
+      // logs may keep only the start of a long message, so it comes first.
+      const tail = output.trimEnd().split("\n").slice(-6).join("\n");
+      reject(new Error(`server exited with ${code}; its last lines:\n${tail}\n--- whole output:\n${output}`));
     });
   });
   return {
