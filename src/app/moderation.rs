@@ -20,8 +20,9 @@ use crate::{
 /// `flag_message {messageId, reason, note?}` / `POST /api/messages/:id/flag`.
 #[derive(Debug, Deserialize)]
 pub struct FlagInput {
-    #[serde(alias = "messageId")]
+    #[serde(default, alias = "messageId")]
     pub message_id: String,
+    #[serde(default)]
     pub reason: String,
     #[serde(default)]
     pub note: Option<String>,
@@ -49,7 +50,7 @@ pub struct Reported {
 pub async fn flag_message(app: &AppState, who: &Identity, input: FlagInput) -> AppResult<Reported> {
     app.spend(Limit::Writes, who).await?;
     let (reason, note) = flags::check_report(&input.reason, input.note.as_deref())?;
-    let id = MessageId::parse(&input.message_id)?;
+    let id = MessageId::required("messageId", &input.message_id)?;
     let now = app.clock.now();
     let m = flags::reportable_message(&app.db, who, id.0, now).await?;
     let new = NewFlag { reporter: Some(who.user_id.clone()), target: Target::Message(Box::new(m)), reason, note };

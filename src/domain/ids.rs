@@ -23,6 +23,15 @@ macro_rules! uuid_id {
             pub fn parse(raw: &str) -> Result<Self, AppError> {
                 Uuid::parse_str(raw.trim()).map(Self).map_err(|_| AppError::not_found($what))
             }
+
+            /// Like `parse`, but an absent (empty) id is a missing field,
+            /// reported as `VALIDATION_FAILED` naming `field`.
+            pub fn required(field: &str, raw: &str) -> Result<Self, AppError> {
+                if raw.trim().is_empty() {
+                    return Err(AppError::invalid_field(field, "is required"));
+                }
+                Self::parse(raw)
+            }
         }
 
         impl Default for $name {

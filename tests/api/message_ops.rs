@@ -92,6 +92,29 @@ async fn the_sender_edits_within_the_window_and_everyone_sees_it_once() {
     app.state.clock.advance(Duration::from_secs(15 * 60 + 1));
     let late = a.ack("edit_message", json!({"messageId": id, "message": "too late"})).await.unwrap();
     assert_error(&late, "VALIDATION_FAILED");
+    assert_eq!(late["message"], "messageId: messages can be edited for 15 minutes after they are sent", "{late}");
+    assert_eq!(late["details"]["edit_window_ms"], 900_000, "{late}");
+}
+
+#[tokio::test]
+async fn a_missing_message_id_is_a_validation_error_naming_it_and_an_unknown_one_not_found() {
+    let app = spawn().await;
+    let p = pair(&app).await;
+    let a = app.joined(&p.a, "brand_owner", &p.conversation).await;
+    for (event, body) in [
+        ("edit_message", json!({"message": "x"})),
+        ("delete_message", json!({})),
+        ("add_reaction", json!({"emoji": "👍"})),
+        ("remove_reaction", json!({"messageId": "  ", "emoji": "👍"})),
+        ("flag_message", json!({"reason": "spam"})),
+    ] {
+        let ack = a.ack(event, body).await.unwrap();
+        assert_error(&ack, "VALIDATION_FAILED");
+        assert_eq!(ack["details"]["messageId"], "is required", "{event}: {ack}");
+    }
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let ack = a.ack("delete_message", json!({"messageId": unknown})).await.unwrap();
+    assert_error(&ack, "NOT_FOUND");
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ pub struct EditInput {
 /// The sender edits its message; answers the message as it now is.
 pub async fn edit(app: &AppState, who: &Identity, input: EditInput) -> AppResult<Value> {
     app.spend(Limit::Messages, who).await?;
-    let id = MessageId::parse(&input.message_id)?;
+    let id = MessageId::required("messageId", &input.message_id)?;
     let text = input.message.unwrap_or_default();
     let window = app.settings.time_rules.edit_window;
     let changed =
@@ -42,7 +42,7 @@ pub async fn edit(app: &AppState, who: &Identity, input: EditInput) -> AppResult
 /// moderation views call this too). Answers the tombstone.
 pub async fn delete(app: &AppState, who: &Identity, message_id: &str) -> AppResult<Value> {
     app.spend(Limit::Writes, who).await?;
-    let id = MessageId::parse(message_id)?;
+    let id = MessageId::required("messageId", message_id)?;
     let changed = messages::delete(&app.db, &app.webhooks, who, id, app.clock.now()).await?;
     app.emitter.publish(changed.events).await;
     Ok(message_json(&changed.message))
@@ -61,7 +61,7 @@ pub use messages::Reacted;
 
 pub async fn react(app: &AppState, who: &Identity, input: ReactionInput, how: Reaction) -> AppResult<Reacted> {
     app.spend(Limit::Writes, who).await?;
-    let id = MessageId::parse(&input.message_id)?;
+    let id = MessageId::required("messageId", &input.message_id)?;
     let mut reacted = messages::react(&app.db, &app.webhooks, who, id, &input.emoji, how, app.clock.now()).await?;
     app.emitter.publish(std::mem::take(&mut reacted.events)).await;
     Ok(reacted)

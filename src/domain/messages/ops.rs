@@ -151,9 +151,10 @@ pub async fn edit(
     }
     let age = (now - m.created_at).to_std().unwrap_or_default();
     if !window.is_zero() && age > window {
-        return Err(AppError::invalid_field(
-            "messageId",
-            format!("messages can be edited for {} seconds after they are sent", window.as_secs()),
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        return Err(AppError::validation(
+            format!("messageId: messages can be edited for {} after they are sent", spoken(window)),
+            json!({ "messageId": "the edit window has passed", "edit_window_ms": ms }),
         ));
     }
     let text = validate::message_text(text, m.media_url.is_some())?;
@@ -302,4 +303,39 @@ pub async fn edit_history(db: &impl ConnectionTrait, message_id: Uuid) -> AppRes
             replaced_at: clock::rfc3339(&r.created_at),
         })
         .collect())
+}
+
+/// A duration as a person says it: "15 minutes", "90 seconds", "500 ms".
+fn spoken(d: Duration) -> String {
+    let (ms, s) = (d.as_millis(), d.as_secs());
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if ms < 1000 || ms % 1000 != 0 {
+        format!("{ms} ms")
+    } else if s % 3600 == 0 {
+        plural(s / 3600, "hour")
+    } else if s % 60 == 0 {
+        plural(s / 60, "minute")
+    } else {
+        plural(s, "second")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_spoken_in_their_largest_whole_unit() {
+        let cases = [
+            (900_000, "15 minutes"),
+            (3_600_000, "1 hour"),
+            (90_000, "90 seconds"),
+            (1_000, "1 second"),
+            (500, "500 ms"),
+            (1_500, "1500 ms"),
+        ];
+        for (ms, said) in cases {
+            assert_eq!(spoken(Duration::from_millis(ms)), said);
+        }
+    }
 }
