@@ -8,7 +8,10 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The contract's error codes. Their wire names (`NOT_FOUND`...) and the
+/// full list for the API documents come from the variants themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     Unauthorized,
     Forbidden,
@@ -30,24 +33,13 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unauthorized => "UNAUTHORIZED",
-            Self::Forbidden => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
-            Self::ValidationFailed => "VALIDATION_FAILED",
-            Self::ChatNotEnabled => "CHAT_NOT_ENABLED",
-            Self::ConversationClosed => "CONVERSATION_CLOSED",
-            Self::FlowStateInvalid => "FLOW_STATE_INVALID",
-            Self::NotYourTurn => "NOT_YOUR_TURN",
-            Self::PaymentSignatureInvalid => "PAYMENT_SIGNATURE_INVALID",
-            Self::PaymentAmountMismatch => "PAYMENT_AMOUNT_MISMATCH",
-            Self::PaymentGatewayError => "PAYMENT_GATEWAY_ERROR",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::MessageRejected => "MESSAGE_REJECTED",
-            Self::QuotaExceeded => "QUOTA_EXCEEDED",
-            Self::UserBanned => "USER_BANNED",
-            Self::Internal => "INTERNAL",
-        }
+        self.into()
+    }
+
+    /// Every code's wire name, in declaration order.
+    pub fn names() -> Vec<&'static str> {
+        use strum::IntoEnumIterator;
+        Self::iter().map(Self::as_str).collect()
     }
 
     pub fn status(self) -> StatusCode {
@@ -216,6 +208,15 @@ mod tests {
         assert_eq!(body["message"], "Internal error");
         assert_eq!(body["error_code"], "INTERNAL");
         assert!(!body.to_string().contains("secrets"));
+    }
+
+    #[test]
+    fn codes_have_the_contracts_wire_names() {
+        let names = ErrorCode::names();
+        assert_eq!(names.len(), 16);
+        assert_eq!(names[0], "UNAUTHORIZED");
+        assert!(names.contains(&"PAYMENT_SIGNATURE_INVALID") && names.contains(&"USER_BANNED"));
+        assert_eq!(ErrorCode::NotYourTurn.as_str(), "NOT_YOUR_TURN");
     }
 
     #[test]

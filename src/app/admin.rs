@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::AppState;
+use super::{AppState, Listed, StatusQuery};
 use crate::{
     domain::{
         clock,
@@ -84,27 +84,11 @@ pub async fn unban(app: &AppState, admin: &Identity, user_id: &str) -> AppResult
     Ok(json!({ "user_id": user_id, "banned": false, "was_banned": lifted }))
 }
 
-/// `GET /api/admin/flags?status&page&limit`.
-#[derive(Debug, Default, Deserialize)]
-pub struct FlagsQuery {
-    pub status: Option<String>,
-    pub page: Option<String>,
-    pub limit: Option<String>,
-}
-
-pub struct Listed {
-    pub items: Vec<Value>,
-    pub pagination: Value,
-}
-
 /// The flag queue, newest first, each flag with its target and context.
-pub async fn flags(app: &AppState, _admin: &Identity, q: FlagsQuery) -> AppResult<Listed> {
-    let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
-    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => OPEN,
-        Some(s @ (OPEN | RESOLVED)) => s,
-        Some(_) => return Err(AppError::invalid_field("status", "must be open or resolved")),
-    };
+/// `GET /api/admin/flags?status&page&limit` (`status` open, the default, or resolved).
+pub async fn flags(app: &AppState, _admin: &Identity, q: StatusQuery) -> AppResult<Listed> {
+    let (page, status) = q.parse(&[OPEN, RESOLVED])?;
+    let status = status.unwrap_or(OPEN);
     let (rows, total) = flags::list(&app.db, status, page).await?;
     let mut items = Vec::with_capacity(rows.len());
     for f in &rows {

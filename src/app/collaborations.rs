@@ -5,7 +5,7 @@ use entity::{bid, campaign, conversation, request};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::{AppState, Listed};
 use crate::{
     domain::{
         collaborations::{self, NewBid, NewCampaign, Source},
@@ -64,11 +64,6 @@ pub struct ListQuery {
     pub page: Option<String>,
     pub limit: Option<String>,
     pub mine: Option<String>,
-}
-
-pub struct Listed {
-    pub items: Vec<Value>,
-    pub pagination: Value,
 }
 
 /// Published campaigns or bids, newest first; `mine=true` for the caller's own.

@@ -5,7 +5,7 @@ use entity::conversation;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::AppState;
+use super::{AppState, Listed};
 use crate::{
     domain::{
         contexts::{Context, ContextInput, Scope},
@@ -33,11 +33,6 @@ pub struct ListQuery {
     pub archived: Option<String>,
     pub context_type: Option<String>,
     pub context_id: Option<String>,
-}
-
-pub struct Listed {
-    pub items: Vec<Value>,
-    pub pagination: Value,
 }
 
 /// The caller's conversations, newest activity first.

@@ -30,16 +30,48 @@ pub mod typing;
 pub mod upkeep;
 pub mod webhooks;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::state::AppState;
 use crate::{
     domain::{
         limits::{Limit, Spender},
+        pagination::Page,
         users::Identity,
     },
-    error::AppResult,
+    error::{AppError, AppResult},
 };
+
+/// A page of a list, with its `pagination` object.
+pub struct Listed {
+    pub items: Vec<Value>,
+    pub pagination: Value,
+}
+
+/// `?status&page&limit` of the admin queues (flags, webhook deliveries).
+#[derive(Debug, Default, Deserialize)]
+pub struct StatusQuery {
+    pub status: Option<String>,
+    pub page: Option<String>,
+    pub limit: Option<String>,
+}
+
+impl StatusQuery {
+    /// The page (10 rows by default) and the status asked for: one of
+    /// `allowed`, or `None` when absent.
+    pub fn parse(&self, allowed: &[&'static str]) -> AppResult<(Page, Option<&'static str>)> {
+        let page = Page::parse(self.page.as_deref(), self.limit.as_deref(), 10)?;
+        let status =
+            match self.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => None,
+                Some(s) => Some(allowed.iter().copied().find(|a| *a == s).ok_or_else(|| {
+                    AppError::invalid_field("status", format!("must be one of {}", allowed.join(", ")))
+                })?),
+            };
+        Ok((page, status))
+    }
+}
 
 /// A client's live connection as the operations see it: what it has
 /// joined, and a way to tell it something directly. The socket transport

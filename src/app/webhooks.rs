@@ -7,15 +7,13 @@ use std::{sync::Arc, time::Duration};
 
 use entity::webhook_delivery;
 use parley_outbound::webhook::{Attempt, Deliverer, Outcome};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::AppState;
+use super::{AppState, Listed, StatusQuery};
 use crate::{
     domain::{
         clock::Clock,
         outbox::{self, Attempted},
-        pagination::Page,
         users::Identity,
     },
     error::{AppError, AppResult},
@@ -170,26 +168,9 @@ async fn update_oldest(app: &AppState) {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct DeliveriesQuery {
-    pub status: Option<String>,
-    pub page: Option<String>,
-    pub limit: Option<String>,
-}
-
-pub struct Listed {
-    pub items: Vec<Value>,
-    pub pagination: Value,
-}
-
 /// Deliveries for administrators, newest first, by status.
-pub async fn deliveries(app: &AppState, _admin: &Identity, q: DeliveriesQuery) -> AppResult<Listed> {
-    let page = Page::parse(q.page.as_deref(), q.limit.as_deref(), 10)?;
-    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s @ (outbox::PENDING | outbox::FAILED | outbox::DEAD | outbox::DELIVERED)) => Some(s),
-        Some(_) => return Err(AppError::invalid_field("status", "must be pending, failed, dead or delivered")),
-    };
+pub async fn deliveries(app: &AppState, _admin: &Identity, q: StatusQuery) -> AppResult<Listed> {
+    let (page, status) = q.parse(&[outbox::PENDING, outbox::FAILED, outbox::DEAD, outbox::DELIVERED])?;
     let (rows, total) = outbox::deliveries(&app.db, status, page).await?;
     Ok(Listed { items: rows.iter().map(outbox::delivery_json).collect(), pagination: page.json(total) })
 }

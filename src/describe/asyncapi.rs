@@ -300,7 +300,7 @@ pub fn document() -> Value {
                 "description": "The JWT, in the handshake's `auth.token`, the Authorization header or the `token` query parameter"}},
             "schemas": {
                 "Ok": {"type": "object", "required": ["success"], "properties": {"success": {"const": true}}},
-                "ErrorCode": {"enum": super::ERROR_CODES},
+                "ErrorCode": {"enum": crate::error::ErrorCode::names()},
                 "ErrorEnvelope": super::error_envelope_schema(),
                 "Message": super::message_schema(),
             },

@@ -6,25 +6,7 @@ pub mod openapi;
 
 use serde_json::{Value, json};
 
-/// Every `error_code` a client may see.
-pub const ERROR_CODES: &[&str] = &[
-    "UNAUTHORIZED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "VALIDATION_FAILED",
-    "CHAT_NOT_ENABLED",
-    "CONVERSATION_CLOSED",
-    "FLOW_STATE_INVALID",
-    "NOT_YOUR_TURN",
-    "PAYMENT_SIGNATURE_INVALID",
-    "PAYMENT_AMOUNT_MISMATCH",
-    "PAYMENT_GATEWAY_ERROR",
-    "RATE_LIMITED",
-    "MESSAGE_REJECTED",
-    "QUOTA_EXCEEDED",
-    "USER_BANNED",
-    "INTERNAL",
-];
+use crate::error::ErrorCode;
 
 /// `{success: false, message, error_code, details}`: every failure, REST and acks alike.
 pub fn error_envelope_schema() -> Value {
@@ -34,7 +16,7 @@ pub fn error_envelope_schema() -> Value {
         "properties": {
             "success": {"const": false},
             "message": {"type": "string"},
-            "error_code": {"enum": ERROR_CODES},
+            "error_code": {"enum": ErrorCode::names()},
             "details": {"type": "object", "description": "what is wrong (fields for VALIDATION_FAILED, retry_after_ms for RATE_LIMITED...); {} when there is nothing to say"},
         },
     })
@@ -62,35 +44,4 @@ pub fn message_schema() -> Value {
             "created_at": {"type": "string", "format": "date-time"},
         },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::ErrorCode;
-
-    #[test]
-    fn every_error_code_is_described() {
-        use ErrorCode::*;
-        let all = [
-            Unauthorized,
-            Forbidden,
-            NotFound,
-            ValidationFailed,
-            ChatNotEnabled,
-            ConversationClosed,
-            FlowStateInvalid,
-            NotYourTurn,
-            PaymentSignatureInvalid,
-            PaymentAmountMismatch,
-            PaymentGatewayError,
-            RateLimited,
-            MessageRejected,
-            QuotaExceeded,
-            UserBanned,
-            Internal,
-        ];
-        let names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();
-        assert_eq!(names, ERROR_CODES);
-    }
 }

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use super::extract::{Admin, ApiJson, ApiQuery};
 use crate::{
     app::{
-        AppState,
-        admin::{self, AnalyticsQuery, AuditQuery, BanInput, FlagsQuery, ResolveInput},
-        webhooks::{self, DeliveriesQuery},
+        AppState, StatusQuery,
+        admin::{self, AnalyticsQuery, AuditQuery, BanInput, ResolveInput},
+        webhooks,
     },
     error::AppResult,
 };
@@ -28,7 +28,7 @@ use crate::{
 pub async fn webhook_deliveries(
     State(app): State<AppState>,
     Admin(admin): Admin,
-    ApiQuery(q): ApiQuery<DeliveriesQuery>,
+    ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> AppResult<Json<Value>> {
     let listed = webhooks::deliveries(&app, &admin, q).await?;
     Ok(Json(json!({ "success": true, "deliveries": listed.items, "pagination": listed.pagination })))
@@ -98,7 +98,7 @@ pub async fn unban(State(app): State<AppState>, Admin(admin): Admin, Path(id): P
 pub async fn flags(
     State(app): State<AppState>,
     Admin(admin): Admin,
-    ApiQuery(q): ApiQuery<FlagsQuery>,
+    ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> AppResult<Json<Value>> {
     let listed = admin::flags(&app, &admin, q).await?;
     Ok(Json(json!({ "success": true, "flags": listed.items, "pagination": listed.pagination })))

@@ -4,7 +4,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { startServer, token, uid, api, waitFor, record, emitAck, sign } from "./harness.mjs";
+import { startServer, token, api, waitFor, record, emitAck, sign, connected, directPair } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -18,25 +18,7 @@ function connect(tokenValue, transports, extra = {}) {
   return io(server.base, { auth: { token: tokenValue }, transports, reconnection: false, forceNew: true, ...extra });
 }
 
-async function connected(socket) {
-  if (socket.connected) return socket;
-  await new Promise((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("connect_error", reject);
-  });
-  return socket;
-}
 
-async function directPair() {
-  const a = uid("brand");
-  const b = uid("creator");
-  const aToken = token(a, "brand_owner");
-  const bToken = token(b, "influencer");
-  await api(server.base, "GET", "/api/messages/unread-count", bToken);
-  const res = await api(server.base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return { a, b, aToken, bToken, conversationId: res.body.conversation.id };
-}
 
 for (const transports of [["websocket"], ["polling"]]) {
   describe(`over ${transports[0]}`, () => {
@@ -51,7 +33,7 @@ for (const transports of [["websocket"], ["polling"]]) {
     });
 
     test("legacy frontend calls without callbacks: join, join_conversation, send_message, new_message", async () => {
-      const { a, b, aToken, bToken, conversationId } = await directPair();
+      const { a, b, aToken, bToken, conversationId } = await directPair(server.base);
       const alice = await connected(connect(aToken, transports));
       const bob = await connected(connect(bToken, transports));
       try {
@@ -92,7 +74,7 @@ for (const transports of [["websocket"], ["polling"]]) {
     });
 
     test("acknowledgements carry the REST envelope", async () => {
-      const { a, b, aToken, bToken, conversationId } = await directPair();
+      const { a, b, aToken, bToken, conversationId } = await directPair(server.base);
       const alice = await connected(connect(aToken, transports));
       const bob = await connected(connect(bToken, transports));
       try {
@@ -130,7 +112,7 @@ for (const transports of [["websocket"], ["polling"]]) {
     });
 
     test("failures without a callback arrive as message_error", async () => {
-      const { b, aToken, conversationId } = await directPair();
+      const { b, aToken, conversationId } = await directPair(server.base);
       const alice = await connected(connect(aToken, transports));
       try {
         const err = waitFor(alice, "message_error");
@@ -148,7 +130,7 @@ for (const transports of [["websocket"], ["polling"]]) {
     });
 
     test("typing indicators reach the other participant", async () => {
-      const { a, aToken, bToken, conversationId } = await directPair();
+      const { a, aToken, bToken, conversationId } = await directPair(server.base);
       const alice = await connected(connect(aToken, transports));
       const bob = await connected(connect(bToken, transports));
       try {
@@ -167,7 +149,7 @@ for (const transports of [["websocket"], ["polling"]]) {
     });
 
     test("a message sent over REST arrives on the socket", async () => {
-      const { aToken, bToken, conversationId } = await directPair();
+      const { aToken, bToken, conversationId } = await directPair(server.base);
       const bob = await connected(connect(bToken, transports));
       try {
         const unread = waitFor(bob, "unread_count_updated");
@@ -188,7 +170,7 @@ for (const transports of [["websocket"], ["polling"]]) {
 
 test("socket.io-client 2.x (protocol v4) connects with a token in the query and chats", async () => {
   const { default: ioV2 } = await import("socket.io-client-v2");
-  const { b, aToken, bToken, conversationId } = await directPair();
+  const { b, aToken, bToken, conversationId } = await directPair(server.base);
   const old = ioV2(server.base, { query: { token: bToken }, transports: ["websocket"], reconnection: false, forceNew: true });
   try {
     await new Promise((resolve, reject) => {
@@ -209,7 +191,7 @@ test("socket.io-client 2.x (protocol v4) connects with a token in the query and 
 });
 
 test("two sockets of one user: user_offline only after the last one closes", async () => {
-  const { a, b, aToken, bToken } = await directPair();
+  const { a, b, aToken, bToken } = await directPair(server.base);
   const alice = await connected(connect(aToken, ["websocket"]));
   const bob1 = await connected(connect(bToken, ["websocket"]));
   const bob2 = await connected(connect(bToken, ["polling"]));

@@ -3,6 +3,7 @@
 // signed tokens, REST calls and a way to wait for socket events.
 
 import { createHmac } from "node:crypto";
+import { io } from "socket.io-client";
 import { startParley, uid, binary } from "../common/server.mjs";
 
 export { uid, binary };
@@ -76,4 +77,34 @@ export function record(socket, event) {
 /** Emits with an acknowledgement callback and resolves with the ack. */
 export function emitAck(socket, event, payload, ms = 10000) {
   return socket.timeout(ms).emitWithAck(event, payload);
+}
+
+/** Resolves with `socket` once it is connected; rejects with its connect_error. */
+export async function connected(socket) {
+  if (socket.connected) return socket;
+  await new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("connect_error", reject);
+  });
+  return socket;
+}
+
+/** A connected socket.io-client socket of `tokenValue`, without reconnection. */
+export function connect(base, tokenValue, transports = ["websocket"]) {
+  return connected(io(base, { auth: { token: tokenValue }, transports, reconnection: false, forceNew: true }));
+}
+
+/**
+ * A brand owner and an influencer (both known to the server) in a direct
+ * conversation the brand opened: {a, b, aToken, bToken, conversationId}.
+ */
+export async function directPair(base, [aPrefix, bPrefix] = ["brand", "creator"]) {
+  const a = uid(aPrefix);
+  const b = uid(bPrefix);
+  const aToken = token(a, "brand_owner");
+  const bToken = token(b, "influencer");
+  await api(base, "GET", "/api/messages/unread-count", bToken);
+  const res = await api(base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
+  if (res.status !== 201) throw new Error(`direct-connect answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return { a, b, aToken, bToken, conversationId: res.body.conversation.id };
 }

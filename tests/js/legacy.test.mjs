@@ -6,7 +6,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { startServer, token, uid, api, waitFor, record, emitAck, sign } from "./harness.mjs";
+import { startServer, token, uid, api, waitFor, record, emitAck, sign, connected, directPair } from "./harness.mjs";
 
 /** How long a token-less socket has to authenticate on this server. */
 const AUTH_TIMEOUT_MS = 600;
@@ -24,14 +24,6 @@ function socket(tokenValue, transports = ["websocket"]) {
   return io(server.base, { auth, transports, reconnection: false, forceNew: true });
 }
 
-async function connected(s) {
-  if (s.connected) return s;
-  await new Promise((resolve, reject) => {
-    s.once("connect", resolve);
-    s.once("connect_error", reject);
-  });
-  return s;
-}
 
 /** A socket that connected without a token and authenticated by event. */
 async function authenticated(tokenValue, transports) {
@@ -51,16 +43,6 @@ async function joined(tokenValue, conversationId, transports) {
   return s;
 }
 
-async function directPair() {
-  const a = uid("brand");
-  const b = uid("creator");
-  const aToken = token(a, "brand_owner");
-  const bToken = token(b, "influencer");
-  await api(server.base, "GET", "/api/messages/unread-count", bToken);
-  const res = await api(server.base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return { a, b, aToken, bToken, conversationId: res.body.conversation.id };
-}
 
 /** A bid conversation just opened: the creator is asked to respond. */
 async function bidConversation() {
@@ -111,7 +93,7 @@ const isCardIn = (state) => ({ message: m }) => m.action_required && m.action_da
 
 describe("authentication", () => {
   test("a token in the handshake is enough: chat:join answers chat:joined at once", async () => {
-    const { aToken, conversationId } = await directPair();
+    const { aToken, conversationId } = await directPair(server.base);
     const s = await connected(socket(aToken));
     try {
       const ack = await emitAck(s, "chat:join", { conversationId });
@@ -122,7 +104,7 @@ describe("authentication", () => {
   });
 
   test("authenticate {token} answers authenticated {userId}; before it every event answers UNAUTHORIZED", async () => {
-    const { a, aToken, conversationId } = await directPair();
+    const { a, aToken, conversationId } = await directPair(server.base);
     const s = await connected(socket(undefined));
     try {
       for (const [event, payload] of [
@@ -153,7 +135,7 @@ describe("authentication", () => {
   test(
     "chat:* events sent before authenticate, without a callback, answer chat:error UNAUTHORIZED",
     async () => {
-      const { conversationId } = await directPair();
+      const { conversationId } = await directPair(server.base);
       const s = await connected(socket(undefined));
       try {
         const refused = waitFor(s, "chat:error", () => true, 3000);
@@ -202,7 +184,7 @@ describe("authentication", () => {
   });
 
   test("a socket that does not authenticate in time gets auth_error and a disconnect; one that did stays", async () => {
-    const { a, aToken, conversationId } = await directPair();
+    const { a, aToken, conversationId } = await directPair(server.base);
     const quick = await connected(socket(undefined));
     const slow = await connected(socket(undefined));
     const slowSince = Date.now();
@@ -223,7 +205,7 @@ describe("authentication", () => {
   });
 
   test("a socket already authenticated as one user cannot authenticate as another", async () => {
-    const { a, aToken, bToken } = await directPair();
+    const { a, aToken, bToken } = await directPair(server.base);
     const s = await authenticated(aToken);
     try {
       const ack = await emitAck(s, "authenticate", { token: bToken });
@@ -237,7 +219,7 @@ describe("authentication", () => {
 
 describe("joining", () => {
   test("chat:join is refused to outsiders and unknown conversations, allowed to participants and admins", async () => {
-    const { aToken, bToken, conversationId } = await directPair();
+    const { aToken, bToken, conversationId } = await directPair(server.base);
     const outsider = await connected(socket(token(uid("stranger"), "influencer")));
     const admin = await connected(socket(token(uid("admin"), "admin")));
     const alice = await connected(socket(aToken));
@@ -275,7 +257,7 @@ describe("joining", () => {
   });
 
   test("chat:leave: no more chat:new for that conversation", async () => {
-    const { aToken, bToken, conversationId } = await directPair();
+    const { aToken, bToken, conversationId } = await directPair(server.base);
     const alice = await connected(socket(aToken));
     const bob = await joined(bToken, conversationId);
     try {
@@ -295,7 +277,7 @@ describe("joining", () => {
 
 describe("sending", () => {
   test("chat:send answers chat:ack {tempId, message}; failures are chat:error {message, tempId, error_code}", async () => {
-    const { a, b, aToken, conversationId } = await directPair();
+    const { a, b, aToken, conversationId } = await directPair(server.base);
     const alice = await joined(aToken, conversationId);
     try {
       const acked = waitFor(alice, "chat:ack");
@@ -337,7 +319,7 @@ describe("sending", () => {
   });
 
   test("a repeated clientNonce (or tempId without one) returns the same message and emits nothing new", async () => {
-    const { aToken, bToken, conversationId } = await directPair();
+    const { aToken, bToken, conversationId } = await directPair(server.base);
     const alice = await joined(aToken, conversationId);
     const bob = await joined(bToken, conversationId, ["polling"]);
     const current = await connected(socket(bToken));
@@ -376,7 +358,7 @@ describe("sending", () => {
   });
 
   test("chat:new reaches a joined socket for every message, whoever sent it and however", async () => {
-    const { aToken, bToken, conversationId } = await directPair();
+    const { aToken, bToken, conversationId } = await directPair(server.base);
     const bob = await joined(bToken, conversationId);
     const aliceLegacy = await joined(aToken, conversationId, ["polling"]);
     const aliceCurrent = await connected(socket(aToken));
@@ -456,7 +438,7 @@ describe("sending", () => {
 
 describe("reading", () => {
   test("chat:read marks messages seen and broadcasts chat:read {conversation_id, messageIds, upToMessageId, readerId, readAt}", async () => {
-    const { b, aToken, bToken, conversationId } = await directPair();
+    const { b, aToken, bToken, conversationId } = await directPair(server.base);
     const alice = await joined(aToken, conversationId);
     const bob = await joined(bToken, conversationId, ["polling"]);
     const current = await connected(socket(aToken));
@@ -537,7 +519,7 @@ describe("conversation rows and notifications", () => {
   }
 
   test("conversations:upsert after a send and after a read: last message, unread count, the other user", async () => {
-    const { a, b, aToken, bToken, conversationId } = await directPair();
+    const { a, b, aToken, bToken, conversationId } = await directPair(server.base);
     const alice = await joined(aToken, conversationId);
     // Bob's app is open on his conversation list: authenticated, in no conversation.
     const bob = await authenticated(bToken, ["polling"]);
@@ -598,7 +580,7 @@ describe("conversation rows and notifications", () => {
   });
 
   test("a burst of messages: each conversations:upsert is at least as new as the one before", async () => {
-    const { aToken, bToken, conversationId } = await directPair();
+    const { aToken, bToken, conversationId } = await directPair(server.base);
     const alice = await joined(aToken, conversationId);
     const bob = await authenticated(bToken, ["polling"]);
     try {
@@ -626,7 +608,7 @@ describe("conversation rows and notifications", () => {
   });
 
   test("a socket that turns to the old protocol hears only its events, in the conversations it had joined", async () => {
-    const { aToken, bToken, conversationId } = await directPair();
+    const { aToken, bToken, conversationId } = await directPair(server.base);
     const alice = await connected(socket(aToken));
     const bob = await connected(socket(bToken));
     try {
@@ -649,7 +631,7 @@ describe("conversation rows and notifications", () => {
   });
 
   test("notification:new {notification}; an old-protocol socket hears the old protocol's events only", async () => {
-    const { a, aToken, bToken, conversationId } = await directPair();
+    const { a, aToken, bToken, conversationId } = await directPair(server.base);
     const bob = await authenticated(bToken);
     const alice = await connected(socket(aToken));
     try {
@@ -675,7 +657,7 @@ describe("conversation rows and notifications", () => {
 });
 
 test("a REST send, a chat:send and a send_message store identical rows and emit identical events", async () => {
-  const { aToken, bToken, conversationId } = await directPair();
+  const { aToken, bToken, conversationId } = await directPair(server.base);
   const aliceLegacy = await joined(aToken, conversationId);
   const aliceCurrent = await connected(socket(aToken));
   const bobCurrent = await connected(socket(bToken, ["polling"]));

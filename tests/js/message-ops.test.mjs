@@ -3,8 +3,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { io } from "socket.io-client";
-import { startServer, token, uid, api, waitFor, record, emitAck } from "./harness.mjs";
+import { startServer, token, uid, api, waitFor, record, emitAck, connect } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -14,14 +13,6 @@ after(async () => {
   await server?.stop();
 });
 
-async function connect(tokenValue) {
-  const socket = io(server.base, { auth: { token: tokenValue }, transports: ["websocket"], reconnection: false, forceNew: true });
-  await new Promise((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("connect_error", reject);
-  });
-  return socket;
-}
 
 async function joinedPair() {
   const a = uid("alice");
@@ -32,8 +23,8 @@ async function joinedPair() {
   const res = await api(server.base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const conversationId = res.body.conversation.id;
-  const sa = await connect(aToken);
-  const sb = await connect(bToken);
+  const sa = await connect(server.base, aToken);
+  const sb = await connect(server.base, bToken);
   for (const s of [sa, sb]) {
     const ack = await emitAck(s, "join_conversation", conversationId);
     assert.equal(ack.success, true, JSON.stringify(ack));
@@ -93,7 +84,7 @@ test("edit, react, reply and delete reach the other side once each", async () =>
 
 test("settings reach the caller's other devices and search finds the conversation's words", async () => {
   const p = await joinedPair();
-  const phone = await connect(p.aToken);
+  const phone = await connect(server.base, p.aToken);
   try {
     const told = waitFor(phone, "conversation_settings_updated");
     const res = await api(server.base, "POST", `/api/messages/conversations/${p.conversationId}/mute`, p.aToken, {});

@@ -5,7 +5,7 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import msgpackParser from "socket.io-msgpack-parser";
-import { startServer, token, uid, api, waitFor, emitAck } from "./harness.mjs";
+import { startServer, token, uid, waitFor, emitAck, connected, directPair } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -25,29 +25,12 @@ function connect(tokenValue, transports) {
   });
 }
 
-async function connected(socket) {
-  await new Promise((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("connect_error", reject);
-  });
-  return socket;
-}
 
-async function directPair() {
-  const a = uid("brand");
-  const b = uid("creator");
-  const aToken = token(a, "brand_owner");
-  const bToken = token(b, "influencer");
-  await api(server.base, "GET", "/api/messages/unread-count", bToken);
-  const res = await api(server.base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return { a, b, aToken, bToken, conversationId: res.body.conversation.id };
-}
 
 for (const transports of [["websocket"], ["polling"]]) {
   describe(`msgpack over ${transports[0]}`, () => {
     test("send_message is acked with the stored message and the peer gets new_message", async () => {
-      const { a, b, aToken, bToken, conversationId } = await directPair();
+      const { a, b, aToken, bToken, conversationId } = await directPair(server.base);
       const alice = await connected(connect(aToken, transports));
       const bob = await connected(connect(bToken, transports));
       try {
@@ -76,7 +59,7 @@ for (const transports of [["websocket"], ["polling"]]) {
       const err = await new Promise((resolve) => refused.once("connect_error", resolve));
       assert.equal(err.message, "unauthorized");
       refused.close();
-      const { aToken } = await directPair();
+      const { aToken } = await directPair(server.base);
       const alice = await connected(connect(aToken, transports));
       try {
         const ack = await emitAck(alice, "send_message", { message: 42 });

@@ -5,8 +5,7 @@
 
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { io } from "socket.io-client";
-import { startServer, token, uid, api, waitFor, emitAck } from "./harness.mjs";
+import { startServer, token, uid, api, waitFor, emitAck, connect, directPair } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -21,28 +20,13 @@ after(async () => {
   await server?.stop();
 });
 
-async function connect(tokenValue) {
-  const s = io(server.base, { auth: { token: tokenValue }, transports: ["websocket"], reconnection: false, forceNew: true });
-  await new Promise((resolve, reject) => {
-    s.once("connect", resolve);
-    s.once("connect_error", reject);
-  });
-  return s;
-}
 
-async function directPair() {
-  const [a, b] = [uid("a"), uid("b")];
-  const [aToken, bToken] = [token(a, "brand_owner"), token(b, "influencer")];
-  await api(server.base, "GET", "/api/messages/unread-count", bToken);
-  const res = await api(server.base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
-  return { a, b, aToken, bToken, conversationId: res.body.conversation.id };
-}
 
 describe("stored notifications", () => {
   test("a notification event carries its stored row, and reads reach the other devices", async () => {
-    const p = await directPair();
-    const [phone, laptop] = [await connect(p.bToken), await connect(p.bToken)];
-    const sender = await connect(p.aToken);
+    const p = await directPair(server.base, ["a", "b"]);
+    const [phone, laptop] = [await connect(server.base, p.bToken), await connect(server.base, p.bToken)];
+    const sender = await connect(server.base, p.aToken);
     try {
       const arrived = waitFor(phone, "notification");
       await emitAck(sender, "send_message", { conversationId: p.conversationId, message: "hello" });
@@ -63,12 +47,12 @@ describe("stored notifications", () => {
 
 describe("time rules", () => {
   test("a disappearing message is announced with message_expired", async () => {
-    const p = await directPair();
-    const b = await connect(p.bToken);
+    const p = await directPair(server.base, ["a", "b"]);
+    const b = await connect(server.base, p.bToken);
     try {
       const joined = await emitAck(b, "join_conversation", p.conversationId);
       assert.equal(joined.success, true);
-      const sender = await connect(p.aToken);
+      const sender = await connect(server.base, p.aToken);
       const ack = await emitAck(sender, "send_message", { conversationId: p.conversationId, message: "poof", expiresIn: 1 });
       assert.equal(ack.success, true, JSON.stringify(ack));
       assert.equal(typeof ack.message.expires_at, "string");
@@ -83,8 +67,8 @@ describe("time rules", () => {
   });
 
   test("quota_updated follows each send, and QUOTA_EXCEEDED refuses with details", async () => {
-    const p = await directPair();
-    const a = await connect(p.aToken);
+    const p = await directPair(server.base, ["a", "b"]);
+    const a = await connect(server.base, p.aToken);
     try {
       const updated = waitFor(a, "quota_updated");
       const first = await emitAck(a, "send_message", { conversationId: p.conversationId, message: "free" });
@@ -117,7 +101,7 @@ describe("time rules", () => {
       proposed_amount: 4000,
     });
     const conversationId = init.body.conversation.id;
-    const [bs, cs] = [await connect(bt), await connect(ct)];
+    const [bs, cs] = [await connect(server.base, bt), await connect(server.base, ct)];
     try {
       const click = async (s, button_id, additional_data = {}) => {
         const ack = await emitAck(s, "button_action", { conversationId, button_id, additional_data });

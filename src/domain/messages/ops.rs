@@ -174,17 +174,11 @@ pub async fn edit(
         search_text: Set(search::stored(&text)),
         ..Default::default()
     };
-    let changed = message::Entity::update_many()
-        .set(set)
-        .filter(message::Column::Id.eq(m.id))
-        .filter(message::Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected == 0 {
+    if !update_live(&txn, m.id, set).await? {
         txn.rollback().await?;
         return Err(AppError::invalid_field("messageId", "the message was deleted"));
     }
-    let earlier = message::Model { message: m.original_message.clone().unwrap_or_else(|| m.message.clone()), ..m };
+    let earlier = as_said(m);
     keep_earlier_text(&txn, &earlier, &who.user_id, "edit", now).await?;
     let search_text = search::stored(&text);
     let edited = message::Model {
@@ -234,19 +228,13 @@ pub async fn delete(
         moderation: Set(None),
         ..Default::default()
     };
-    let changed = message::Entity::update_many()
-        .set(tombstone)
-        .filter(message::Column::Id.eq(m.id))
-        .filter(message::Column::DeletedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if changed.rows_affected == 0 {
+    if !update_live(&txn, m.id, tombstone).await? {
         // Someone else deleted it first: their change is the one reported.
         txn.rollback().await?;
         let stored = message::Entity::find_by_id(m.id).one(db).await?.ok_or_else(|| AppError::not_found("Message"))?;
         return Ok(Changed { message: stored, conversation: c, events: vec![] });
     }
-    let said = message::Model { message: m.original_message.clone().unwrap_or_else(|| m.message.clone()), ..m.clone() };
+    let said = as_said(m.clone());
     keep_earlier_text(&txn, &said, &who.user_id, "delete", now).await?;
     let counted = !m.seen && m.sender_id != m.receiver_id;
     if counted {
@@ -303,6 +291,24 @@ pub async fn edit_history(db: &impl ConnectionTrait, message_id: Uuid) -> AppRes
             replaced_at: clock::rfc3339(&r.created_at),
         })
         .collect())
+}
+
+/// Applies `set` to a message that is not deleted; false if it was (a
+/// delete that committed first wins).
+async fn update_live(txn: &impl ConnectionTrait, id: Uuid, set: message::ActiveModel) -> AppResult<bool> {
+    let changed = message::Entity::update_many()
+        .set(set)
+        .filter(message::Column::Id.eq(id))
+        .filter(message::Column::DeletedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(changed.rows_affected > 0)
+}
+
+/// The message with the text its sender wrote (before moderation masked it).
+fn as_said(m: message::Model) -> message::Model {
+    let message = m.original_message.clone().unwrap_or_else(|| m.message.clone());
+    message::Model { message, ..m }
 }
 
 /// A duration as a person says it: "15 minutes", "90 seconds", "500 ms".
