@@ -187,6 +187,9 @@ async fn main() -> anyhow::Result<()> {
         }
         txn.commit().await?;
         stored += n;
+        if stored % 100_000 == 0 || stored == args.messages {
+            eprintln!("stored {stored} of {} messages ({:.0} s)", args.messages, started.elapsed().as_secs_f64());
+        }
     }
     let fill = started.elapsed();
     db.execute_unprepared("ANALYZE").await?;
