@@ -3,7 +3,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, token, uid, api, waitFor, record, emitAck, connect } from "./harness.mjs";
+import { startServer, api, waitFor, record, emitAck, connect, directPair } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -15,14 +15,7 @@ after(async () => {
 
 
 async function joinedPair() {
-  const a = uid("alice");
-  const b = uid("bob");
-  const aToken = token(a, "brand_owner");
-  const bToken = token(b, "influencer");
-  await api(server.base, "GET", "/api/messages/unread-count", bToken);
-  const res = await api(server.base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  const conversationId = res.body.conversation.id;
+  const { a, b, aToken, bToken, conversationId } = await directPair(server.base, ["alice", "bob"]);
   const sa = await connect(server.base, aToken);
   const sb = await connect(server.base, bToken);
   for (const s of [sa, sb]) {

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { startServer, token, uid, api, waitFor, record, emitAck } from "./harness.mjs";
+import { startServer, token, uid, api, waitFor, record, emitAck, directPair } from "./harness.mjs";
 
 const TRANSPORTS = ["websocket", "polling"];
 
@@ -61,18 +61,11 @@ function adminToken() {
 }
 
 /** Alice and Bob in a direct conversation holding one message from Alice. */
-async function directPair() {
-  const a = uid("alice");
-  const b = uid("bob");
-  const aToken = token(a, "brand_owner");
-  const bToken = token(b, "influencer");
-  await api(server.base, "GET", "/api/messages/unread-count", bToken);
-  const res = await api(server.base, "POST", "/api/messages/direct-connect", aToken, { target_user_id: b });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  const conversationId = res.body.conversation.id;
-  const sent = await api(server.base, "POST", "/api/messages/send", aToken, { conversation_id: conversationId, message: "you are useless" });
+async function pairWithMessage() {
+  const p = await directPair(server.base, ["alice", "bob"]);
+  const sent = await api(server.base, "POST", "/api/messages/send", p.aToken, { conversation_id: p.conversationId, message: "you are useless" });
   assert.equal(sent.status, 201, JSON.stringify(sent.body));
-  return { a, b, aToken, bToken, conversationId, messageId: sent.body.message.id };
+  return { ...p, messageId: sent.body.message.id };
 }
 
 async function openFlagsOn(targetId) {
@@ -83,7 +76,7 @@ async function openFlagsOn(targetId) {
 
 for (const transport of TRANSPORTS) {
   test(`flag_message over ${transport}: one open flag per reporter, participants only, bad input answered`, async () => {
-    const p = await directPair();
+    const p = await pairWithMessage();
     const bob = await connect(p.bToken, transport);
     const outsider = await connect(token(uid("outsider"), "influencer"), transport);
     try {
@@ -168,7 +161,7 @@ function untilDisconnected(socket, ms = 10000) {
 }
 
 test("a ban sends `banned` to every open socket, closes them, then refuses sockets and REST until unbanned", async () => {
-  const p = await directPair();
+  const p = await pairWithMessage();
   const admin = adminToken();
   const aliceWs = await connect(p.aToken, "websocket");
   const alicePolling = await connect(p.aToken, "polling");
@@ -229,7 +222,7 @@ test("a ban sends `banned` to every open socket, closes them, then refuses socke
 });
 
 test("banning from the flag queue (ban_user) closes the sender's polling socket with a ban without end", async () => {
-  const p = await directPair();
+  const p = await pairWithMessage();
   const admin = adminToken();
   const bob = await connect(p.bToken, "polling");
   const alice = await connect(p.aToken, "polling");
@@ -267,7 +260,7 @@ test("banning from the flag queue (ban_user) closes the sender's polling socket 
 });
 
 test("only admins ban or unban: other roles get FORBIDDEN and the target stays connected", async () => {
-  const p = await directPair();
+  const p = await pairWithMessage();
   const alice = await connect(p.aToken, "websocket");
   const told = record(alice, "banned");
   try {
