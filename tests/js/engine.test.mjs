@@ -122,7 +122,11 @@ test("a client that stops reading (but keeps answering pings) is closed, not buf
   ws._socket.pause();
   const pong = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("3"), PING_INTERVAL / 4);
   try {
-    const text = "x".repeat(5000);
+    // 5,000 four-byte characters (the most a message may hold): about 20 KB a frame, so 4,000
+    // messages are about 80 MB, well past what the kernel can hold for a paused reader on a
+    // loopback connection (receive buffers autotune up to net.ipv4.tcp_rmem's maximum, 32 MiB on
+    // common kernels, plus the server's send buffer) before the server's own queue fills.
+    const text = "\u{1D11E}".repeat(5000);
     let sent = 0;
     const sender = async () => {
       while (!offline && sent < 4000) {
