@@ -99,8 +99,12 @@ impl Application {
         if payments.gateway.is_sandbox() {
             tracing::warn!("no Razorpay keys: payments use the development sandbox (POST /api/payments/sandbox/pay)");
         }
+        // Migrations run on one connection of their own: on SQLite the
+        // statements of one migration must not be spread over a pool.
+        let migrator = db::connect_pool(&settings, 1).await?;
+        db::migrate(&migrator).await?;
+        migrator.close().await?;
         let db = db::connect(&settings).await?;
-        db::migrate(&db).await?;
         let redis = match &settings.redis_url {
             Some(url) => Some(cluster::Redis::connect(url).await?),
             None => None,
