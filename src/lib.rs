@@ -189,6 +189,7 @@ impl Application {
         let webhook_workers = app::webhooks::start(&state)?;
         let scheduler = tokio::spawn(app::schedules::keep(state.clone()));
         let backfill = tokio::spawn(app::upkeep::backfill_search(state.db.clone()));
+        let analytics = tokio::spawn(app::upkeep::keep_analytics(state.clone()));
         let mut reach = vec![];
         if state.reach.mailer.is_some() {
             reach.push(tokio::spawn(app::reach::email::keep(state.clone())));
@@ -213,6 +214,7 @@ impl Application {
             sweeper.abort();
             scheduler.abort();
             backfill.abort();
+            analytics.abort();
             for worker in webhook_workers.into_iter().chain(reach) {
                 worker.abort();
             }

@@ -15,6 +15,7 @@ mod m20261202_000019_conversation_settings;
 mod m20261202_000020_message_search;
 mod m20261202_000020_reach;
 mod m20261202_000022_search_scope;
+mod m20261203_000023_analytics_rollups;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_reach::Migration),
             Box::new(m20261202_000020_message_search::Migration),
             Box::new(m20261202_000022_search_scope::Migration),
+            Box::new(m20261203_000023_analytics_rollups::Migration),
         ]
     }
 }

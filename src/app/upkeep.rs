@@ -10,10 +10,13 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{AppState, presence};
-use crate::domain::{conversations, events, ids::ConversationId, messages, presence::Presence};
+use crate::domain::{clock, conversations, events, ids::ConversationId, messages, presence::Presence};
 
 /// How often idle rate-limit buckets are forgotten.
 const EVICT_EVERY: Duration = Duration::from_secs(60);
+
+/// How often the analytics aggregator looks for settled messages.
+const ANALYTICS_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs for the life of the server.
 pub async fn maintain(app: AppState) {
@@ -141,5 +144,44 @@ pub async fn backfill_search(db: DatabaseConnection) {
     }
     if filled > 0 {
         tracing::info!(indexed = filled, "search: every older message is indexed");
+    }
+}
+
+/// Keeps the analytics rollups up to date: folds settled messages every
+/// second, batch after batch while behind (a database with history, or
+/// one that was down), saying how far it got.
+pub async fn keep_analytics(app: AppState) {
+    use crate::domain::moderation::analytics::rollup;
+    let mut tick = tokio::time::interval(ANALYTICS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut caught_up = true;
+    loop {
+        tick.tick().await;
+        loop {
+            match rollup::advance(&app.db, app.clock.now()).await {
+                Ok(step) if step.folded >= rollup::BATCH => {
+                    caught_up = false;
+                    let through = step.through.map(|t| clock::rfc3339(&t));
+                    tracing::info!(
+                        folded = step.folded,
+                        through,
+                        "analytics: folding earlier messages into the rollups"
+                    );
+                    // Leaves the database to the chat between batches.
+                    tokio::task::yield_now().await;
+                }
+                Ok(_) => {
+                    if !caught_up {
+                        tracing::info!("analytics: the rollups have caught up");
+                        caught_up = true;
+                    }
+                    break;
+                }
+                Err(e) => {
+                    e.log_and_drop("folding messages into the analytics rollups");
+                    break;
+                }
+            }
+        }
     }
 }
