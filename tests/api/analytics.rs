@@ -138,6 +138,63 @@ async fn figures_match_a_generated_data_set() {
     assert_eq!(body["payments"], json!({ "completed": 1, "failed": 1, "amount_paise": 500_000 }));
 }
 
+#[tokio::test]
+async fn several_aggregators_at_once_count_each_message_once() {
+    let app = spawn_with(|s| s.rate_limits.enabled = false).await;
+    let admin = token(&uid("admin"), "admin");
+    let pairs = [pair(&app).await, pair(&app).await, pair(&app).await];
+    // All within the settle time, so none is folded before the race.
+    let mut sent = 0;
+    for round in 0..20 {
+        for p in &pairs {
+            let tok = if round % 2 == 0 { &p.a_token } else { &p.b_token };
+            let (status, body) = app
+                .post("/api/messages/send", tok, json!({ "conversation_id": p.conversation, "message": "hi" }))
+                .await;
+            assert_eq!(status, 201, "{body}");
+            sent += 1;
+        }
+    }
+    let today = app.state.clock.now().date_naive();
+    let path = format!("/api/admin/analytics?from={today}&to={today}");
+    let (_, before) = app.get(&path, &admin).await;
+    assert_eq!(before["messages"]["by_type"]["user_input"], sent, "{before}");
+
+    // Eight aggregators (as on eight nodes) race for the same messages.
+    app.state.clock.advance(rollup::SETTLE.to_std().unwrap() + Duration::from_secs(1));
+    let now = app.state.clock.now();
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let db = app.state.db.clone();
+            tokio::spawn(async move {
+                let mut folded = 0;
+                loop {
+                    match rollup::advance(&db, now).await.unwrap().folded {
+                        0 => return folded,
+                        n => folded += n,
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut folded = 0;
+    for racer in racers {
+        folded += racer.await.unwrap();
+    }
+    let stored = count_messages(&app).await;
+    assert!(folded <= stored, "{folded} folds for {stored} messages: some were folded twice");
+    let (_, after) = app.get(&path, &admin).await;
+    assert_eq!(after, before, "the figures moved when the rollups took over from the tail");
+    assert!(watermark(&app).await.is_some_and(|t| t >= now - rollup::SETTLE), "caught up");
+}
+
+async fn count_messages(app: &TestApp) -> u64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.state.db.get_database_backend();
+    let row = app.state.db.query_one_raw(Statement::from_string(backend, "SELECT count(*) AS n FROM messages")).await;
+    row.unwrap().unwrap().try_get::<i64>("", "n").unwrap() as u64
+}
+
 async fn insert_order(app: &TestApp, conversation: &str, status: &str, paise: i64, at: DateTime<Utc>) {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let backend = app.state.db.get_database_backend();
