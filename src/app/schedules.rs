@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::AppState;
-use crate::domain::{expiry, flow::engine};
+use crate::domain::{expiry, flow::offers};
 
 /// The longest the scheduler sleeps without looking.
 const AT_LEAST_EVERY: Duration = Duration::from_secs(60);
@@ -48,7 +48,7 @@ async fn sweep_messages(app: &AppState, now: chrono::DateTime<chrono::Utc>) {
 }
 
 async fn expire_offers(app: &AppState, now: chrono::DateTime<chrono::Utc>) {
-    let due = match engine::expired_offers(&app.db, now, 100).await {
+    let due = match offers::expired_offers(&app.db, now, 100).await {
         Ok(due) => due,
         Err(e) => {
             e.log_and_drop("finding offers that expired");
@@ -56,7 +56,7 @@ async fn expire_offers(app: &AppState, now: chrono::DateTime<chrono::Utc>) {
         }
     };
     for c in due {
-        match engine::expire_offer(&app.db, &app.flow, c).await {
+        match offers::expire_offer(&app.db, &app.flow, c).await {
             Ok(Some(acted)) => app.emitter.publish(acted.events).await,
             Ok(None) => {}
             Err(e) => e.log_and_drop("expiring an offer"),
@@ -69,7 +69,7 @@ async fn next_due(app: &AppState) -> Option<chrono::DateTime<chrono::Utc>> {
         e.log_and_drop("reading when the next message expires");
         None
     });
-    let offer = engine::next_offer_deadline(&app.db).await.unwrap_or_else(|e| {
+    let offer = offers::next_offer_deadline(&app.db).await.unwrap_or_else(|e| {
         e.log_and_drop("reading when the next offer expires");
         None
     });

@@ -3,15 +3,14 @@
 //! re-checks the version it read, and its events are returned for
 //! publishing after commit.
 
-use entity::{conversation, message, notification};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr,
-};
+use entity::{conversation, message};
+use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
 
 use super::{
     Action, Party, SourceKind, State,
     rules::{self, Cause, Draft, Transition, View},
+    write::{Extra, WriteError, write},
 };
 use crate::{
     config::Settings,
@@ -19,11 +18,10 @@ use crate::{
         clock::{self, Clock},
         conversations::{self, Participant},
         events::{self, Outbound},
-        ids::{ConversationId, MessageId},
-        messages, moderation,
-        names::{ConversationType, MessageType},
-        notifications,
-        outbox::{self, Webhooks},
+        ids::ConversationId,
+        moderation,
+        names::ConversationType,
+        outbox::Webhooks,
         users::Identity,
     },
     error::{AppError, AppResult},
@@ -135,7 +133,7 @@ fn party_of(p: Participant) -> AppResult<Party> {
     p.party.ok_or_else(|| rules::state_invalid(None, None, &[], "Direct conversations have no flow actions"))
 }
 
-fn user_of(c: &conversation::Model, party: Party) -> &str {
+pub(super) fn user_of(c: &conversation::Model, party: Party) -> &str {
     match party {
         Party::BrandOwner => &c.user1_id,
         Party::Influencer => &c.user2_id,
@@ -308,111 +306,6 @@ pub async fn carry_out(db: &DatabaseConnection, cfg: &FlowConfig, planned: Plann
     Ok(Acted { conversation: done.conversation, messages: done.messages, events })
 }
 
-/// What a caller adds to a transition's transaction: notifications and
-/// webhook events of its own (a captured payment's).
-#[derive(Default)]
-pub struct Extra {
-    pub notifications: Vec<notifications::Draft>,
-    pub webhooks: Vec<outbox::Event>,
-}
-
-/// A transition as written.
-pub struct Written {
-    pub conversation: conversation::Model,
-    pub messages: Vec<message::Model>,
-    /// The notifications stored with it.
-    pub notified: Vec<notification::Model>,
-}
-
-/// Stores what a transition causes besides its messages, in its
-/// transaction: the parties' notifications and the webhook events.
-#[allow(clippy::too_many_arguments)]
-pub async fn record_effects(
-    txn: &DatabaseTransaction,
-    cfg: &FlowConfig,
-    before: &conversation::Model,
-    after: &conversation::Model,
-    t: &Transition,
-    rows: &[message::Model],
-    actor: &str,
-    extra: Extra,
-) -> AppResult<Vec<notification::Model>> {
-    let mut drafts = super::publish::drafts(before, after, t, rows, actor);
-    drafts.extend(extra.notifications);
-    let notified = notifications::store(txn, drafts, after.updated_at).await?;
-    let mut hooks = super::publish::webhook_events(&cfg.webhooks, after, t, rows)?;
-    hooks.extend(extra.webhooks);
-    outbox::enqueue(txn, &cfg.webhooks, hooks).await?;
-    Ok(notified)
-}
-
-/// Conversations whose offer has waited too long, oldest first.
-pub async fn expired_offers(
-    db: &DatabaseConnection,
-    now: chrono::DateTime<chrono::Utc>,
-    limit: u64,
-) -> AppResult<Vec<conversation::Model>> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    Ok(conversation::Entity::find()
-        .filter(conversation::Column::OfferExpiresAt.lte(now))
-        .order_by_asc(conversation::Column::OfferExpiresAt)
-        .limit(limit)
-        .all(db)
-        .await?)
-}
-
-/// When the next offer expires, if one waits.
-pub async fn next_offer_deadline(db: &DatabaseConnection) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    Ok(conversation::Entity::find()
-        .select_only()
-        .column(conversation::Column::OfferExpiresAt)
-        .filter(conversation::Column::OfferExpiresAt.is_not_null())
-        .order_by_asc(conversation::Column::OfferExpiresAt)
-        .into_tuple::<Option<chrono::DateTime<chrono::Utc>>>()
-        .one(db)
-        .await?
-        .flatten())
-}
-
-/// Expires the offer a conversation waits on, at the version read: a
-/// party's action that got there first wins, and then nothing happens here
-/// (none). Several nodes may try; one transition is written.
-pub async fn expire_offer(
-    db: &DatabaseConnection,
-    cfg: &FlowConfig,
-    c: conversation::Model,
-) -> AppResult<Option<Acted>> {
-    let times = Times::at(cfg, cfg.clock.now());
-    let t = match view(&c, cfg, &times).and_then(|v| rules::offer_expired(&v)) {
-        Ok(t) => t,
-        Err(_) => {
-            // Nothing waits on an offer any more: the deadline is stale.
-            conversation::Entity::update_many()
-                .set(conversation::ActiveModel { offer_expires_at: Set(None), ..Default::default() })
-                .filter(conversation::Column::Id.eq(c.id))
-                .filter(conversation::Column::Version.eq(c.version))
-                .exec(db)
-                .await?;
-            return Ok(None);
-        }
-    };
-    let txn = crate::db::begin_write(db).await?;
-    let done = match write(&txn, cfg, &c, &t, &cfg.system_user_id, Extra::default()).await {
-        Ok(done) => {
-            txn.commit().await?;
-            done
-        }
-        Err(WriteError::Stale) => {
-            txn.rollback().await?;
-            return Ok(None);
-        }
-        Err(WriteError::Other(e)) => return Err(e),
-    };
-    let events = super::publish::publishable(db, &done.conversation, &t, &done.messages, &done.notified, None).await?;
-    Ok(Some(Acted { conversation: done.conversation, messages: done.messages, events }))
-}
-
 async fn stale(db: &DatabaseConnection, c: &conversation::Model) -> AppError {
     let state = match conversations::load(db, ConversationId(c.id)).await {
         Ok(now) => now.flow_state.as_deref().and_then(State::parse),
@@ -424,144 +317,6 @@ async fn stale(db: &DatabaseConnection, c: &conversation::Model) -> AppError {
         &[],
         "The conversation changed before this action was applied",
     )
-}
-
-/// Why a write did not happen.
-pub enum WriteError {
-    /// The conversation is no longer at the version that was read.
-    Stale,
-    Other(AppError),
-}
-
-impl From<DbErr> for WriteError {
-    fn from(e: DbErr) -> Self {
-        WriteError::Other(e.into())
-    }
-}
-
-/// The conversation as a transition leaves it.
-fn after(
-    cfg: &FlowConfig,
-    c: &conversation::Model,
-    t: &Transition,
-    now: chrono::DateTime<chrono::Utc>,
-) -> conversation::Model {
-    let mut after = c.clone();
-    // An offer waiting for its answer expires; nothing else does.
-    after.offer_expires_at = rules::pending_offer(t.to).map(|_| cfg.offer_deadline(now));
-    after.flow_state = Some(t.to.as_str().into());
-    after.awaiting_role = t.to.awaiting().map(|r| r.as_str().into());
-    after.chat_status = t.to.chat_status().as_str().into();
-    after.flow_data = t.data.clone();
-    after.current_action_data = t.current_card.clone();
-    after.revision_count = t.revision_count;
-    after.version = c.version + 1;
-    after.updated_at = now;
-    after.last_message_at = now;
-    after
-}
-
-/// Writes a transition inside `txn`: the conversation only if it is still
-/// at the version read, answered cards marked complete, the new messages,
-/// and what they cause.
-pub async fn write(
-    txn: &DatabaseTransaction,
-    cfg: &FlowConfig,
-    c: &conversation::Model,
-    t: &Transition,
-    actor: &str,
-    extra: Extra,
-) -> Result<Written, WriteError> {
-    let now = cfg.clock.now();
-    let rows: Vec<message::Model> = t.drafts.iter().map(|d| draft_to_row(cfg, c, d, actor, now)).collect();
-    let after = after(cfg, c, t, now);
-    let updated = conversation::Entity::update_many()
-        .set(conversation::ActiveModel {
-            offer_expires_at: Set(after.offer_expires_at),
-            flow_state: Set(after.flow_state.clone()),
-            awaiting_role: Set(after.awaiting_role.clone()),
-            chat_status: Set(after.chat_status.clone()),
-            flow_data: Set(after.flow_data.clone()),
-            current_action_data: Set(after.current_action_data.clone()),
-            revision_count: Set(after.revision_count),
-            version: Set(after.version),
-            updated_at: Set(now),
-            last_message_at: Set(now),
-            ..Default::default()
-        })
-        .filter(conversation::Column::Id.eq(c.id))
-        .filter(conversation::Column::Version.eq(c.version))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Err(WriteError::Stale);
-    }
-    message::Entity::update_many()
-        .col_expr(message::Column::ActionCompleted, Expr::value(true))
-        .filter(message::Column::ConversationId.eq(c.id))
-        .filter(message::Column::ActionRequired.eq(true))
-        .filter(message::Column::ActionCompleted.eq(false))
-        .exec(txn)
-        .await?;
-    if !rows.is_empty() {
-        message::Entity::insert_many(rows.iter().cloned().map(message::ActiveModel::from))
-            .exec_without_returning(txn)
-            .await?;
-        messages::count_unread(txn, &rows).await.map_err(WriteError::Other)?;
-    }
-    let notified = record_effects(txn, cfg, c, &after, t, &rows, actor, extra).await.map_err(WriteError::Other)?;
-    Ok(Written { conversation: after, messages: rows, notified })
-}
-
-/// The stored message a draft becomes.
-pub(super) fn draft_to_row(
-    cfg: &FlowConfig,
-    c: &conversation::Model,
-    draft: &Draft,
-    actor: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> message::Model {
-    let (sender, receiver, kind, text, action_data, seen) = match draft {
-        Draft::Audit { text } => (actor.to_string(), actor.to_string(), MessageType::Audit, text, None, true),
-        Draft::Card { to, text, action_data } => {
-            (actor.to_string(), user_of(c, *to).to_string(), MessageType::Automated, text, action_data.clone(), false)
-        }
-        Draft::Notice { to, text, action_data } => (
-            cfg.system_user_id.clone(),
-            user_of(c, *to).to_string(),
-            MessageType::System,
-            text,
-            action_data.clone(),
-            false,
-        ),
-    };
-    message::Model {
-        id: MessageId::new().0,
-        conversation_id: c.id,
-        sender_id: sender,
-        receiver_id: receiver,
-        message: text.clone(),
-        media_url: None,
-        message_type: kind.as_str().into(),
-        action_required: action_data.is_some(),
-        action_data,
-        is_automated: true,
-        action_completed: false,
-        seen,
-        seen_at: seen.then_some(now),
-        client_message_id: None,
-        expires_at: None,
-        emit_pending: cfg.track_emits,
-        created_at: now,
-        original_message: None,
-        moderation: None,
-        edited_at: None,
-        deleted_at: None,
-        reply_to_id: None,
-        reply_to: None,
-        reactions: None,
-        search_text: crate::domain::search::stored(text),
-    }
 }
 
 /// The `{conversation, messages}` body of an action's answer.

@@ -9,9 +9,11 @@
 
 pub mod cards;
 pub mod engine;
+pub mod offers;
 pub mod opening;
 pub mod publish;
 pub mod rules;
+pub mod write;
 
 use crate::domain::names::{ChatStatus, names};
 pub use crate::domain::names::{Party, SourceKind};

@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use super::{
     Party, SourceKind, State,
-    engine::{Extra, FlowConfig, draft_to_row, record_effects},
+    engine::FlowConfig,
     publish::publishable,
     rules::{self, View},
+    write::{Extra, draft_to_row, record_effects},
 };
 use crate::{
     domain::{

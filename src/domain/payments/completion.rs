@@ -200,7 +200,7 @@ async fn settle_once(
     }
     let t = settlement.transition(&v, &settled)?;
     let extra = settlement.extra(cfg, &c, &t, &settled)?;
-    match engine::write(&txn, cfg, &c, &t, &cfg.system_user_id, extra).await {
+    match write::write(&txn, cfg, &c, &t, &cfg.system_user_id, extra).await {
         Ok(done) => {
             txn.commit().await?;
             let events = crate::domain::flow::publish::publishable(
@@ -219,10 +219,10 @@ async fn settle_once(
                 events,
             }))
         }
-        Err(engine::WriteError::Stale) => {
+        Err(write::WriteError::Stale) => {
             txn.rollback().await?;
             Ok(None)
         }
-        Err(engine::WriteError::Other(e)) => Err(e),
+        Err(write::WriteError::Other(e)) => Err(e),
     }
 }

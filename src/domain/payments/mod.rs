@@ -24,8 +24,9 @@ use super::{
     events::Outbound,
     flow::{
         Party, State,
-        engine::{self, Extra, FlowConfig},
+        engine::{self, FlowConfig},
         rules::{self, Transition},
+        write::{self, Extra},
     },
     ids::ConversationId,
     money::Paise,
