@@ -74,7 +74,40 @@ enum Wanted {
     Count,
 }
 
-fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted) -> Statement {
+/// How a user's conversations narrow a PostgreSQL search.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Narrow {
+    /// Start from the conversations: their ids as an array, so the planner
+    /// reads the few thousand messages of a user's conversations through
+    /// the `conversation_id` index and checks the words on those, instead
+    /// of every match of a common prefix in the whole table.
+    FromConversations,
+    /// Start from the words (the GIN index), then keep the caller's
+    /// conversations: for admins and for users with very many.
+    FromWords,
+}
+
+/// Whether a PostgreSQL search starts from the caller's conversations: when
+/// they have at most [`MAX_SCOPED_CONVERSATIONS`]. SQLite narrows inside
+/// FTS5 instead ([`fts5_scope`]).
+async fn narrow(db: &impl ConnectionTrait, s: &Search<'_>) -> AppResult<Narrow> {
+    if db.get_database_backend() != DbBackend::Postgres || s.who.is_admin() || s.conversation_id.is_some() {
+        return Ok(Narrow::FromWords);
+    }
+    let sql = format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM conversations c WHERE c.user1_id = $1 OR c.user2_id = $1 \
+         LIMIT {}) few",
+        MAX_SCOPED_CONVERSATIONS + 1
+    );
+    let stmt = Statement::from_sql_and_values(DbBackend::Postgres, sql, [s.who.user_id.clone().into()]);
+    let n = match db.query_one_raw(stmt).await? {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    };
+    Ok(if n <= MAX_SCOPED_CONVERSATIONS { Narrow::FromConversations } else { Narrow::FromWords })
+}
+
+fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted, narrow: Narrow) -> Statement {
     let mut q = Sql { backend, text: String::new(), values: vec![] };
     let pg = backend == DbBackend::Postgres;
     let select = if wanted == Wanted::Count { "SELECT count(*) AS n" } else { "SELECT m.id" };
@@ -98,9 +131,11 @@ fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted) 
     }
     if !s.who.is_admin() {
         let (u1, u2) = (q.param(s.who.user_id.clone()), q.param(s.who.user_id.clone()));
-        q.push(&format!(
-            " AND m.conversation_id IN (SELECT c.id FROM conversations c WHERE c.user1_id = {u1} OR c.user2_id = {u2})"
-        ));
+        let mine = format!("SELECT c.id FROM conversations c WHERE c.user1_id = {u1} OR c.user2_id = {u2}");
+        q.push(&match narrow {
+            Narrow::FromConversations => format!(" AND m.conversation_id = ANY(ARRAY({mine}))"),
+            Narrow::FromWords => format!(" AND m.conversation_id IN ({mine})"),
+        });
         let (audit, me) = (q.param(MessageType::Audit.as_str()), q.param(s.who.user_id.clone()));
         q.push(&format!(" AND (m.message_type <> {audit} OR m.receiver_id = {me})"));
     }
@@ -118,8 +153,9 @@ fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted) 
 }
 
 /// Above this many conversations a user's search is not narrowed inside the
-/// FTS5 index (the list of their conversations would outweigh it); the
-/// conversations filter after the match still applies.
+/// FTS5 index, nor started from the conversations on PostgreSQL (the list
+/// of their conversations would outweigh it); the conversations filter
+/// after the match still applies.
 const MAX_SCOPED_CONVERSATIONS: i64 = 500;
 
 /// The start of an FTS5 query that keeps to the searched conversations, as
@@ -148,12 +184,13 @@ fn fts5_scope(q: &mut Sql, s: &Search<'_>) -> String {
 pub async fn search(db: &impl ConnectionTrait, s: &Search<'_>) -> AppResult<(Vec<Hit>, u64)> {
     let Some(terms) = &s.terms else { return Ok((vec![], 0)) };
     let backend = db.get_database_backend();
-    let total = match db.query_one_raw(statement(backend, s, terms, Wanted::Count)).await? {
+    let narrow = narrow(db, s).await?;
+    let total = match db.query_one_raw(statement(backend, s, terms, Wanted::Count, narrow)).await? {
         Some(row) => row.try_get::<i64>("", "n")?.max(0) as u64,
         None => 0,
     };
     let mut ids = vec![];
-    for row in db.query_all_raw(statement(backend, s, terms, Wanted::Ids)).await? {
+    for row in db.query_all_raw(statement(backend, s, terms, Wanted::Ids, narrow)).await? {
         ids.push(row.try_get::<Uuid>("", "id")?);
     }
     if ids.is_empty() {
@@ -191,7 +228,7 @@ pub async fn search(db: &impl ConnectionTrait, s: &Search<'_>) -> AppResult<(Vec
 pub async fn explain(db: &impl ConnectionTrait, s: &Search<'_>) -> AppResult<Vec<String>> {
     let Some(terms) = &s.terms else { return Ok(vec![]) };
     let backend = db.get_database_backend();
-    let page = statement(backend, s, terms, Wanted::Ids);
+    let page = statement(backend, s, terms, Wanted::Ids, narrow(db, s).await?);
     let (prefix, column) = match backend {
         DbBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
         _ => ("EXPLAIN QUERY PLAN ", "detail"),

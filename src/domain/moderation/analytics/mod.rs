@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{AppError, AppResult};
 
+mod day;
 pub mod rollup;
 
 /// The longest range one call covers.
