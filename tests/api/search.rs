@@ -134,6 +134,10 @@ async fn search_finds_the_callers_words_in_any_language_and_nothing_else() {
     let (_, page) = app.get(&url, &p.b_token).await;
     assert_eq!(page["pagination"]["total"], 100);
     assert_eq!(page["results"].as_array().unwrap().len(), 5);
+    let url = format!("/api/messages/search?q=invoice&conversation_id={bc}&limit=50&page=3");
+    let (_, past) = app.get(&url, &p.b_token).await;
+    assert_eq!(past["results"], json!([]), "a page past the last match is empty");
+    assert_eq!(past["pagination"]["total"], 100, "and still counts the matches");
     for q in ["a", &"x".repeat(201)] {
         let (status, body) = app.get(&format!("/api/messages/search?q={q}"), &p.a_token).await;
         assert_eq!(status, 400, "{body}");

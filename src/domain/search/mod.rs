@@ -110,7 +110,9 @@ async fn narrow(db: &impl ConnectionTrait, s: &Search<'_>) -> AppResult<Narrow> 
 fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted, narrow: Narrow) -> Statement {
     let mut q = Sql { backend, text: String::new(), values: vec![] };
     let pg = backend == DbBackend::Postgres;
-    let select = if wanted == Wanted::Count { "SELECT count(*) AS n" } else { "SELECT m.id" };
+    // The page carries the number of all matches (the window is counted
+    // before LIMIT), so one pass over the matches answers both.
+    let select = if wanted == Wanted::Count { "SELECT count(*) AS n" } else { "SELECT m.id, count(*) OVER () AS n" };
     q.push(select);
     if pg {
         let p = q.param(terms.tsquery());
@@ -185,15 +187,19 @@ pub async fn search(db: &impl ConnectionTrait, s: &Search<'_>) -> AppResult<(Vec
     let Some(terms) = &s.terms else { return Ok((vec![], 0)) };
     let backend = db.get_database_backend();
     let narrow = narrow(db, s).await?;
-    let total = match db.query_one_raw(statement(backend, s, terms, Wanted::Count, narrow)).await? {
-        Some(row) => row.try_get::<i64>("", "n")?.max(0) as u64,
-        None => 0,
-    };
     let mut ids = vec![];
+    let mut total = 0;
     for row in db.query_all_raw(statement(backend, s, terms, Wanted::Ids, narrow)).await? {
         ids.push(row.try_get::<Uuid>("", "id")?);
+        total = row.try_get::<i64>("", "n")?.max(0) as u64;
     }
     if ids.is_empty() {
+        // A page past the last match still says how many there are.
+        if s.page.page > 1
+            && let Some(row) = db.query_one_raw(statement(backend, s, terms, Wanted::Count, narrow)).await?
+        {
+            total = row.try_get::<i64>("", "n")?.max(0) as u64;
+        }
         return Ok((vec![], total));
     }
     let mut rows: HashMap<Uuid, message::Model> = message::Entity::find()
