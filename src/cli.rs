@@ -85,6 +85,7 @@ pub const ENV: &[(&str, &str, &str)] = &[
     ("SOCKETIO_PARSER", "default", "default or msgpack"),
     ("PING_INTERVAL_MS", "25000", "engine.io heartbeat interval"),
     ("PING_TIMEOUT_MS", "20000", "how long a missed heartbeat is waited for"),
+    ("CONNECT_TIMEOUT_MS", "45000", "how long a session without a Socket.IO connection is kept"),
     ("MODERATION_BLOCKLIST", "-", "comma-separated words the moderation rules act on"),
     ("MODERATION_BLOCKLIST_ACTION", "flag", "flag or block"),
     ("MASK_CONTACT_DETAILS", "true", "mask phones, emails and UPI ids before payment"),

@@ -119,6 +119,9 @@ pub struct Settings {
     /// engine.io heartbeat: a ping every `ping_interval`, answered within `ping_timeout`.
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
+    /// How long an engine.io session may stay without a Socket.IO connection
+    /// (one never made, or refused) before it is closed.
+    pub connect_timeout: Duration,
     pub shutdown_grace: Duration,
     pub presence_ttl: Duration,
     /// With several nodes: how long a stored message may wait for its emit
@@ -312,6 +315,7 @@ impl Settings {
             typing_timeout: Duration::from_millis(parse(&var, "TYPING_TIMEOUT_MS", "8000")?),
             ping_interval: Duration::from_millis(parse(&var, "PING_INTERVAL_MS", "25000")?),
             ping_timeout: Duration::from_millis(parse(&var, "PING_TIMEOUT_MS", "20000")?),
+            connect_timeout: Duration::from_millis(parse(&var, "CONNECT_TIMEOUT_MS", "45000")?),
             shutdown_grace: Duration::from_millis(parse(&var, "SHUTDOWN_GRACE_MS", "10000")?),
             presence_ttl: Duration::from_millis(parse(&var, "PRESENCE_TTL_MS", "30000")?),
             redelivery_after: Duration::from_millis(parse(&var, "REDELIVERY_AFTER_MS", "30000")?),

@@ -252,7 +252,8 @@ async fn socket_io(
         .ws_max_frame_size(MAX_PAYLOAD)
         .ws_max_message_size(MAX_PAYLOAD)
         .ping_interval(state.settings.ping_interval)
-        .ping_timeout(state.settings.ping_timeout);
+        .ping_timeout(state.settings.ping_timeout)
+        .connect_timeout(state.settings.connect_timeout);
     if state.settings.socketio_parser == config::SocketParser::MsgPack {
         builder = builder.with_parser(socketioxide::ParserConfig::msgpack());
     }

@@ -8,7 +8,8 @@ import { startServer, token, api, waitFor, record, emitAck, sign, connected, dir
 
 let server;
 before(async () => {
-  server = await startServer();
+  // A refused 2.x session is closed after the connect timeout (below).
+  server = await startServer({ CONNECT_TIMEOUT_MS: "1500" });
 });
 after(async () => {
   await server?.stop();
@@ -187,6 +188,29 @@ test("socket.io-client 2.x (protocol v4) connects with a token in the query and 
     assert.equal(got.message.receiver_id, b);
   } finally {
     old.close();
+  }
+});
+
+test("socket.io-client 2.x refused: the error is the string 'unauthorized', then the session closes", async () => {
+  const { default: ioV2 } = await import("socket.io-client-v2");
+  for (const transports of [["websocket"], ["polling"]]) {
+    const old = ioV2(server.base, { query: { token: "nonsense" }, transports, reconnection: false, forceNew: true });
+    try {
+      // 2.x code compares the error to the string, as 2.x servers sent it.
+      const err = await new Promise((resolve, reject) => {
+        old.once("error", resolve);
+        old.once("connect", () => reject(new Error("connected with a bad token")));
+      });
+      assert.equal(err, "unauthorized", `${transports[0]}: ${JSON.stringify(err)}`);
+      assert.equal(old.connected, false);
+      // The refused session does not live on pinging: the server closes it
+      // once CONNECT_TIMEOUT_MS (1.5 s here) passes without a connection.
+      const engine = old.io.engine;
+      const closed = await new Promise((resolve) => engine.once("close", (reason) => resolve(reason)));
+      assert.match(String(closed), /transport close|transport error/, `${transports[0]}: ${closed}`);
+    } finally {
+      old.close();
+    }
   }
 });
 
