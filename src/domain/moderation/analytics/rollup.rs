@@ -128,13 +128,11 @@ impl Fold {
 
     /// Counts one message. Rows come in the order they were created.
     fn add(&mut self, row: &Row) {
-        let user = row.kind == USER_INPUT;
-        let number = match (&row.sender, user) {
-            (Some(sender), true) => Some(self.number(sender)),
-            _ => None,
-        };
-        let gap = match (&row.sender, user) {
-            (Some(sender), true) => {
+        // A user message has a sender number and may answer the other
+        // participant's last one.
+        let user = match &row.sender {
+            Some(sender) if row.kind == USER_INPUT => {
+                let number = self.number(sender);
                 let gap = self
                     .last
                     .get(&row.conversation)
@@ -142,17 +140,17 @@ impl Fold {
                     .map(|(_, at)| (row.at - *at).num_milliseconds().max(0) as u64);
                 self.last.insert(row.conversation.clone(), (sender.clone(), row.at));
                 self.moved.insert(row.conversation.clone());
-                gap
+                Some((number, gap))
             }
             _ => None,
         };
         let day = self.days.entry(row.at.date_naive()).or_insert_with(Day::new);
         day.counts.entry(row.kind.clone()).or_insert([0; 24])[row.at.hour() as usize] += 1;
-        if let Some(n) = number {
-            day.senders.insert(n);
-        }
-        if let Some(gap) = gap {
-            day.gaps.record(gap);
+        if let Some((number, gap)) = user {
+            day.senders.insert(number);
+            if let Some(gap) = gap {
+                day.gaps.record(gap);
+            }
         }
     }
 
