@@ -77,27 +77,33 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
         }
     }
 
+    // PATCH(parley): the HTTP upgrade and the engine.io handshake run in a boxed
+    // future that is freed once the session is open. Upstream awaited them inside
+    // the connection's task, whose state is as large as its largest phase and keeps
+    // every captured value (the request, its parts, the raw stream) for the whole
+    // life of the connection: 3.8 KiB per idle connection instead of a few hundred
+    // bytes.
+    let opening = {
+        let engine = engine.clone();
+        Box::pin(async move {
+            let conn = hyper::upgrade::on(req)
+                .await
+                .map(hyper_util::rt::TokioIo::new)
+                .map_err(|_e| {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!("ws upgrade error: {}", _e);
+                    None
+                })?;
+            open_session(engine, conn, protocol, sid, parts)
+                .await
+                .map_err(Some)
+        })
+    };
     tokio::spawn(async move {
-        let conn = hyper::upgrade::on(req)
-            .await
-            .map(hyper_util::rt::TokioIo::new);
-
-        let res = match conn {
-            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, parts).await,
-            Err(_e) => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!("ws upgrade error: {}", _e);
-                return;
-            }
-        };
-
-        match res {
-            Ok(_) => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!(?sid, "ws closed")
-            }
-            Err(Error::MultipleWebsocketRequests) => {}
-            Err(_e) => {
+        match opening.await {
+            Ok((socket, rx)) => run_session(engine, socket, rx).await,
+            Err(None) | Err(Some(Error::MultipleWebsocketRequests)) => {}
+            Err(Some(_e)) => {
                 #[cfg(feature = "tracing")]
                 tracing::debug!(?sid, "ws closed with error: {_e}");
                 if let Some(sid) = sid {
@@ -115,17 +121,42 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
 /// Sends an open packet if it is not an upgrade from a polling request
 ///
 /// Read packets from the websocket and handle them, it will block until the connection is closed
-#[cfg_attr(
-    feature = "tracing",
-    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
-)]
-pub async fn on_init<H: EngineIoHandler, S>(
+///
+/// PATCH(parley): the opening phase is boxed and freed once the session is
+/// open (see [`new_req`]); the returned future then holds only the engine, the
+/// socket and the read half of the stream.
+pub fn on_init<H: EngineIoHandler, S>(
     engine: Arc<EngineIo<H>>,
     conn: S,
     protocol: ProtocolVersion,
     sid: Option<Sid>,
     req_data: Parts,
-) -> Result<(), Error>
+) -> impl std::future::Future<Output = Result<(), Error>> + Send + 'static
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let opening = Box::pin(open_session(engine.clone(), conn, protocol, sid, req_data));
+    async move {
+        let (socket, rx) = opening.await?;
+        run_session(engine, socket, rx).await;
+        Ok(())
+    }
+}
+
+/// Opens the session of a WebSocket connection (a new one, with the open
+/// packet and the heartbeat, or an upgrade of a polling session), starts its
+/// writer and returns the read half of the stream.
+#[cfg_attr(
+    feature = "tracing",
+    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
+)]
+async fn open_session<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<(Arc<Socket<H::Data>>, SplitStream<WebSocketStream<S>>), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -181,6 +212,17 @@ where
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
 
+    Ok((socket, rx))
+}
+
+/// Reads the session's packets until the connection or the session closes.
+async fn run_session<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    socket: Arc<Socket<H::Data>>,
+    rx: SplitStream<WebSocketStream<S>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     // pipe between internal socket channel and websocket
     match forward_to_handler(&engine, rx, &socket)
         .with_cancellation_token(&socket.cancellation_token)
@@ -204,7 +246,6 @@ where
             tracing::debug!(sid = %socket.id, "socket is closing");
         }
     }
-    Ok(())
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -285,38 +326,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         ..
     } = &mut *internal_rx;
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
-                };
-                if let Err(_e) = res {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
-                }
-            };
-        }
+    let protocol = socket.protocol;
 
     // Forward buffered packets until the channel is closed or the session is cancelled.
     //
@@ -331,30 +341,20 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         loop {
             tokio::select! {
                 biased;
-                items = buffered_rx.recv() => {
-                    match items {
-                        Some(packets) => {
-                            for item in packets {
-                                map_fn!(item);
-                            }
-                            while let Ok(packets) = buffered_rx.try_recv() {
-                                for item in packets {
-                                    map_fn!(item);
-                                }
-                            }
-                        }
-                        None => break
-                    }
-                }
+                // PATCH(parley): what is sent is fed from a boxed future, allocated
+                // per wake-up and freed after it, so that the task's own state (kept
+                // by every idle connection) is only what it needs while waiting.
+                items = buffered_rx.recv() => match items {
+                    Some(packets) => Box::pin(feed(&mut tx, packets, Some(&mut *buffered_rx), protocol)).await,
+                    None => break,
+                },
                 _ = socket.cancellation_token.cancelled() => break,
                 Ok(()) = volatile_rx.changed() => {
                     let val = volatile_rx.borrow_and_update().clone();
                     if let Some(packets) = val {
                         #[cfg(feature = "tracing")]
                         tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                        for item in packets {
-                            map_fn!(item);
-                        }
+                        Box::pin(feed(&mut tx, packets, None, protocol)).await;
                     }
                 },
             }
@@ -379,6 +379,51 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         () = grace => {
             #[cfg(feature = "tracing")]
             tracing::debug!(sid = %socket.id, "ws writer blocked after the session closed: dropped");
+        }
+    }
+}
+
+/// Feeds packets to the sink (without flushing), then whatever else is queued
+/// when `queued` is given.
+async fn feed<S>(
+    tx: &mut SplitSink<WebSocketStream<S>, Message>,
+    packets: engineioxide_core::PacketBuf,
+    mut queued: Option<&mut crate::queue::Receiver<engineioxide_core::PacketBuf>>,
+    protocol: ProtocolVersion,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut next = Some(packets);
+    while let Some(packets) = next {
+        for item in packets {
+            let Some(msg) = ws_message(item, protocol) else {
+                continue;
+            };
+            if let Err(_e) = tx.feed(msg).await {
+                #[cfg(feature = "tracing")]
+                tracing::debug!("error sending packet: {}", _e);
+            }
+        }
+        next = queued.as_mut().and_then(|rx| rx.try_recv().ok());
+    }
+}
+
+/// The WebSocket message of a packet (`None` for a `Noop`, which only wakes a
+/// polling request during an upgrade and may be left in the queue).
+fn ws_message(packet: Packet, protocol: ProtocolVersion) -> Option<Message> {
+    match packet {
+        Packet::Binary(bin) | Packet::BinaryV3(bin) if protocol == ProtocolVersion::V3 => {
+            // v3 protocol requires packet type as the first byte.
+            let mut buff = Vec::with_capacity(bin.len() + 1);
+            buff.push(0x04);
+            buff.extend(bin);
+            Some(Message::Binary(buff.into()))
+        }
+        Packet::Binary(bin) | Packet::BinaryV3(bin) => Some(Message::Binary(bin)),
+        Packet::Noop => None,
+        packet => {
+            let packet: String = packet.try_into().unwrap();
+            Some(Message::Text(packet.into()))
         }
     }
 }
@@ -604,7 +649,7 @@ mod tests {
             .await
             .expect("the writer should be dropped after the grace period")
             .unwrap();
-        tokio::time::timeout(TIMEOUT, socket.internal_rx.lock())
+        let _released = tokio::time::timeout(TIMEOUT, socket.internal_rx.lock())
             .await
             .expect("the lock should be released");
     }
