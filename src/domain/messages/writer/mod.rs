@@ -7,6 +7,7 @@
 
 mod batch;
 mod pg;
+mod rows;
 
 use std::time::Instant;
 
