@@ -41,6 +41,10 @@ struct State<T> {
     waker: Option<Waker>,
     /// A [`Sender::send`] is waiting for room.
     room_wanted: bool,
+    /// The latest volatile item, outside the capacity: a newer one replaces
+    /// it, and it is received after what is queued. Boxed, so a queue that
+    /// never gets one holds a pointer.
+    latest: Option<Box<T>>,
 }
 
 struct Shared<T> {
@@ -78,6 +82,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             sender_gone: false,
             waker: None,
             room_wanted: false,
+            latest: None,
         }),
         capacity: capacity.max(1),
         on_change: Notify::new(),
@@ -142,6 +147,22 @@ impl<T> Sender<T> {
             }
             notified.await;
         }
+    }
+
+    /// Replaces the volatile item (see [`State::latest`]); false once the
+    /// queue is closed.
+    pub(crate) fn replace_latest(&self, item: T) -> bool {
+        let mut state = self.shared.lock();
+        if state.closed {
+            return false;
+        }
+        state.latest = Some(Box::new(item));
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
     }
 
     /// Reserves one slot for a later [`Permit::send`].
@@ -217,11 +238,15 @@ impl<T> Drop for Permit<'_, T> {
 }
 
 impl<T> Receiver<T> {
-    /// Takes the next item, freeing the buffer when it was the last one.
+    /// Takes the next item (the volatile one after the queued ones), freeing
+    /// the buffer when it was the last one.
     fn take(&self) -> Result<T, MutexGuard<'_, State<T>>> {
         let mut state = self.shared.lock();
         let Some(item) = state.items.pop_front() else {
-            return Err(state);
+            return match state.latest.take() {
+                Some(latest) => Ok(*latest),
+                None => Err(state),
+            };
         };
         if state.items.is_empty() {
             state.items = VecDeque::new();
@@ -354,6 +379,19 @@ mod tests {
         tokio::task::yield_now().await;
         drop(tx);
         assert_eq!(recv.await.unwrap(), (Some(7), None));
+    }
+
+    #[tokio::test]
+    async fn the_latest_volatile_item_replaces_the_one_before_and_comes_after_the_queue() {
+        let (tx, mut rx) = channel::<u64>(1);
+        tx.try_send(1).unwrap();
+        assert!(tx.replace_latest(10));
+        assert!(tx.replace_latest(11));
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, Some(11));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        rx.close();
+        assert!(!tx.replace_latest(12));
     }
 
     #[tokio::test]

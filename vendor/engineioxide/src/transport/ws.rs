@@ -320,11 +320,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         tracing::debug!(sid = %socket.id, "session closed before starting the ws writer");
         return;
     };
-    let InternalRx {
-        buffered_rx,
-        volatile_rx,
-        ..
-    } = &mut *internal_rx;
+    let InternalRx { buffered_rx, .. } = &mut *internal_rx;
 
     let protocol = socket.protocol;
 
@@ -345,18 +341,10 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
                 // per wake-up and freed after it, so that the task's own state (kept
                 // by every idle connection) is only what it needs while waiting.
                 items = buffered_rx.recv() => match items {
-                    Some(packets) => Box::pin(feed(&mut tx, packets, Some(&mut *buffered_rx), protocol)).await,
+                    Some(packets) => Box::pin(feed(&mut tx, packets, buffered_rx, protocol)).await,
                     None => break,
                 },
                 _ = socket.cancellation_token.cancelled() => break,
-                Ok(()) = volatile_rx.changed() => {
-                    let val = volatile_rx.borrow_and_update().clone();
-                    if let Some(packets) = val {
-                        #[cfg(feature = "tracing")]
-                        tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                        Box::pin(feed(&mut tx, packets, None, protocol)).await;
-                    }
-                },
             }
 
             #[cfg(feature = "tracing")]
@@ -383,12 +371,11 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     }
 }
 
-/// Feeds packets to the sink (without flushing), then whatever else is queued
-/// when `queued` is given.
+/// Feeds packets to the sink (without flushing), then whatever else is queued.
 async fn feed<S>(
     tx: &mut SplitSink<WebSocketStream<S>, Message>,
     packets: engineioxide_core::PacketBuf,
-    mut queued: Option<&mut crate::queue::Receiver<engineioxide_core::PacketBuf>>,
+    queued: &mut crate::queue::Receiver<engineioxide_core::PacketBuf>,
     protocol: ProtocolVersion,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -404,7 +391,7 @@ async fn feed<S>(
                 tracing::debug!("error sending packet: {}", _e);
             }
         }
-        next = queued.as_mut().and_then(|rx| rx.try_recv().ok());
+        next = queued.try_recv().ok();
     }
 }
 
