@@ -106,8 +106,6 @@ test("a client that stops reading (but keeps answering pings) is closed, not buf
   await nextFrame(ws);
   ws.send(`40${JSON.stringify({ token: bToken })}`);
   assert.match(await nextFrame(ws), /^40/);
-  let frames = 0;
-  ws.on("message", () => frames++);
   const closed = new Promise((resolve) => ws.once("close", resolve));
   let offline = false;
   const wentOffline = new Promise((resolve) =>
@@ -137,10 +135,12 @@ test("a client that stops reading (but keeps answering pings) is closed, not buf
     await Promise.all(Array.from({ length: 8 }, sender));
     assert.ok(offline, `the server kept a reader that stopped reading through ${sent} messages`);
     await wentOffline;
-    // Reading again, the reader gets what was on the wire before the close, then the close.
+    // Reading again, the reader sees its connection end. Whether the frames already on the wire
+    // reach it first is the kernel's choice, not the server's: the reader's blind pongs sit unread
+    // in the server's receive buffer when the server drops the connection, so the kernel may end it
+    // with a reset, which discards what the reader had not read yet (it did, intermittently).
     ws._socket.resume();
     await closed;
-    assert.ok(frames > 0);
   } finally {
     clearInterval(pong);
     ws.terminate();
