@@ -8,7 +8,7 @@
 //!   cargo run -p parley-bench --bin search -- --messages 1000000
 //!   cargo run -p parley-bench --bin search -- --messages 1000000 --postgres postgres://postgres@127.0.0.1:55432/postgres
 
-use std::{collections::HashMap, time::Instant};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
@@ -18,7 +18,7 @@ use parley::domain::{
     search::{self, Search},
     users::{Identity, Role},
 };
-use sea_orm::{ConnectionTrait, Database, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Statement, TransactionTrait};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -31,6 +31,14 @@ struct Args {
     postgres: Option<String>,
     #[arg(long, default_value_t = 1000)]
     queries: usize,
+    /// Keep the PostgreSQL database afterwards (its URL is printed), to
+    /// study the plans with `EXPLAIN ANALYZE`.
+    #[arg(long)]
+    keep: bool,
+    /// Search a database filled by an earlier `--keep` run instead of
+    /// filling a new one (the same queries are asked either way).
+    #[arg(long)]
+    reuse: Option<String>,
 }
 
 const USERS: usize = 1000;
@@ -87,7 +95,90 @@ fn vocabulary() -> Vec<String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let (url, _dir) = match &args.postgres {
+    let words = vocabulary();
+    let users: Vec<String> = (0..USERS).map(|i| format!("user-{i}")).collect();
+    let now = chrono::Utc::now();
+    let (db, url, fill, _dir) = match &args.reuse {
+        Some(url) => (Database::connect(url.as_str()).await?, url.clone(), None, None),
+        None => {
+            let (url, dir) = create(&args).await?;
+            let db = Database::connect(url.as_str()).await?;
+            parley::db::migrate(&db).await?;
+            let took = fill(&db, args.messages, &words, &users, now).await?;
+            db.execute_unprepared("ANALYZE").await?;
+            (db, url, Some(took), dir)
+        }
+    };
+    // The queries have their own generator, so a reused database is asked
+    // the same questions as a fresh one.
+    let mut rng = Rng(99);
+    let stored = match db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT count(*) AS n FROM messages"))
+        .await?
+    {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    };
+    let mut times = Vec::with_capacity(args.queries);
+    let mut found = 0u64;
+    for i in 0..args.queries {
+        let user = &users[rng.below(USERS)];
+        let who = Identity {
+            user_id: user.clone(),
+            role: Role::Other("influencer".into()),
+            name: None,
+            email: None,
+            phone: None,
+        };
+        let w = &words[rng.below(words.len())];
+        let q = if i % 2 == 0 {
+            // The last word typed halfway.
+            let half: String = w.chars().take(w.chars().count().div_ceil(2).max(2)).collect();
+            half
+        } else {
+            format!("{} {}", words[rng.below(words.len())], w)
+        };
+        let s = Search {
+            who: &who,
+            terms: search::terms(&q)?,
+            conversation_id: None,
+            page: Page { page: 1, limit: 20 },
+            now,
+        };
+        let t = Instant::now();
+        let (_, total) = search::search(&db, &s).await?;
+        times.push(t.elapsed());
+        found += total;
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0;
+    let backend = if url.starts_with("postgres") { "postgres" } else { "sqlite" };
+    println!(
+        "search {backend}: {} messages ({}), {} queries: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, mean hits {:.1}",
+        stored,
+        fill.map_or("reused".to_string(), |d| format!("stored in {:.1} s", d.as_secs_f64())),
+        args.queries,
+        pct(0.50),
+        pct(0.99),
+        times.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or_default(),
+        found as f64 / args.queries as f64
+    );
+    if args.reuse.is_some() {
+    } else if args.keep && args.postgres.is_some() {
+        println!("kept the database: {url}");
+    } else if let Some(admin) = &args.postgres {
+        db.close().await?;
+        let name = url.rsplit('/').next().unwrap_or_default().to_string();
+        let admin_db = Database::connect(admin.as_str()).await?;
+        admin_db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await?;
+    }
+    Ok(())
+}
+
+/// A new database: a SQLite file in a temporary directory, or a new
+/// database on the PostgreSQL server.
+async fn create(args: &Args) -> anyhow::Result<(String, Option<tempfile::TempDir>)> {
+    Ok(match &args.postgres {
         Some(admin) => {
             let name = format!("parley_search_bench_{}", uuid::Uuid::now_v7().simple());
             let db = Database::connect(admin.as_str()).await?;
@@ -99,12 +190,18 @@ async fn main() -> anyhow::Result<()> {
             let dir = tempfile::tempdir()?;
             (format!("sqlite://{}?mode=rwc", dir.path().join("search.db").display()), Some(dir))
         }
-    };
-    let db = Database::connect(url.as_str()).await?;
-    parley::db::migrate(&db).await?;
-    let words = vocabulary();
-    let now = chrono::Utc::now();
-    let users: Vec<String> = (0..USERS).map(|i| format!("user-{i}")).collect();
+    })
+}
+
+/// Stores `messages` messages in 2,000 direct conversations; returns how
+/// long it took.
+async fn fill(
+    db: &DatabaseConnection,
+    messages: usize,
+    words: &[String],
+    users: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Duration> {
     let mut rng = Rng(42);
     let mut pairs = Vec::with_capacity(CONVERSATIONS);
     let convs: Vec<conversation::ActiveModel> = (0..CONVERSATIONS)
@@ -140,12 +237,12 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
     for chunk in convs.chunks(500) {
-        conversation::Entity::insert_many(chunk.to_vec()).exec_without_returning(&db).await?;
+        conversation::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
     let started = Instant::now();
     let mut stored = 0;
-    while stored < args.messages {
-        let n = (args.messages - stored).min(5_000);
+    while stored < messages {
+        let n = (messages - stored).min(5_000);
         let rows: Vec<message::ActiveModel> = (0..n)
             .map(|_| {
                 let (cid, a, b) = &pairs[rng.below(pairs.len())];
@@ -187,66 +284,9 @@ async fn main() -> anyhow::Result<()> {
         }
         txn.commit().await?;
         stored += n;
-        if stored % 100_000 == 0 || stored == args.messages {
-            eprintln!("stored {stored} of {} messages ({:.0} s)", args.messages, started.elapsed().as_secs_f64());
+        if stored % 100_000 == 0 || stored == messages {
+            eprintln!("stored {stored} of {} messages ({:.0} s)", messages, started.elapsed().as_secs_f64());
         }
     }
-    let fill = started.elapsed();
-    db.execute_unprepared("ANALYZE").await?;
-    let mut by_user: HashMap<&str, usize> = HashMap::new();
-    for (_, a, b) in &pairs {
-        *by_user.entry(a).or_default() += 1;
-        *by_user.entry(b).or_default() += 1;
-    }
-    let mut times = Vec::with_capacity(args.queries);
-    let mut found = 0u64;
-    for i in 0..args.queries {
-        let user = &users[rng.below(USERS)];
-        let who = Identity {
-            user_id: user.clone(),
-            role: Role::Other("influencer".into()),
-            name: None,
-            email: None,
-            phone: None,
-        };
-        let w = &words[rng.below(words.len())];
-        let q = if i % 2 == 0 {
-            // The last word typed halfway.
-            let half: String = w.chars().take(w.chars().count().div_ceil(2).max(2)).collect();
-            half
-        } else {
-            format!("{} {}", words[rng.below(words.len())], w)
-        };
-        let s = Search {
-            who: &who,
-            terms: search::terms(&q)?,
-            conversation_id: None,
-            page: Page { page: 1, limit: 20 },
-            now,
-        };
-        let t = Instant::now();
-        let (_, total) = search::search(&db, &s).await?;
-        times.push(t.elapsed());
-        found += total;
-    }
-    times.sort();
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0;
-    let backend = if args.postgres.is_some() { "postgres" } else { "sqlite" };
-    println!(
-        "search {backend}: {} messages (stored in {:.1} s), {} queries: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, mean hits {:.1}",
-        args.messages,
-        fill.as_secs_f64(),
-        args.queries,
-        pct(0.50),
-        pct(0.99),
-        times.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or_default(),
-        found as f64 / args.queries as f64
-    );
-    if let Some(admin) = &args.postgres {
-        db.close().await?;
-        let name = url.rsplit('/').next().unwrap_or_default().to_string();
-        let admin_db = Database::connect(admin.as_str()).await?;
-        admin_db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await?;
-    }
-    Ok(())
+    Ok(started.elapsed())
 }

@@ -113,18 +113,49 @@ fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted, 
     // The page carries the number of all matches (the window is counted
     // before LIMIT), so one pass over the matches answers both.
     let select = if wanted == Wanted::Count { "SELECT count(*) AS n" } else { "SELECT m.id, count(*) OVER () AS n" };
-    q.push(select);
-    if pg {
+    if pg && narrow == Narrow::FromConversations {
+        // The caller's visible messages first, fenced off so the planner
+        // cannot intersect them with every match of a short prefix in the
+        // GIN index (tens of thousands of entries for two letters); the
+        // words are then checked on those few thousand rows.
+        q.push("WITH mine AS MATERIALIZED (SELECT m.id, m.search_tsv FROM messages m WHERE TRUE");
+        visible(&mut q, s, narrow);
+        q.push(") ");
+        q.push(select);
+        let p = q.param(terms.tsquery());
+        q.push(&format!(" FROM mine m WHERE m.search_tsv @@ {p}::tsquery"));
+    } else if pg {
+        q.push(select);
         let p = q.param(terms.tsquery());
         q.push(&format!(" FROM messages m WHERE m.search_tsv @@ {p}::tsquery"));
+        visible(&mut q, s, narrow);
     } else {
         let scope = fts5_scope(&mut q, s);
+        q.push(select);
         let words = q.param(terms.fts5());
         q.push(&format!(
             " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
              WHERE messages_fts MATCH {scope} || 'search_text : (' || {words} || ')'"
         ));
+        visible(&mut q, s, narrow);
     }
+    if wanted == Wanted::Ids {
+        if pg {
+            let p = q.param(terms.tsquery());
+            q.push(&format!(" ORDER BY ts_rank(m.search_tsv, {p}::tsquery) DESC, m.id DESC"));
+        } else {
+            q.push(" ORDER BY messages_fts.rank, m.id DESC");
+        }
+        let (limit, offset) = (q.param(s.page.limit as i64), q.param(s.page.offset() as i64));
+        q.push(&format!(" LIMIT {limit} OFFSET {offset}"));
+    }
+    Statement::from_sql_and_values(backend, q.text, q.values)
+}
+
+/// The conditions on `messages m` that keep to what the caller may see:
+/// not deleted, not expired, in the searched conversation or the caller's
+/// own, and no one else's audit messages.
+fn visible(q: &mut Sql, s: &Search<'_>, narrow: Narrow) {
     let now = q.param(s.now);
     q.push(&format!(" AND m.deleted_at IS NULL AND (m.expires_at IS NULL OR m.expires_at > {now})"));
     if let Some(id) = s.conversation_id {
@@ -141,17 +172,6 @@ fn statement(backend: DbBackend, s: &Search<'_>, terms: &Terms, wanted: Wanted, 
         let (audit, me) = (q.param(MessageType::Audit.as_str()), q.param(s.who.user_id.clone()));
         q.push(&format!(" AND (m.message_type <> {audit} OR m.receiver_id = {me})"));
     }
-    if wanted == Wanted::Ids {
-        if pg {
-            let p = q.param(terms.tsquery());
-            q.push(&format!(" ORDER BY ts_rank(m.search_tsv, {p}::tsquery) DESC, m.id DESC"));
-        } else {
-            q.push(" ORDER BY messages_fts.rank, m.id DESC");
-        }
-        let (limit, offset) = (q.param(s.page.limit as i64), q.param(s.page.offset() as i64));
-        q.push(&format!(" LIMIT {limit} OFFSET {offset}"));
-    }
-    Statement::from_sql_and_values(backend, q.text, q.values)
 }
 
 /// Above this many conversations a user's search is not narrowed inside the
