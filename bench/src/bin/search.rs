@@ -31,8 +31,8 @@ struct Args {
     postgres: Option<String>,
     #[arg(long, default_value_t = 1000)]
     queries: usize,
-    /// Keep the PostgreSQL database afterwards (its URL is printed), to
-    /// study the plans with `EXPLAIN ANALYZE`.
+    /// Keep the database afterwards (its URL is printed), to study the
+    /// plans or search it again with `--reuse`.
     #[arg(long)]
     keep: bool,
     /// Search a database filled by an earlier `--keep` run instead of
@@ -98,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
     let words = vocabulary();
     let users: Vec<String> = (0..USERS).map(|i| format!("user-{i}")).collect();
     let now = chrono::Utc::now();
-    let (db, url, fill, _dir) = match &args.reuse {
+    let (db, url, fill, dir) = match &args.reuse {
         Some(url) => (Database::connect(url.as_str()).await?, url.clone(), None, None),
         None => {
             let (url, dir) = create(&args).await?;
@@ -164,7 +164,10 @@ async fn main() -> anyhow::Result<()> {
         found as f64 / args.queries as f64
     );
     if args.reuse.is_some() {
-    } else if args.keep && args.postgres.is_some() {
+    } else if args.keep {
+        if let Some(dir) = dir {
+            let _ = dir.keep();
+        }
         println!("kept the database: {url}");
     } else if let Some(admin) = &args.postgres {
         db.close().await?;

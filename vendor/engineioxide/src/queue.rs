@@ -15,7 +15,9 @@
 //! `try_send` and `try_reserve` with the item handed back, a receiver that can
 //! `close` the queue and still drain what is in it, `recv` returning `None`
 //! once the queue is closed (or the sender dropped) and empty, and a sender
-//! that can wait for the receiver to close.
+//! that can wait for the receiver to close. It also holds one volatile item
+//! outside the capacity (the newest replaces an unsent one), which upstream
+//! kept in a `watch` channel per socket.
 use std::{
     collections::VecDeque,
     fmt,
@@ -60,6 +62,21 @@ impl<T> Shared<T> {
         // A panic while the lock is held leaves the state consistent (every
         // change is a single field update), so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether every slot is taken by a queued item or a permit.
+    fn full(&self, state: &State<T>) -> bool {
+        state.items.len() + state.reserved >= self.capacity
+    }
+
+    /// Wakes the receiver, if it waits, after a change it must see (an item
+    /// stored, the sender gone).
+    fn wake_receiver(&self, mut state: MutexGuard<'_, State<T>>) {
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Wakes a waiting [`Sender::send`] once room has been made.
@@ -117,15 +134,11 @@ impl<T> Sender<T> {
         if state.closed {
             return Err(TrySendError::Closed(item));
         }
-        if state.items.len() + state.reserved >= self.shared.capacity {
+        if self.shared.full(&state) {
             return Err(TrySendError::Full(item));
         }
         state.items.push_back(item);
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.shared.wake_receiver(state);
         Ok(())
     }
 
@@ -140,7 +153,7 @@ impl<T> Sender<T> {
             }
             {
                 let mut state = self.shared.lock();
-                if state.items.len() + state.reserved < self.shared.capacity || state.closed {
+                if !self.shared.full(&state) || state.closed {
                     continue;
                 }
                 state.room_wanted = true;
@@ -157,11 +170,7 @@ impl<T> Sender<T> {
             return false;
         }
         state.latest = Some(Box::new(item));
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.shared.wake_receiver(state);
         true
     }
 
@@ -171,7 +180,7 @@ impl<T> Sender<T> {
         if state.closed {
             return Err(TrySendError::Closed(()));
         }
-        if state.items.len() + state.reserved >= self.shared.capacity {
+        if self.shared.full(&state) {
             return Err(TrySendError::Full(()));
         }
         state.reserved += 1;
@@ -201,11 +210,7 @@ impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.sender_gone = true;
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.shared.wake_receiver(state);
     }
 }
 
@@ -215,16 +220,14 @@ impl<T> Permit<'_, T> {
     pub(crate) fn send(self, item: T) {
         let mut state = self.shared.lock();
         state.reserved -= 1;
-        let waker = if state.closed {
-            None
-        } else {
+        let open = !state.closed;
+        if open {
             state.items.push_back(item);
-            state.waker.take()
-        };
-        drop(state);
+        }
+        let shared = self.shared;
         std::mem::forget(self);
-        if let Some(waker) = waker {
-            waker.wake();
+        if open {
+            shared.wake_receiver(state);
         }
     }
 }
