@@ -39,6 +39,9 @@ struct Args {
     /// filling a new one (the same queries are asked either way).
     #[arg(long)]
     reuse: Option<String>,
+    /// Print this many of the slowest queries (who asked, what, how long).
+    #[arg(long, default_value_t = 0)]
+    slowest: usize,
 }
 
 const USERS: usize = 1000;
@@ -120,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
         None => 0,
     };
     let mut times = Vec::with_capacity(args.queries);
+    let mut asked = Vec::with_capacity(args.queries);
     let mut found = 0u64;
     for i in 0..args.queries {
         let user = &users[rng.below(USERS)];
@@ -148,7 +152,12 @@ async fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let (_, total) = search::search(&db, &s).await?;
         times.push(t.elapsed());
+        asked.push((t.elapsed(), user.clone(), q, total));
         found += total;
+    }
+    asked.sort_by(|a, b| b.0.cmp(&a.0));
+    for (took, user, q, total) in asked.iter().take(args.slowest) {
+        println!("{:8.2} ms  {user:10} {q:?} ({total} matches)", took.as_secs_f64() * 1000.0);
     }
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1000.0;
