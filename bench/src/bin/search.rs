@@ -155,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
         asked.push((t.elapsed(), user.clone(), q, total));
         found += total;
     }
-    asked.sort_by(|a, b| b.0.cmp(&a.0));
+    asked.sort_by_key(|a| std::cmp::Reverse(a.0));
     for (took, user, q, total) in asked.iter().take(args.slowest) {
         println!("{:8.2} ms  {user:10} {q:?} ({total} matches)", took.as_secs_f64() * 1000.0);
     }
