@@ -31,32 +31,20 @@ fn conversation() -> conversation::Model {
 }
 
 fn message() -> message::Model {
+    let at = Utc.with_ymd_and_hms(2026, 11, 22, 9, 31, 5).unwrap();
+    let text = "Hi \"there\"\n".to_string();
     message::Model {
         id: Uuid::from_u128(3),
-        conversation_id: Uuid::from_u128(1),
-        sender_id: "brand".into(),
-        receiver_id: "creator".into(),
-        message: "Hi \"there\"\n".into(),
-        media_url: None,
-        message_type: "user_input".into(),
-        action_required: false,
-        action_data: None,
-        is_automated: false,
-        action_completed: false,
-        seen: false,
-        seen_at: None,
         client_message_id: Some("c-1".into()),
-        expires_at: None,
-        emit_pending: true,
-        created_at: Utc.with_ymd_and_hms(2026, 11, 22, 9, 31, 5).unwrap(),
-        original_message: None,
-        moderation: None,
-        edited_at: None,
-        deleted_at: None,
-        reply_to_id: None,
-        reply_to: None,
-        reactions: None,
         search_text: None,
+        ..crate::domain::messages::new_row(
+            Uuid::from_u128(1),
+            "brand".into(),
+            "creator".into(),
+            text,
+            MessageType::UserInput,
+            at,
+        )
     }
 }
 

@@ -11,7 +11,7 @@ use super::{
     rules::{self, Draft, Transition},
 };
 use crate::{
-    domain::{ids::MessageId, messages, names::MessageType, notifications, outbox},
+    domain::{messages, names::MessageType, notifications, outbox},
     error::{AppError, AppResult},
 };
 
@@ -125,31 +125,13 @@ pub(super) fn draft_to_row(
         ),
     };
     message::Model {
-        id: MessageId::new().0,
-        conversation_id: c.id,
-        sender_id: sender,
-        receiver_id: receiver,
-        message: text.clone(),
-        media_url: None,
-        message_type: kind.as_str().into(),
         action_required: action_data.is_some(),
         action_data,
         is_automated: true,
-        action_completed: false,
         seen,
         seen_at: seen.then_some(now),
-        client_message_id: None,
-        expires_at: None,
         emit_pending: cfg.track_emits,
-        created_at: now,
-        original_message: None,
-        moderation: None,
-        edited_at: None,
-        deleted_at: None,
-        reply_to_id: None,
-        reply_to: None,
-        reactions: None,
-        search_text: crate::domain::search::stored(text),
+        ..messages::new_row(c.id, sender, receiver, text.clone(), kind, now)
     }
 }
 

@@ -92,31 +92,21 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         None => None,
     };
     let row = message::Model {
-        id: MessageId::new().0,
-        conversation_id: draft.conversation_id.0,
-        sender_id: who.user_id.clone(),
-        receiver_id: receiver,
-        message: screened.text.clone(),
         media_url,
-        message_type: MessageType::UserInput.as_str().into(),
-        action_required: false,
-        action_data: None,
-        is_automated: false,
-        action_completed: false,
-        seen: false,
-        seen_at: None,
         client_message_id,
         expires_at: lifetime.map(|s| super::expiry::expires_at(now, s)),
-        emit_pending: true,
-        created_at: now,
         original_message: screened.original,
         moderation,
-        edited_at: None,
-        deleted_at: None,
         reply_to_id: draft.reply_to.map(|id| id.0),
         reply_to,
-        reactions: None,
-        search_text: super::search::stored(&screened.text),
+        ..new_row(
+            draft.conversation_id.0,
+            who.user_id.clone(),
+            receiver,
+            screened.text.clone(),
+            MessageType::UserInput,
+            now,
+        )
     };
     let json = message_text(&row)?;
     let mut effects = effects_of(writer, who, &row, &json)?;
@@ -151,6 +141,46 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
         repeated: writer.moderation().repeats().record(&row.sender_id, said, row.conversation_id, row.created_at),
     };
     Ok(Sent { message: row, findings, json, conversation: c, created: true, events })
+}
+
+/// A message as first stored, by `sender` to `receiver`: not yet seen,
+/// edited, deleted, quoted or reacted to, and found by its words. Callers
+/// set what differs with `..`.
+pub fn new_row(
+    conversation_id: uuid::Uuid,
+    sender: String,
+    receiver: String,
+    text: String,
+    kind: MessageType,
+    now: chrono::DateTime<chrono::Utc>,
+) -> message::Model {
+    message::Model {
+        id: MessageId::new().0,
+        conversation_id,
+        sender_id: sender,
+        receiver_id: receiver,
+        search_text: super::search::stored(&text),
+        message: text,
+        media_url: None,
+        message_type: kind.as_str().into(),
+        action_required: false,
+        action_data: None,
+        is_automated: false,
+        action_completed: false,
+        seen: false,
+        seen_at: None,
+        client_message_id: None,
+        expires_at: None,
+        emit_pending: true,
+        created_at: now,
+        original_message: None,
+        moderation: None,
+        edited_at: None,
+        deleted_at: None,
+        reply_to_id: None,
+        reply_to: None,
+        reactions: None,
+    }
 }
 
 /// A message repeating a stored one's client message id (same

@@ -11,7 +11,6 @@ use crate::{
     domain::{
         conversations,
         events::{self, MessageNew, Outbound},
-        ids::MessageId,
         names::MessageType,
         outbox,
     },
@@ -49,32 +48,20 @@ pub async fn post(
         return Err(AppError::closed());
     }
     let row = message::Model {
-        id: MessageId::new().0,
-        conversation_id: c.id,
-        sender_id: notice.system_user_id.to_string(),
-        // Addressed to no one: visible to both parties, counted for neither.
-        receiver_id: notice.system_user_id.to_string(),
-        search_text: crate::domain::search::stored(&notice.text),
-        message: notice.text,
-        media_url: None,
-        message_type: MessageType::System.as_str().into(),
         action_required: notice.action_required,
         action_data: notice.action_data,
         is_automated: true,
-        action_completed: false,
-        seen: false,
-        seen_at: None,
         client_message_id: notice.idempotency_key.clone(),
-        expires_at: None,
         emit_pending: notice.track_emits,
-        created_at: now,
-        original_message: None,
-        moderation: None,
-        edited_at: None,
-        deleted_at: None,
-        reply_to_id: None,
-        reply_to: None,
-        reactions: None,
+        // Addressed to no one: visible to both parties, counted for neither.
+        ..super::new_row(
+            c.id,
+            notice.system_user_id.to_string(),
+            notice.system_user_id.to_string(),
+            notice.text,
+            MessageType::System,
+            now,
+        )
     };
     let txn = crate::db::begin_write(db).await?;
     let inserted = message::Entity::insert(message::ActiveModel::from(row.clone()))
