@@ -15,9 +15,9 @@ use serde_json::json;
 
 use crate::{
     fleet::{Fleet, peer_of},
-    probe::{Run, message_text, now_us},
+    probe::{Run, message_text},
     procfs::{CpuMeter, Watched},
-    stats::{Samples, Summary},
+    stats::{Samples, Summary, now_us},
     store::Store,
 };
 

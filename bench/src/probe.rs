@@ -4,35 +4,16 @@
 //!
 //! The text of every bench message starts with
 //! `pb~<run>~<seq>~<emit_us>~<sender>~`, where `emit_us` is microseconds
-//! since [`epoch`] (all clients live in this process, so one clock serves).
+//! since the start of the bench's clock (`stats::now_us`) (all clients live in this process, so one clock serves).
 
-use std::{
-    sync::{
-        Arc, LazyLock, RwLock,
-        atomic::{AtomicU8, AtomicU64, Ordering},
-    },
-    time::{Instant, SystemTime, UNIX_EPOCH},
+use std::sync::{
+    Arc, RwLock,
+    atomic::{AtomicU8, AtomicU64, Ordering},
 };
 
 use parley_client::RawHook;
 
-use crate::stats::Samples;
-
-/// The bench's clock: an instant and the wall-clock time it was taken at
-/// (whole seconds since the Unix epoch), so a second on this clock can be
-/// named in UTC and matched to the server's and the database's logs.
-static EPOCH: LazyLock<(Instant, u64)> =
-    LazyLock::new(|| (Instant::now(), SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())));
-
-pub fn now_us() -> u64 {
-    EPOCH.0.elapsed().as_micros() as u64
-}
-
-/// `second` of the bench's clock as a UTC time of day, `HH:MM:SS`.
-pub fn utc_of_second(second: u32) -> String {
-    let t = (EPOCH.1 + u64::from(second)) % 86_400;
-    format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
-}
+use crate::stats::{Samples, now_us};
 
 /// One load run: the sends it planned and what arrived.
 pub struct Run {

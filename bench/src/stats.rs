@@ -3,7 +3,26 @@
 //! also keeps the second it arrived in, so a short stall (one slow second)
 //! can be told from a rate the server cannot hold (every second slow).
 
-use std::sync::Mutex;
+use std::{
+    sync::{LazyLock, Mutex},
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
+
+/// The bench's clock: an instant and the wall-clock time it was taken at
+/// (whole seconds since the Unix epoch), so a second on this clock can be
+/// named in UTC and matched to the server's and the database's logs.
+static EPOCH: LazyLock<(Instant, u64)> =
+    LazyLock::new(|| (Instant::now(), SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())));
+
+pub fn now_us() -> u64 {
+    EPOCH.0.elapsed().as_micros() as u64
+}
+
+/// `second` of the bench's clock as a UTC time of day, `HH:MM:SS`.
+pub fn utc_of_second(second: u32) -> String {
+    let t = (EPOCH.1 + u64::from(second)) % 86_400;
+    format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+}
 
 /// A second counts as slow when its own p99 is above this.
 pub const SLOW_SECOND_P99_MS: f64 = 50.0;
@@ -18,7 +37,7 @@ pub struct Samples {
 
 impl Samples {
     pub fn record_us(&self, us: u64) {
-        self.record_at(us, (crate::probe::now_us() / 1_000_000) as u32);
+        self.record_at(us, (now_us() / 1_000_000) as u32);
     }
 
     fn record_at(&self, us: u64, second: u32) {
@@ -70,7 +89,7 @@ impl Seconds {
     /// `14:31:07 85 ms, 14:31:40 61 ms`; empty when there were none.
     pub fn slow_list(&self) -> String {
         let mut out: Vec<String> =
-            self.slow_at.iter().map(|&(s, p99)| format!("{} {p99:.0} ms", crate::probe::utc_of_second(s))).collect();
+            self.slow_at.iter().map(|&(s, p99)| format!("{} {p99:.0} ms", utc_of_second(s))).collect();
         if self.slow > self.slow_at.len() {
             out.push(format!("and {} more", self.slow - self.slow_at.len()));
         }

@@ -72,10 +72,10 @@ pub(super) fn time_rules(var: &impl Fn(&str) -> Option<String>) -> Result<TimeRu
         });
     }
     let min: u64 = parse(var, "MESSAGE_TTL_MIN_SECONDS", "3600")?;
-    if min == 0 || min > crate::domain::expiry::MAX_TTL_SECONDS as u64 {
+    if min == 0 || min > crate::domain::clock::MAX_TTL_SECONDS as u64 {
         return Err(ConfigError::Invalid {
             name: "MESSAGE_TTL_MIN_SECONDS".into(),
-            why: format!("must be 1..{}", crate::domain::expiry::MAX_TTL_SECONDS),
+            why: format!("must be 1..{}", crate::domain::clock::MAX_TTL_SECONDS),
         });
     }
     Ok(TimeRules {
@@ -126,10 +126,15 @@ pub(super) fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> Result<
         });
     }
     let events = var("WEBHOOK_EVENTS").map(|v| list(Some(v)));
-    if let Some(unknown) = events.iter().flatten().find(|e| !crate::domain::outbox::KINDS.contains(&e.as_str())) {
+    if let Some(unknown) =
+        events.iter().flatten().find(|e| !crate::domain::names::webhook_kinds::ALL.contains(&e.as_str()))
+    {
         return Err(ConfigError::Invalid {
             name: "WEBHOOK_EVENTS".into(),
-            why: format!("{unknown:?} is not a webhook kind (known: {})", crate::domain::outbox::KINDS.join(", ")),
+            why: format!(
+                "{unknown:?} is not a webhook kind (known: {})",
+                crate::domain::names::webhook_kinds::ALL.join(", ")
+            ),
         });
     }
     Ok(WebhookSettings {

@@ -15,6 +15,9 @@ use std::{
 use chrono::{DateTime, SubsecRound, Utc};
 use tokio::sync::watch;
 
+/// The longest lifetime a disappearing message may have: 30 days.
+pub const MAX_TTL_SECONDS: i64 = 2_592_000;
+
 /// The server's clock: the system time, plus an offset that only tests move.
 #[derive(Clone, Debug)]
 pub struct Clock {

@@ -9,9 +9,20 @@ use uuid::Uuid;
 
 use super::{
     clock,
-    messages::StoredView,
+    messages::reactions::StoredView,
     names::{ConversationType, MessageType},
 };
+
+/// What a push says about a notification just created (or updated by a
+/// new message), carried beside its `notification` event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub user_id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub conversation_id: Option<Uuid>,
+}
 
 pub fn user_room(user_id: &str) -> String {
     format!("user_{user_id}")
@@ -43,7 +54,7 @@ pub struct Outbound {
     pub disconnect: bool,
     /// A notification just created for a user: pushed to their devices
     /// when they have no socket connected.
-    pub notice: Option<Box<super::reach::Notice>>,
+    pub notice: Option<Box<Notice>>,
     /// A notification about a conversation: the (user, conversation) whose
     /// mute silences it.
     pub muted_by: Option<(String, Uuid)>,

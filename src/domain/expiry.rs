@@ -16,6 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    clock::MAX_TTL_SECONDS,
     events::{self, Outbound},
     messages::{self, visible_messages},
     names::MessageType,
@@ -24,8 +25,6 @@ use super::{
 };
 use crate::error::{AppError, AppResult};
 
-/// The longest lifetime a message may have: 30 days.
-pub const MAX_TTL_SECONDS: i64 = 2_592_000;
 /// Messages one sweep deletes at most (the next round takes the rest).
 const SWEEP_BATCH: u64 = 500;
 
@@ -37,10 +36,6 @@ pub fn ttl(field: &str, seconds: i64, min: std::time::Duration) -> AppResult<i64
     } else {
         Err(AppError::invalid_field(field, format!("must be {min}..{MAX_TTL_SECONDS} seconds")))
     }
-}
-
-pub fn expires_at(created_at: DateTime<Utc>, ttl_seconds: i64) -> DateTime<Utc> {
-    created_at + chrono::Duration::seconds(ttl_seconds)
 }
 
 /// When the next message falls due, if any will.

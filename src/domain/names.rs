@@ -121,3 +121,35 @@ impl SourceKind {
         }
     }
 }
+
+/// The kinds of event a platform can receive by webhook (contract section 11).
+pub mod webhook_kinds {
+    pub const MESSAGE_NEW: &str = "message.new";
+    pub const MESSAGE_UPDATED: &str = "message.updated";
+    pub const MESSAGE_DELETED: &str = "message.deleted";
+    pub const MESSAGE_READ: &str = "message.read";
+    pub const REACTION_ADDED: &str = "reaction.added";
+    pub const REACTION_REMOVED: &str = "reaction.removed";
+    pub const CONVERSATION_CREATED: &str = "conversation.created";
+    pub const CONVERSATION_STATE_CHANGED: &str = "conversation.state_changed";
+    pub const PAYMENT_COMPLETED: &str = "payment.completed";
+    pub const PAYMENT_FAILED: &str = "payment.failed";
+    pub const MESSAGE_FLAGGED: &str = "message.flagged";
+    pub const USER_BANNED: &str = "user.banned";
+
+    /// Every kind a platform can receive.
+    pub const ALL: [&str; 12] = [
+        MESSAGE_NEW,
+        MESSAGE_UPDATED,
+        MESSAGE_DELETED,
+        MESSAGE_READ,
+        REACTION_ADDED,
+        REACTION_REMOVED,
+        CONVERSATION_CREATED,
+        CONVERSATION_STATE_CHANGED,
+        PAYMENT_COMPLETED,
+        PAYMENT_FAILED,
+        MESSAGE_FLAGGED,
+        USER_BANNED,
+    ];
+}

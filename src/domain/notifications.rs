@@ -266,7 +266,7 @@ pub fn json(n: &notification::Model) -> Value {
 /// user's devices when they are not connected).
 pub fn event(n: &notification::Model) -> Outbound {
     let mut event = revised_event(n);
-    event.notice = Some(Box::new(super::reach::Notice {
+    event.notice = Some(Box::new(super::events::Notice {
         user_id: n.user_id.clone(),
         kind: n.kind.clone(),
         title: n.title.clone(),

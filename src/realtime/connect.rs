@@ -7,7 +7,7 @@ use socketioxide::{
     extract::{SocketRef, State, TryData},
 };
 
-use super::{SocketConn, legacy};
+use super::{accept, legacy};
 use crate::{
     app::{self, AppState, session::Refusal},
     auth::bearer_token,
@@ -43,12 +43,6 @@ pub async fn authenticate<A: Adapter>(
     s.on_disconnect(on_disconnect::<A>);
     accept(&app, &s, who).await;
     Ok(())
-}
-
-/// The socket is `who`'s from now on.
-pub async fn accept<A: Adapter>(app: &AppState, s: &SocketRef<A>, who: Identity) {
-    s.extensions.insert(who.clone());
-    app::presence::connected(app, &who, &SocketConn(s.clone())).await;
 }
 
 fn query_token(query: Option<&str>) -> Option<String> {

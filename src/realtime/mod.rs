@@ -66,6 +66,12 @@ impl<A: Adapter> Connection for SocketConn<A> {
     }
 }
 
+/// The socket is `who`'s from now on.
+pub async fn accept<A: Adapter>(app: &AppState, s: &SocketRef<A>, who: Identity) {
+    s.extensions.insert(who.clone());
+    crate::app::presence::connected(app, &who, &SocketConn(s.clone())).await;
+}
+
 /// One client event being handled: the server, the socket, and where the
 /// answer goes.
 pub struct Ctx<A: Adapter> {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{
     Action, Party, SourceKind, State,
-    rules::{Draft, View, stored_price},
+    view::{Draft, View, pending_offer, stored_price},
 };
 use crate::domain::money::Paise;
 
@@ -173,7 +173,7 @@ fn agreement_card(view: &View, to: Party) -> Value {
 
 fn pricing_card(view: &View, to: Party) -> Value {
     let mut card = pricing_card_body(view, to);
-    if let (Some(deadline), Some(_)) = (view.offer_deadline, super::rules::pending_offer(view.state)) {
+    if let (Some(deadline), Some(_)) = (view.offer_deadline, pending_offer(view.state)) {
         card["expires_at"] = json!(deadline);
     }
     card

@@ -9,66 +9,22 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Action, Party, SourceKind, State,
+    config::user_of,
     rules::{self, Cause, Draft, Transition, View},
     write::{Extra, WriteError, write},
 };
+pub use super::{config::FlowConfig, publish::Prompt};
 use crate::{
-    config::Settings,
     domain::{
-        clock::{self, Clock},
+        clock,
         conversations::{self, Participant},
         events::{self, Outbound},
         ids::ConversationId,
-        moderation,
         names::ConversationType,
-        outbox::Webhooks,
         users::Identity,
     },
     error::{AppError, AppResult},
 };
-
-/// What the flow needs from the settings, and the clock it runs on.
-#[derive(Clone, Debug)]
-pub struct FlowConfig {
-    /// Whether written messages wait for an emit confirmation (several nodes).
-    pub track_emits: bool,
-    pub commission_bps: u32,
-    pub max_revisions: i32,
-    pub system_user_id: String,
-    pub clock: Clock,
-    pub webhooks: Webhooks,
-    /// How long an offer waits for its answer.
-    pub offer_ttl: chrono::Duration,
-    /// The automatic rules every text typed into a card passes.
-    pub moderation: moderation::Rules,
-}
-
-impl FlowConfig {
-    pub fn new(s: &Settings, clock: Clock, webhooks: Webhooks) -> Self {
-        Self {
-            track_emits: s.redis_url.is_some(),
-            commission_bps: s.commission_bps,
-            max_revisions: s.max_revisions,
-            system_user_id: s.system_user_id.clone(),
-            clock,
-            webhooks,
-            offer_ttl: chrono::Duration::from_std(s.time_rules.offer_ttl).unwrap_or(chrono::Duration::days(2)),
-            moderation: moderation::Rules::new(&s.moderation),
-        }
-    }
-
-    /// When an offer made at `now` expires.
-    pub fn offer_deadline(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-        now + self.offer_ttl
-    }
-}
-
-/// Which prompt of a card the action answers, which decides its echo event.
-#[derive(Clone, Debug)]
-pub enum Prompt {
-    Button,
-    TextInput { input_type: String },
-}
 
 /// An action carried out: the conversation after it, what it wrote, and
 /// the events to publish.
@@ -131,13 +87,6 @@ pub fn state_of(c: &conversation::Model) -> AppResult<State> {
 
 fn party_of(p: Participant) -> AppResult<Party> {
     p.party.ok_or_else(|| rules::state_invalid(None, None, &[], "Direct conversations have no flow actions"))
-}
-
-pub(super) fn user_of(c: &conversation::Model, party: Party) -> &str {
-    match party {
-        Party::BrandOwner => &c.user1_id,
-        Party::Influencer => &c.user2_id,
-    }
 }
 
 /// The times a view of the flow needs, as text.

@@ -8,11 +8,13 @@
 //! transaction and returns the events to publish after commit.
 
 pub mod cards;
+pub mod config;
 pub mod engine;
 pub mod offers;
 pub mod opening;
 pub mod publish;
 pub mod rules;
+pub mod view;
 pub mod write;
 
 use crate::domain::names::{ChatStatus, names};

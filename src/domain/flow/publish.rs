@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use super::{
     State,
-    engine::Prompt,
     rules::{Cause, Transition},
 };
 use crate::{
@@ -22,6 +21,13 @@ use crate::{
     },
     error::AppResult,
 };
+
+/// Which prompt of a card the action answers, which decides its echo event.
+#[derive(Clone, Debug)]
+pub enum Prompt {
+    Button,
+    TextInput { input_type: String },
+}
 
 /// The message both sides see: the card or notice, never the audit.
 fn shared(written: &[message::Model]) -> Option<&message::Model> {

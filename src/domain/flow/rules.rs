@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+pub use super::view::{Draft, View, pending_offer, stored_price};
 use super::{Action, Party, SourceKind, State, cards};
 
 mod steps;
@@ -13,39 +14,13 @@ use crate::{
     error::{AppError, AppResult, ErrorCode},
 };
 use steps::apply;
-pub use system::{MAX_FAILURE_REASON_CHARS, offer_expired, opened, payment_captured, payment_failed, pending_offer};
+pub use system::{MAX_FAILURE_REASON_CHARS, offer_expired, opened, payment_captured, payment_failed};
 
 /// Who an offered action belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum By {
     Only(Party),
     Either,
-}
-
-/// A flow conversation as the rules see it.
-#[derive(Clone, Debug)]
-pub struct View<'a> {
-    pub kind: SourceKind,
-    pub state: State,
-    pub data: &'a Value,
-    pub revision_count: i32,
-    pub max_revisions: i32,
-    pub commission_bps: u32,
-    /// RFC 3339 time of the action, written into flow data.
-    pub now: &'a str,
-    /// When an offer made now would expire (shown on the cards that answer one).
-    pub offer_deadline: Option<&'a str>,
-}
-
-/// Who a message is written for.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Draft {
-    /// Confirms the action to its actor alone.
-    Audit { text: String },
-    /// A card (or note) from the actor to `to`.
-    Card { to: Party, text: String, action_data: Option<Value> },
-    /// A notice from no one (the system user) to `to`, visible to both.
-    Notice { to: Party, text: String, action_data: Option<Value> },
 }
 
 /// What moved a flow conversation.
@@ -169,11 +144,6 @@ fn obj(data: &Value) -> Map<String, Value> {
 
 fn offer(price: Paise, by: Party, at: &str) -> Value {
     json!({ "amount": price.rupees_json(), "amount_paise": price.0, "by": by.as_str(), "at": at })
-}
-
-/// The price in an offer stored in flow data.
-pub fn stored_price(data: &Value, key: &str) -> Option<Paise> {
-    data.get(key)?.get("amount_paise")?.as_i64().map(Paise)
 }
 
 fn price_input(input: &Map<String, Value>) -> AppResult<Paise> {

@@ -7,7 +7,7 @@ use entity::{conversation, message, notification};
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr};
 
 use super::{
-    engine::{FlowConfig, user_of},
+    config::{FlowConfig, user_of},
     rules::{self, Draft, Transition},
 };
 use crate::{

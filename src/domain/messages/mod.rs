@@ -94,7 +94,7 @@ pub async fn send(db: &sea_orm::DatabaseConnection, writer: &Writer, who: &Ident
     let row = message::Model {
         media_url,
         client_message_id,
-        expires_at: lifetime.map(|s| super::expiry::expires_at(now, s)),
+        expires_at: lifetime.map(|s| now + chrono::Duration::seconds(s)),
         original_message: screened.original,
         moderation,
         reply_to_id: draft.reply_to.map(|id| id.0),

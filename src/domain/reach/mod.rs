@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use crate::error::AppResult;
 
+pub use super::events::Notice;
+
 /// Whether the user muted the conversation at `now`: no email or push for it then.
 pub async fn muted(
     db: &impl ConnectionTrait,
@@ -20,17 +22,6 @@ pub async fn muted(
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<bool> {
     super::settings::muted(db, user_id, conversation_id, now).await
-}
-
-/// What a push says about a notification just created (or updated by a
-/// new message), carried beside its `notification` event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notice {
-    pub user_id: String,
-    pub kind: String,
-    pub title: String,
-    pub body: String,
-    pub conversation_id: Option<Uuid>,
 }
 
 /// The badge a push carries: the user's unread notifications, a coalesced

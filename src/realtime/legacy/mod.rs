@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use socketioxide::{adapter::Adapter, extract::SocketRef};
 
 use super::{
-    Ctx, Payload, SocketConn,
-    connect::accept,
+    Ctx, Payload, SocketConn, accept,
     reply::{Answer, id_arg, payload},
 };
 use crate::{

@@ -70,16 +70,6 @@ pub fn payment_failed(view: &View, reason: &str) -> AppResult<Transition> {
     Ok(from_the_system_with(view, Cause::PaymentFailed, State::PaymentPending, data, Party::BrandOwner, text, card))
 }
 
-/// The offer a state waits on an answer to, by its flow-data key.
-pub fn pending_offer(state: State) -> Option<&'static str> {
-    match state {
-        State::InfluencerPriceResponse => Some("price_offer"),
-        State::BrandOwnerNegotiation => Some("counter_offer"),
-        State::InfluencerFinalResponse => Some("final_offer"),
-        _ => None,
-    }
-}
-
 /// The transition an offer that waited too long makes: back to
 /// `brand_owner_pricing`, the offer kept in `expired_offers`, a notice from
 /// the system with the pricing card.

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilt
 use uuid::Uuid;
 
 use super::rows::{charge, existing, insert, repeated, stored_ids, touch};
-use super::{Effects, Fresh, Setup, Unread, Written, pg};
+use super::{Fresh, Known, Pending, Setup, Stored, Unread, Written, pg};
 use crate::{
     domain::{
         conversations::ensure_chat_open,
@@ -22,37 +22,6 @@ use crate::{
     },
     error::{AppError, AppResult},
 };
-
-/// Whole conversations the writer remembers (a campaign conversation's flow
-/// data makes one a few KiB): enough for every chat active at once on a node.
-const MAX_KNOWN: usize = 20_000;
-
-/// A queued message and what it causes.
-pub struct Pending<'a> {
-    pub row: &'a message::Model,
-    pub effects: &'a Effects,
-}
-
-/// How one message of a batch ended, with its conversation as the batch saw it.
-pub(super) type Stored = AppResult<(Written, conversation::Model)>;
-
-/// Conversations as the writer last saw them, by id. A conversation's
-/// `version` changes with every change of its state (the flow engine is the
-/// only other writer of conversations), so a remembered model whose version
-/// still matches is exact but for `last_message_at`, which the writer sets.
-#[derive(Default)]
-pub struct Known(pub(super) HashMap<Uuid, conversation::Model>);
-
-impl Known {
-    fn remember<'a>(&mut self, models: impl IntoIterator<Item = &'a conversation::Model>) {
-        if self.0.len() >= MAX_KNOWN {
-            self.0.clear();
-        }
-        for c in models {
-            self.0.insert(c.id, c.clone());
-        }
-    }
-}
 
 /// Notifications by (user, coalescing key): what a stored draft became.
 type Notified = HashMap<(String, String), notification::Model>;

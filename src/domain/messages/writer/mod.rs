@@ -9,7 +9,7 @@ mod batch;
 mod pg;
 mod rows;
 
-use std::time::Instant;
+use std::{collections::HashMap, time::Instant};
 
 use anyhow::Context;
 use dashmap::DashMap;
@@ -209,6 +209,37 @@ impl Writer {
     }
 }
 
+/// Whole conversations the writer remembers (a campaign conversation's flow
+/// data makes one a few KiB): enough for every chat active at once on a node.
+const MAX_KNOWN: usize = 20_000;
+
+/// A queued message and what it causes.
+pub struct Pending<'a> {
+    pub row: &'a message::Model,
+    pub effects: &'a Effects,
+}
+
+/// How one message of a batch ended, with its conversation as the batch saw it.
+type Stored = AppResult<(Written, conversation::Model)>;
+
+/// Conversations as the writer last saw them, by id. A conversation's
+/// `version` changes with every change of its state (the flow engine is the
+/// only other writer of conversations), so a remembered model whose version
+/// still matches is exact but for `last_message_at`, which the writer sets.
+#[derive(Default)]
+pub struct Known(HashMap<Uuid, conversation::Model>);
+
+impl Known {
+    fn remember<'a>(&mut self, models: impl IntoIterator<Item = &'a conversation::Model>) {
+        if self.0.len() >= MAX_KNOWN {
+            self.0.clear();
+        }
+        for c in models {
+            self.0.insert(c.id, c.clone());
+        }
+    }
+}
+
 /// Where the writer reports its batches (sizes and durations).
 #[derive(Clone)]
 pub struct BatchMetrics {
@@ -232,12 +263,11 @@ pub struct Unread {
 
 async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setup) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut known = batch::Known::default();
+    let mut known = Known::default();
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
         let started = Instant::now();
-        let pending: Vec<batch::Pending> =
-            jobs.iter().map(|j| batch::Pending { row: &j.row, effects: &j.effects }).collect();
+        let pending: Vec<Pending> = jobs.iter().map(|j| Pending { row: &j.row, effects: &j.effects }).collect();
         let written = batch::write(db, &pending, &mut known, ctx).await;
         ctx.metrics.size.observe(jobs.len() as f64);
         ctx.metrics.seconds.observe(started.elapsed().as_secs_f64());
@@ -252,7 +282,7 @@ async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setu
                 // One bad row must not fail the others: write them one by one.
                 tracing::warn!(error = %e, size = jobs.len(), "message batch failed; writing its messages one by one");
                 for job in jobs {
-                    let one = [batch::Pending { row: &job.row, effects: &job.effects }];
+                    let one = [Pending { row: &job.row, effects: &job.effects }];
                     let result = match batch::write(db, &one, &mut known, ctx).await {
                         Ok(mut r) => r.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch")))),
                         Err(e) => Err(e),

@@ -19,7 +19,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Unread, batch::Pending};
+use super::{Pending, Unread};
 use crate::domain::{outbox::Webhooks, settings::Settings};
 
 const MESSAGES: &str = r#"

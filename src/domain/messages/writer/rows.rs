@@ -10,8 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::Written;
-use super::batch::{Known, Pending, Stored};
+use super::{Known, Pending, Stored, Written};
 use crate::{
     domain::{names::ChatStatus, quota},
     error::{AppError, AppResult},
