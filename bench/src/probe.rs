@@ -4,7 +4,8 @@
 //!
 //! The text of every bench message starts with
 //! `pb~<run>~<seq>~<emit_us>~<sender>~`, where `emit_us` is microseconds
-//! since the start of the bench's clock (`stats::now_us`) (all clients live in this process, so one clock serves).
+//! on the bench's clock, `stats::now_us` (all clients live in this
+//! process, so one clock serves).
 
 use std::sync::{
     Arc, RwLock,
