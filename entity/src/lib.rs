@@ -12,7 +12,6 @@ pub mod flag;
 pub mod message;
 pub mod message_edit;
 pub mod notification;
-pub mod outbox_event;
 pub mod payment_order;
 pub mod quota_usage;
 pub mod request;
@@ -31,7 +30,6 @@ pub mod prelude {
     pub use super::conversation::Entity as Conversation;
     pub use super::message::Entity as Message;
     pub use super::notification::Entity as Notification;
-    pub use super::outbox_event::Entity as OutboxEvent;
     pub use super::payment_order::Entity as PaymentOrder;
     pub use super::request::Entity as Request;
     pub use super::unread_count::Entity as UnreadCount;

@@ -1,6 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-/// One event's delivery to one receiver URL. `status` is `pending` (not yet
+/// One event's delivery to one receiver URL, written in the transaction of
+/// the change it reports (an outbox). `body` is the exact JSON text every
+/// attempt signs and sends; `event_id` (the `X-Parley-Delivery-Id`) is the
+/// same for every URL the event goes to. `status` is `pending` (not yet
 /// tried), `failed` (tried, to be retried at `next_attempt_at`), `dead`
 /// (given up after the maximum age) or `delivered`. A node attempting it
 /// holds it until `lease_until`, so one node at a time attempts it and a
@@ -24,6 +27,11 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub delivered_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text")]
+    pub body: String,
+    /// The message the event is about, if any (a message that expires
+    /// before its webhook is delivered is not delivered).
+    pub subject_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ mod m20261202_000020_message_search;
 mod m20261202_000020_reach;
 mod m20261202_000022_search_scope;
 mod m20261203_000023_analytics_rollups;
+mod m20261204_000024_webhook_deliveries_inline;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_message_search::Migration),
             Box::new(m20261202_000022_search_scope::Migration),
             Box::new(m20261203_000023_analytics_rollups::Migration),
+            Box::new(m20261204_000024_webhook_deliveries_inline::Migration),
         ]
     }
 }

@@ -40,6 +40,12 @@ const OLDEST_EVERY: Duration = Duration::from_secs(1);
 /// publish on this node wakes it sooner; other nodes' events wait this long).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
+/// How often a worker deletes its URL's deliveries that were delivered
+/// longer ago than the maximum age (the admin list shows them until then).
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Delivered rows one delete statement removes at most.
+const SWEEP_BATCH: u64 = 1000;
+
 /// The outbound library's clock is the server's clock, so signatures carry
 /// the time tests set.
 struct ServerClock(Clock);
@@ -73,8 +79,13 @@ async fn deliver_to(app: AppState, url: String, deliverer: Deliverer, secret: Ar
     let waves = u32::try_from((PER_ROUND as usize).div_ceil(IN_FLIGHT)).unwrap_or(u32::MAX);
     let lease = chrono::Duration::from_std(app.webhooks.timeout * waves + LEASE_SLACK).unwrap_or_default();
     let mut oldest_read = std::time::Instant::now() - OLDEST_EVERY;
+    let mut next_sweep = app.clock.now();
     loop {
         let now = app.clock.now();
+        if now >= next_sweep {
+            sweep_delivered(&app, &url).await;
+            next_sweep = now + chrono::Duration::from_std(SWEEP_EVERY).unwrap_or_default();
+        }
         let claimed = match outbox::claim(&app.db, &url, now, now + lease, PER_ROUND).await {
             Ok(c) => c,
             Err(e) => {
@@ -88,18 +99,9 @@ async fn deliver_to(app: AppState, url: String, deliverer: Deliverer, secret: Ar
             wait_for_work(&app, &url).await;
             continue;
         }
-        let bodies = match outbox::bodies(&app.db, claimed.iter().map(|d| d.event_id).collect()).await {
-            Ok(b) => b,
-            Err(e) => {
-                e.log_and_drop("reading webhook event bodies");
-                continue;
-            }
-        };
         let full = claimed.len() as u64 >= PER_ROUND;
-        let attempts: Vec<_> =
-            claimed.iter().map(|d| attempt(&app, &deliverer, &secret, d, bodies.get(&d.event_id))).collect();
-        let attempted: Vec<Option<_>> = futures::stream::iter(attempts).buffer_unordered(IN_FLIGHT).collect().await;
-        let attempted: Vec<_> = attempted.into_iter().flatten().collect();
+        let attempts: Vec<_> = claimed.iter().map(|d| attempt(&app, &deliverer, &secret, d)).collect();
+        let attempted: Vec<_> = futures::stream::iter(attempts).buffer_unordered(IN_FLIGHT).collect().await;
         match outbox::record(&app.db, &app.webhooks, attempted, app.clock.now()).await {
             Ok(results) => {
                 for result in results {
@@ -140,39 +142,46 @@ async fn wait_for_work(app: &AppState, url: &str) {
     }
 }
 
-/// One attempt at a claimed delivery; `None` when its body is missing.
+/// One attempt at a claimed delivery.
 async fn attempt<'d>(
     app: &AppState,
     deliverer: &Deliverer,
     secret: &[u8],
     d: &'d webhook_delivery::Model,
-    body: Option<&String>,
-) -> Option<(&'d webhook_delivery::Model, Attempted)> {
-    let Some(body) = body else {
-        tracing::error!(delivery_id = %d.id, "webhook event body missing");
-        return None;
-    };
+) -> (&'d webhook_delivery::Model, Attempted) {
     let event_id = d.event_id.to_string();
     let attempt_no = u32::try_from(d.attempts).unwrap_or(1).max(1);
     let outcome = deliverer
         .deliver(
             &d.url,
             secret,
-            &Attempt { event_type: &d.kind, delivery_id: &event_id, attempt: attempt_no, body: body.as_bytes() },
+            &Attempt { event_type: &d.kind, delivery_id: &event_id, attempt: attempt_no, body: d.body.as_bytes() },
         )
         .await;
-    Some((
-        d,
-        match outcome {
-            Outcome::Delivered { status } => Attempted::Delivered { status },
-            Outcome::Failed { status, error } => {
-                let wait = parley_outbound::backoff::backoff(attempt_no, &mut rand::rng());
-                let retry_at = app.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                tracing::info!(delivery_id = %d.id, attempt = attempt_no, %error, "webhook attempt failed");
-                Attempted::Failed { status, error, retry_at }
-            }
-        },
-    ))
+    let attempted = match outcome {
+        Outcome::Delivered { status } => Attempted::Delivered { status },
+        Outcome::Failed { status, error } => {
+            let wait = parley_outbound::backoff::backoff(attempt_no, &mut rand::rng());
+            let retry_at = app.clock.now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            tracing::info!(delivery_id = %d.id, attempt = attempt_no, %error, "webhook attempt failed");
+            Attempted::Failed { status, error, retry_at }
+        }
+    };
+    (d, attempted)
+}
+
+/// Deletes this URL's deliveries that were delivered before the maximum
+/// age, a batch at a time, so no statement holds the table for long.
+async fn sweep_delivered(app: &AppState, url: &str) {
+    let max_age = chrono::Duration::from_std(app.webhooks.max_age).unwrap_or(chrono::Duration::MAX);
+    let Some(before) = app.clock.now().checked_sub_signed(max_age) else { return };
+    loop {
+        match outbox::sweep_delivered(&app.db, url, before, SWEEP_BATCH).await {
+            Ok(n) if n >= SWEEP_BATCH => continue,
+            Ok(_) => return,
+            Err(e) => return e.log_and_drop("deleting delivered webhooks past the maximum age"),
+        }
+    }
 }
 
 async fn update_oldest(app: &AppState) {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use entity::{conversation, message, notification, outbox_event, webhook_delivery};
+use entity::{conversation, message, notification, webhook_delivery};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::Expr,
@@ -95,21 +95,14 @@ pub async fn sweep(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<Swe
 
 /// Undelivered webhooks about a message that expired are not delivered.
 async fn drop_webhooks(txn: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<()> {
-    let events: Vec<Uuid> = outbox_event::Entity::find()
-        .select_only()
-        .column(outbox_event::Column::Id)
-        .filter(outbox_event::Column::SubjectId.is_in(ids.to_vec()))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    if events.is_empty() {
+    if ids.is_empty() {
         return Ok(());
     }
     webhook_delivery::Entity::update_many()
         .col_expr(webhook_delivery::Column::Status, Expr::value(outbox::DEAD))
         .col_expr(webhook_delivery::Column::LastError, Expr::value("the message expired before it was delivered"))
-        .filter(webhook_delivery::Column::EventId.is_in(events))
-        .filter(webhook_delivery::Column::Status.is_in([outbox::PENDING, outbox::FAILED]))
+        .filter(outbox::waiting())
+        .filter(webhook_delivery::Column::SubjectId.is_in(ids.to_vec()))
         .exec(txn)
         .await?;
     Ok(())

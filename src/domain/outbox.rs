@@ -6,7 +6,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use chrono::{DateTime, Utc};
-use entity::{outbox_event, webhook_delivery};
+use entity::webhook_delivery;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -22,6 +22,10 @@ pub const PENDING: &str = "pending";
 pub const FAILED: &str = "failed";
 pub const DEAD: &str = "dead";
 pub const DELIVERED: &str = "delivered";
+
+/// The deliveries still to attempt, written as the waiting index's
+/// predicate so the database uses it.
+const WAITING: &str = "status IN ('pending', 'failed')";
 
 /// Where webhooks go (`WEBHOOK_URLS`, `WEBHOOK_EVENTS`): none when unset.
 #[derive(Clone, Debug, Default)]
@@ -106,15 +110,12 @@ pub fn event(
     Event::new(kind, data, now).map(Some)
 }
 
-/// Records events in the caller's transaction, each with one pending
-/// delivery per URL, due at once.
+/// Records events in the caller's transaction: one pending delivery per
+/// event and URL, due at once, carrying the event's body.
 pub async fn enqueue(db: &impl ConnectionTrait, hooks: &Webhooks, events: Vec<Event>) -> AppResult<()> {
-    let events: Vec<Event> = events.into_iter().filter(|e| hooks.wants(e.kind)).collect();
-    if events.is_empty() {
-        return Ok(());
-    }
     let deliveries: Vec<webhook_delivery::ActiveModel> = events
         .iter()
+        .filter(|e| hooks.wants(e.kind))
         .flat_map(|e| {
             hooks.urls.iter().map(move |url| webhook_delivery::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -129,20 +130,46 @@ pub async fn enqueue(db: &impl ConnectionTrait, hooks: &Webhooks, events: Vec<Ev
                 lease_until: Set(None),
                 created_at: Set(e.created_at),
                 delivered_at: Set(None),
+                body: Set(e.body.clone()),
+                subject_id: Set(e.subject_id),
             })
         })
         .collect();
-    outbox_event::Entity::insert_many(events.into_iter().map(|e| outbox_event::ActiveModel {
-        id: Set(e.id),
-        kind: Set(e.kind.to_string()),
-        subject_id: Set(e.subject_id),
-        body: Set(e.body),
-        created_at: Set(e.created_at),
-    }))
-    .exec_without_returning(db)
-    .await?;
+    if deliveries.is_empty() {
+        return Ok(());
+    }
     webhook_delivery::Entity::insert_many(deliveries).exec_without_returning(db).await?;
     Ok(())
+}
+
+/// The deliveries still to attempt, as a filter the waiting index serves
+/// (written out, not bound, so every plan can use the partial index).
+pub fn waiting() -> sea_orm::sea_query::SimpleExpr {
+    sea_orm::sea_query::Expr::cust(WAITING)
+}
+
+/// Deletes up to `limit` deliveries to `url` that were delivered and are
+/// before `before` (the admin list shows them until then). The ids are
+/// time-ordered (UUIDv7), so the primary key finds them without an index
+/// of its own. Returns how many went.
+pub async fn sweep_delivered(
+    db: &impl ConnectionTrait,
+    url: &str,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> AppResult<u64> {
+    let first_id_after = Uuid::from_u128(u128::from(before.timestamp_millis().max(0) as u64) << 80);
+    let sql = format!(
+        "DELETE FROM webhook_deliveries WHERE id IN (\
+           SELECT id FROM webhook_deliveries WHERE id < $1 AND url = $2 AND status = '{DELIVERED}' \
+           AND created_at < $3 LIMIT $4)"
+    );
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [first_id_after.into(), url.into(), before.into(), (limit as i64).into()],
+    );
+    Ok(db.execute_raw(stmt).await?.rows_affected())
 }
 
 /// Takes up to `limit` due deliveries to `url` for this node until
@@ -160,7 +187,7 @@ pub async fn claim(
     let lock = if db.get_database_backend() == sea_orm::DbBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = format!(
         "UPDATE webhook_deliveries SET lease_until = $1, attempts = attempts + 1 WHERE id IN (\
-           SELECT id FROM webhook_deliveries WHERE url = $2 AND status IN ('{PENDING}', '{FAILED}') \
+           SELECT id FROM webhook_deliveries WHERE url = $2 AND {WAITING} \
            AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
            ORDER BY next_attempt_at LIMIT $4 {lock}) RETURNING *"
     );
@@ -179,26 +206,11 @@ pub async fn next_due(db: &impl ConnectionTrait, url: &str) -> AppResult<Option<
         .select_only()
         .column(webhook_delivery::Column::NextAttemptAt)
         .filter(webhook_delivery::Column::Url.eq(url))
-        .filter(webhook_delivery::Column::Status.is_in([PENDING, FAILED]))
+        .filter(waiting())
         .order_by_asc(webhook_delivery::Column::NextAttemptAt)
         .into_tuple()
         .one(db)
         .await?)
-}
-
-/// The bodies of events, by id.
-pub async fn bodies(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> AppResult<std::collections::HashMap<Uuid, String>> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(outbox_event::Entity::find()
-        .filter(outbox_event::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.body))
-        .collect())
 }
 
 /// How an attempt ended, as the delivery records it.
@@ -307,11 +319,11 @@ pub async fn replay(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> 
 
 /// Age of the oldest delivery not yet delivered or dead.
 pub async fn oldest_waiting(db: &impl ConnectionTrait) -> AppResult<Option<DateTime<Utc>>> {
-    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
     Ok(webhook_delivery::Entity::find()
         .select_only()
         .column(webhook_delivery::Column::CreatedAt)
-        .filter(webhook_delivery::Column::Status.is_in([PENDING, FAILED]))
+        .filter(waiting())
         .order_by_asc(webhook_delivery::Column::CreatedAt)
         .into_tuple()
         .one(db)

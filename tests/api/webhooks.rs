@@ -139,6 +139,49 @@ async fn a_receiver_down_past_the_max_age_ends_dead_and_replay_delivers_it() {
     assert_eq!(status, 400);
 }
 
+#[tokio::test]
+async fn delivered_rows_are_deleted_after_the_max_age_and_dead_ones_kept() {
+    let receiver = WebhookReceiver::start().await;
+    receiver.answer(500, "down");
+    let app = spawn_hooked(vec![receiver.url()], |s| {
+        s.webhooks.events = Some(vec!["message.new".into()]);
+        s.webhooks.max_age = Duration::from_secs(60);
+    })
+    .await;
+    let admin = token(&uid("admin"), "admin");
+    let p = pair(&app).await;
+    let send = |text: &'static str| {
+        app.post("/api/messages/send", &p.a_token, json!({"conversation_id": p.conversation, "message": text}))
+    };
+    send("never answered").await;
+    poll_attempts(&app, &admin, "failed", 1).await;
+    app.state.clock.advance(Duration::from_secs(600));
+    let dead = poll_status(&app, &admin, "dead").await;
+
+    receiver.answer(200, "");
+    send("answered").await;
+    let delivered = poll_status(&app, &admin, "delivered").await;
+    assert_ne!(delivered["id"], dead["id"]);
+    // Still listed within the maximum age; deleted once it has passed.
+    app.state.clock.advance(Duration::from_secs(30));
+    assert_eq!(listed(&app, &admin, "delivered").await, 1);
+    app.state.clock.advance(Duration::from_secs(60));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while listed(&app, &admin, "delivered").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the delivered row outlived the maximum age");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (_, body) = app.get("/api/admin/webhooks/deliveries?status=dead", &admin).await;
+    assert_eq!(body["deliveries"][0]["id"], dead["id"], "a dead delivery stays until it is replayed: {body}");
+}
+
+/// How many deliveries are listed as `status`.
+async fn listed(app: &TestApp, admin: &str, status: &str) -> u64 {
+    let (code, body) = app.get(&format!("/api/admin/webhooks/deliveries?status={status}"), admin).await;
+    assert_eq!(code, 200, "{body}");
+    body["pagination"]["total"].as_u64().unwrap()
+}
+
 /// Waits until the delivery is recorded as `status` after `attempts` attempts.
 async fn poll_attempts(app: &TestApp, admin: &str, status: &str, attempts: usize) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

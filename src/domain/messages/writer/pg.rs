@@ -81,16 +81,13 @@ WITH batch AS (
 )"#;
 
 const WEBHOOKS: &str = r#"
-, evented AS (
-    INSERT INTO outbox_events (id, type, subject_id, body, created_at)
-    SELECT e.id, e.type, e.message_id, e.body, e.created_at
-    FROM json_to_recordset($5::json) AS e(id uuid, message_id uuid, type varchar, body text, created_at timestamptz)
-    WHERE e.message_id IN (SELECT id FROM stored)
-    RETURNING id, type, created_at
-), delivering AS (
-    INSERT INTO webhook_deliveries (id, event_id, type, url, status, attempts, next_attempt_at, created_at)
-    SELECT gen_random_uuid(), ev.id, ev.type, u.url, 'pending', 0, ev.created_at, ev.created_at
-    FROM evented ev CROSS JOIN json_array_elements_text($6::json) AS u(url)
+, delivering AS (
+    INSERT INTO webhook_deliveries (id, event_id, type, url, status, attempts, next_attempt_at, created_at, body,
+        subject_id)
+    SELECT d.id, d.event_id, d.type, d.url, 'pending', 0, d.created_at, d.created_at, d.body, d.message_id
+    FROM json_to_recordset($5::json) AS d(id uuid, event_id uuid, message_id uuid, type varchar, url text,
+        body text, created_at timestamptz)
+    WHERE d.message_id IN (SELECT id FROM stored)
     RETURNING id
 )"#;
 
@@ -143,15 +140,22 @@ pub async fn write(
     let drafts: Vec<DraftRow> = jobs.iter().filter_map(|p| DraftRow::of(p, now)).collect();
     let mut values = vec![now.into(), json_param(&batch)?, json_param(&keys)?, json_param(&drafts)?];
     let sql = if webhooks.enabled() {
-        let events: Vec<EventRow> = jobs
+        let deliveries: Vec<DeliveryRow> = jobs
             .iter()
-            .filter_map(|p| {
-                let e = p.effects.webhook.as_ref()?;
-                Some(EventRow { id: e.id, message_id: p.row.id, kind: e.kind, body: &e.body, created_at: e.created_at })
+            .filter_map(|p| Some((p.row.id, p.effects.webhook.as_ref()?)))
+            .flat_map(|(message_id, e)| {
+                webhooks.urls.iter().map(move |url| DeliveryRow {
+                    id: Uuid::now_v7(),
+                    event_id: e.id,
+                    message_id,
+                    kind: e.kind,
+                    url,
+                    body: &e.body,
+                    created_at: e.created_at,
+                })
             })
             .collect();
-        values.push(json_param(&events)?);
-        values.push(json_param(&webhooks.urls)?);
+        values.push(json_param(&deliveries)?);
         WRITE_WITH_WEBHOOKS.as_str()
     } else {
         WRITE.as_str()
@@ -294,11 +298,13 @@ impl<'a> DraftRow<'a> {
 }
 
 #[derive(Serialize)]
-struct EventRow<'a> {
+struct DeliveryRow<'a> {
     id: Uuid,
+    event_id: Uuid,
     message_id: Uuid,
     #[serde(rename = "type")]
     kind: &'a str,
+    url: &'a str,
     body: &'a str,
     created_at: DateTime<Utc>,
 }
