@@ -101,8 +101,9 @@ async fn a_failing_receiver_gets_retries_with_the_same_delivery_id_until_it_answ
     assert_eq!(listed["last_status_code"], 200);
 }
 
-#[tokio::test]
-async fn a_receiver_down_past_the_max_age_ends_dead_and_replay_delivers_it() {
+/// A server sending `message.new` to a receiver that answers 500, with a
+/// maximum age of one minute.
+async fn spawn_with_receiver_down() -> (WebhookReceiver, TestApp) {
     let receiver = WebhookReceiver::start().await;
     receiver.answer(500, "down");
     let app = spawn_hooked(vec![receiver.url()], |s| {
@@ -110,6 +111,12 @@ async fn a_receiver_down_past_the_max_age_ends_dead_and_replay_delivers_it() {
         s.webhooks.max_age = Duration::from_secs(60);
     })
     .await;
+    (receiver, app)
+}
+
+#[tokio::test]
+async fn a_receiver_down_past_the_max_age_ends_dead_and_replay_delivers_it() {
+    let (receiver, app) = spawn_with_receiver_down().await;
     let admin = token(&uid("admin"), "admin");
     let p = pair(&app).await;
     app.post("/api/messages/send", &p.a_token, json!({"conversation_id": p.conversation, "message": "lost?"})).await;
@@ -141,13 +148,7 @@ async fn a_receiver_down_past_the_max_age_ends_dead_and_replay_delivers_it() {
 
 #[tokio::test]
 async fn delivered_rows_are_deleted_after_the_max_age_and_dead_ones_kept() {
-    let receiver = WebhookReceiver::start().await;
-    receiver.answer(500, "down");
-    let app = spawn_hooked(vec![receiver.url()], |s| {
-        s.webhooks.events = Some(vec!["message.new".into()]);
-        s.webhooks.max_age = Duration::from_secs(60);
-    })
-    .await;
+    let (receiver, app) = spawn_with_receiver_down().await;
     let admin = token(&uid("admin"), "admin");
     let p = pair(&app).await;
     let send = |text: &'static str| {
