@@ -1,7 +1,7 @@
 //! Outgoing webhooks, written in the transaction of the change they report
-//! (an outbox), so a crash never loses or invents one: one event row with
-//! the exact body every delivery sends, and one delivery per receiver URL.
-//! The delivery worker (`app::webhooks`) sends them.
+//! (an outbox), so a crash never loses or invents one: one delivery row per
+//! event and receiver URL, carrying the exact body every attempt signs. The
+//! delivery worker (`app::webhooks`) sends them.
 
 use std::{collections::HashSet, time::Duration};
 
@@ -148,8 +148,8 @@ pub fn waiting() -> sea_orm::sea_query::SimpleExpr {
     sea_orm::sea_query::Expr::cust(WAITING)
 }
 
-/// Deletes up to `limit` deliveries to `url` that were delivered and are
-/// before `before` (the admin list shows them until then). The ids are
+/// Deletes up to `limit` delivered rows to `url` created before `before`
+/// (the admin list shows them until then). The ids are
 /// time-ordered (UUIDv7), so the primary key finds them without an index
 /// of its own. Returns how many went.
 pub async fn sweep_delivered(
@@ -344,4 +344,14 @@ pub fn delivery_json(d: &webhook_delivery::Model) -> serde_json::Value {
         "created_at": clock::rfc3339(&d.created_at),
         "delivered_at": d.delivered_at.as_ref().map(clock::rfc3339),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_waiting_predicate_names_exactly_the_states_still_to_attempt() {
+        assert_eq!(WAITING, format!("status IN ('{PENDING}', '{FAILED}')"));
+    }
 }
