@@ -17,21 +17,52 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
 
 /// A pool of at most `max` connections to the configured database.
 pub async fn connect_pool(settings: &Settings, max: u32) -> anyhow::Result<DatabaseConnection> {
+    open(settings, max, Durability::Full).await
+}
+
+/// A pool for bookkeeping that may be redone (the webhook worker's leases
+/// and results): its commits do not wait for the disk. A crash of the
+/// process loses none of them; a power failure may lose the last few, and
+/// what they recorded is then done again (a delivery attempted twice, which
+/// receivers dedupe by its id). On SQLite this keeps the worker from holding
+/// the single write lock through a disk sync while message batches wait.
+pub async fn connect_relaxed(settings: &Settings, max: u32) -> anyhow::Result<DatabaseConnection> {
+    open(settings, max, Durability::Relaxed).await
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Durability {
+    /// Every commit is on disk before it returns.
+    Full,
+    /// Commits reach the disk with the next full one or checkpoint.
+    Relaxed,
+}
+
+async fn open(settings: &Settings, max: u32, durability: Durability) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(settings.database_url.clone());
     opts.max_connections(max)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             // WAL lets readers run beside the writer; FULL makes each commit
-            // durable; the busy timeout queues writers instead of failing them.
+            // durable (NORMAL: with the next FULL commit or checkpoint); the
+            // busy timeout queues writers instead of failing them.
+            let synchronous = match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Relaxed => SqliteSynchronous::Normal,
+            };
             o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(synchronous)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
+        })
+        .map_sqlx_postgres_opts(move |o| match durability {
+            Durability::Full => o,
+            Durability::Relaxed => o.options([("synchronous_commit", "off")]),
         });
     Database::connect(opts)
         .await

@@ -186,7 +186,7 @@ impl Application {
         tracing::info!(%addr, "listening on http://{addr}");
         let state = self.state.clone();
         let sweeper = tokio::spawn(app::upkeep::maintain(state.clone()));
-        let webhook_workers = app::webhooks::start(&state)?;
+        let webhook_workers = app::webhooks::start(&state).await?;
         let scheduler = tokio::spawn(app::schedules::keep(state.clone()));
         let backfill = tokio::spawn(app::upkeep::backfill_search(state.db.clone()));
         let analytics = tokio::spawn(app::upkeep::keep_analytics(state.clone()));

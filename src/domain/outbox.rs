@@ -219,23 +219,23 @@ pub enum Attempted {
     Failed { status: Option<u16>, error: String, retry_at: DateTime<Utc> },
 }
 
-/// Records a round of attempts, in one transaction: the delivered ones in
-/// one statement per response status (usually one), each failed one with its
-/// own retry time, to be retried then unless that is past the maximum age,
-/// when the delivery is dead. Returns each attempt's resulting status, in order.
+/// Records a round of attempts, in the caller's transaction: the delivered
+/// ones in one statement per response status (usually one), each failed one
+/// with its own retry time, to be retried then unless that is past the
+/// maximum age, when the delivery is dead. Returns each attempt's resulting
+/// status, in order.
 pub async fn record(
-    db: &sea_orm::DatabaseConnection,
+    txn: &impl ConnectionTrait,
     hooks: &Webhooks,
     attempts: Vec<(&webhook_delivery::Model, Attempted)>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<&'static str>> {
     use std::collections::BTreeMap;
 
-    use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+    use sea_orm::{ColumnTrait, QueryFilter};
     let max_age = chrono::Duration::from_std(hooks.max_age).unwrap_or(chrono::Duration::MAX);
     let mut delivered: BTreeMap<u16, Vec<Uuid>> = BTreeMap::new();
     let mut results = Vec::with_capacity(attempts.len());
-    let txn = db.begin().await?;
     for (d, attempted) in attempts {
         match attempted {
             Attempted::Delivered { status } => {
@@ -255,7 +255,7 @@ pub async fn record(
                 webhook_delivery::Entity::update_many()
                     .set(set)
                     .filter(webhook_delivery::Column::Id.eq(d.id))
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
                 results.push(result);
             }
@@ -272,10 +272,9 @@ pub async fn record(
         webhook_delivery::Entity::update_many()
             .set(set)
             .filter(webhook_delivery::Column::Id.is_in(ids))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
-    txn.commit().await?;
     Ok(results)
 }
 

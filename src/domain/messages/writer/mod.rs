@@ -9,7 +9,7 @@ mod batch;
 mod pg;
 mod rows;
 
-use std::{collections::HashMap, time::Instant};
+use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use anyhow::Context;
 use dashmap::DashMap;
@@ -86,8 +86,32 @@ pub struct Participants {
 /// on another node applies here within this long.
 const TTL_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Turns at SQLite's one write lock. The writer's batches and the webhook
+/// worker's bookkeeping take them first come, first served, instead of
+/// polling the lock under its busy timeout, which sleeps 1, 2, 5 ms and
+/// more between looks and would hold a batch up for longer than the other
+/// transaction lasts. None on PostgreSQL, where writers do not exclude
+/// each other.
+#[derive(Clone, Default)]
+pub struct Turns(Option<Arc<tokio::sync::Mutex<()>>>);
+
+impl Turns {
+    fn for_url(database_url: &str) -> Self {
+        Self(database_url.starts_with("sqlite:").then(Default::default))
+    }
+
+    /// Waits for this process's turn to write; held until dropped.
+    pub async fn take(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.0 {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
+    }
+}
+
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    turns: Turns,
     /// Whether messages wait for an emit confirmation (several nodes).
     track_emits: bool,
     participants: DashMap<Uuid, Participants>,
@@ -103,6 +127,7 @@ struct Setup {
     clock: Clock,
     webhooks: outbox::Webhooks,
     quota: quota::Quota,
+    turns: Turns,
 }
 
 impl Writer {
@@ -121,7 +146,14 @@ impl Writer {
         let moderation = moderation::Rules::new(&settings.moderation);
         let settings = settings.clone();
         let quota = quota::Quota::from(&settings.time_rules);
-        let ctx = Setup { metrics, clock: clock.clone(), webhooks: webhooks.clone(), quota: quota.clone() };
+        let turns = Turns::for_url(&settings.database_url);
+        let ctx = Setup {
+            metrics,
+            clock: clock.clone(),
+            webhooks: webhooks.clone(),
+            quota: quota.clone(),
+            turns: turns.clone(),
+        };
         std::thread::Builder::new()
             .name("parley-writer".into())
             .spawn(move || {
@@ -149,7 +181,13 @@ impl Writer {
             })
             .context("could not start the message writer thread")?;
         started.await.context("the message writer thread stopped during start-up")??;
-        Ok(Self { jobs, track_emits, participants: DashMap::new(), clock, webhooks, quota, moderation })
+        Ok(Self { jobs, turns, track_emits, participants: DashMap::new(), clock, webhooks, quota, moderation })
+    }
+
+    /// The turns at the write lock that other writers of the hot path share
+    /// with the batches (on SQLite).
+    pub fn turns(&self) -> &Turns {
+        &self.turns
     }
 
     pub fn quota(&self) -> &quota::Quota {
@@ -268,7 +306,9 @@ async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setu
         let jobs = std::mem::take(&mut batch);
         let started = Instant::now();
         let pending: Vec<Pending> = jobs.iter().map(|j| Pending { row: &j.row, effects: &j.effects }).collect();
+        let turn = ctx.turns.take().await;
         let written = batch::write(db, &pending, &mut known, ctx).await;
+        drop(turn);
         ctx.metrics.size.observe(jobs.len() as f64);
         ctx.metrics.seconds.observe(started.elapsed().as_secs_f64());
         drop(pending);
@@ -283,7 +323,10 @@ async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setu
                 tracing::warn!(error = %e, size = jobs.len(), "message batch failed; writing its messages one by one");
                 for job in jobs {
                     let one = [Pending { row: &job.row, effects: &job.effects }];
-                    let result = match batch::write(db, &one, &mut known, ctx).await {
+                    let turn = ctx.turns.take().await;
+                    let written = batch::write(db, &one, &mut known, ctx).await;
+                    drop(turn);
+                    let result = match written {
                         Ok(mut r) => r.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch")))),
                         Err(e) => Err(e),
                     };
