@@ -25,9 +25,9 @@ use crate::{
 const LEASE_SLACK: Duration = Duration::from_secs(5);
 /// Deliveries one URL's worker claims per round: each round costs one short
 /// write transaction (recording it and claiming the next), whatever its size.
-const PER_ROUND: u64 = 128;
+const PER_ROUND: u64 = 256;
 /// Requests in flight to one receiver at most.
-const IN_FLIGHT: usize = 32;
+const IN_FLIGHT: usize = 64;
 /// After a round that did not fill, how long the worker lets events gather
 /// before it claims again: under load a round carries many deliveries
 /// instead of the one or two a single batch of messages published, and
