@@ -30,7 +30,7 @@ pub async fn connect_relaxed(settings: &Settings, max: u32) -> anyhow::Result<Da
     open(settings, max, Durability::Relaxed).await
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Durability {
     /// Every commit is on disk before it returns.
     Full,

@@ -145,8 +145,8 @@ impl Worker {
     /// Takes this URL's next due deliveries.
     async fn claim(&self) -> AppResult<Vec<webhook_delivery::Model>> {
         let now = self.app.clock.now();
-        let _turn = self.app.writer.turns().take().await;
-        outbox::claim(&self.db, &self.url, now, now + self.lease(), PER_ROUND).await
+        let claim = outbox::claim(&self.db, &self.url, now, now + self.lease(), PER_ROUND);
+        self.app.writer.turns().with(claim).await
     }
 
     /// Records a round's attempts and takes the next round in the same
@@ -157,7 +157,6 @@ impl Worker {
         attempted: Vec<(&webhook_delivery::Model, Attempted)>,
     ) -> Vec<webhook_delivery::Model> {
         let app = &self.app;
-        let turn = app.writer.turns().take().await;
         let done = async {
             let txn = self.db.begin().await?;
             let now = app.clock.now();
@@ -165,9 +164,8 @@ impl Worker {
             let next = outbox::claim(&txn, &self.url, now, now + self.lease(), PER_ROUND).await?;
             txn.commit().await?;
             AppResult::Ok((results, next))
-        }
-        .await;
-        drop(turn);
+        };
+        let done = app.writer.turns().with(done).await;
         match done {
             Ok((results, next)) => {
                 for result in results {
@@ -211,10 +209,8 @@ impl Worker {
         let max_age = chrono::Duration::from_std(self.app.webhooks.max_age).unwrap_or(chrono::Duration::MAX);
         let Some(before) = self.app.clock.now().checked_sub_signed(max_age) else { return };
         loop {
-            let turn = self.app.writer.turns().take().await;
-            let swept = outbox::sweep_delivered(&self.db, &self.url, before, SWEEP_BATCH).await;
-            drop(turn);
-            match swept {
+            let sweep = outbox::sweep_delivered(&self.db, &self.url, before, SWEEP_BATCH);
+            match self.app.writer.turns().with(sweep).await {
                 Ok(n) if n >= SWEEP_BATCH => continue,
                 Ok(_) => return,
                 Err(e) => return e.log_and_drop("deleting delivered webhooks past the maximum age"),

@@ -100,12 +100,13 @@ impl Turns {
         Self(database_url.starts_with("sqlite:").then(Default::default))
     }
 
-    /// Waits for this process's turn to write; held until dropped.
-    pub async fn take(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.0 {
-            Some(lock) => Some(lock.clone().lock_owned().await),
+    /// Runs `write` in this process's turn at the write lock.
+    pub async fn with<T>(&self, write: impl std::future::Future<Output = T>) -> T {
+        let _turn = match &self.0 {
+            Some(lock) => Some(lock.lock().await),
             None => None,
-        }
+        };
+        write.await
     }
 }
 
@@ -306,9 +307,7 @@ async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setu
         let jobs = std::mem::take(&mut batch);
         let started = Instant::now();
         let pending: Vec<Pending> = jobs.iter().map(|j| Pending { row: &j.row, effects: &j.effects }).collect();
-        let turn = ctx.turns.take().await;
-        let written = batch::write(db, &pending, &mut known, ctx).await;
-        drop(turn);
+        let written = ctx.turns.with(batch::write(db, &pending, &mut known, ctx)).await;
         ctx.metrics.size.observe(jobs.len() as f64);
         ctx.metrics.seconds.observe(started.elapsed().as_secs_f64());
         drop(pending);
@@ -323,10 +322,7 @@ async fn run(db: &DatabaseConnection, mut queue: mpsc::Receiver<Job>, ctx: &Setu
                 tracing::warn!(error = %e, size = jobs.len(), "message batch failed; writing its messages one by one");
                 for job in jobs {
                     let one = [Pending { row: &job.row, effects: &job.effects }];
-                    let turn = ctx.turns.take().await;
-                    let written = batch::write(db, &one, &mut known, ctx).await;
-                    drop(turn);
-                    let result = match written {
+                    let result = match ctx.turns.with(batch::write(db, &one, &mut known, ctx)).await {
                         Ok(mut r) => r.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch")))),
                         Err(e) => Err(e),
                     };
