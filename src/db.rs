@@ -49,13 +49,16 @@ async fn open(settings: &Settings, max: u32, durability: Durability) -> anyhow::
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             // WAL lets readers run beside the writer; FULL makes each commit
             // durable (NORMAL: with the next FULL commit or checkpoint); the
-            // busy timeout queues writers instead of failing them.
+            // busy timeout queues writers instead of failing them. No commit
+            // checkpoints the WAL on its way out (`keep_checkpoints` does, in
+            // the background), so none waits for the database file's sync.
             let synchronous = match durability {
                 Durability::Full => SqliteSynchronous::Full,
                 Durability::Relaxed => SqliteSynchronous::Normal,
             };
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
+                .pragma("wal_autocheckpoint", "0")
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
@@ -67,6 +70,36 @@ async fn open(settings: &Settings, max: u32, durability: Durability) -> anyhow::
     Database::connect(opts)
         .await
         .with_context(|| format!("could not connect to the database ({})", redact(&settings.database_url)))
+}
+
+/// How often the SQLite WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// SQLite: copies the WAL into the database file every `CHECKPOINT_EVERY`,
+/// on a connection of its own, instead of in whichever commit crosses
+/// SQLite's 1,000-page mark (where the message writer would wait for the
+/// copy and the database file's sync, holding up every message queued
+/// behind it). A passive checkpoint takes no write lock: commits go on
+/// beside it. Does nothing on PostgreSQL.
+pub async fn keep_checkpoints(settings: Settings) {
+    if !settings.database_url.starts_with("sqlite:") {
+        return;
+    }
+    let db = match connect_pool(&settings, 1).await {
+        Ok(db) => db,
+        Err(e) => {
+            tracing::error!(error = %e, "no connection for WAL checkpoints: the WAL grows until Parley stops");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+            tracing::warn!(error = %e, "WAL checkpoint failed; trying again");
+        }
+    }
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock makes nodes
@@ -123,6 +156,20 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// `.cargo/config.toml` builds SQLite with stable plans: without them
+    /// every statement with a bound limit is prepared again at each use.
+    #[tokio::test]
+    async fn embedded_sqlite_keeps_plans_stable() {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let options = db
+            .query_all_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA compile_options"))
+            .await
+            .unwrap();
+        let names: Vec<String> = options.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect();
+        assert!(names.iter().any(|n| n == "ENABLE_QPSG"), "compile options: {names:?}");
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(super::redact("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");

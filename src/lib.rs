@@ -185,6 +185,7 @@ impl Application {
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "listening on http://{addr}");
         let state = self.state.clone();
+        let checkpoints = tokio::spawn(db::keep_checkpoints(state.settings.clone()));
         let sweeper = tokio::spawn(app::upkeep::maintain(state.clone()));
         let webhook_workers = app::webhooks::start(&state).await?;
         let scheduler = tokio::spawn(app::schedules::keep(state.clone()));
@@ -212,6 +213,7 @@ impl Application {
             }
             close_sockets().await;
             sweeper.abort();
+            checkpoints.abort();
             scheduler.abort();
             backfill.abort();
             analytics.abort();

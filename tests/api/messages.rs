@@ -407,3 +407,40 @@ async fn the_system_user_takes_no_direct_conversation() {
     assert_eq!(status, 400, "{body}");
     assert!(body["details"]["target_user_id"].is_string(), "{body}");
 }
+
+/// No commit checkpoints SQLite's WAL (`wal_autocheckpoint` is off): a
+/// background task copies it into the database file. Always on a SQLite file
+/// of its own, whichever database the other tests use. Reads the WAL index
+/// (`-shm`, SQLite's documented layout): the last frame written (`mxFrame`,
+/// byte 16) and the last copied back (`nBackfill`, byte 96).
+#[tokio::test]
+async fn sqlite_wal_is_copied_back_in_the_background_not_by_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("checkpointed.db");
+    let url = format!("sqlite://{}?mode=rwc", db_path.display());
+    let app = spawn_with(|s| s.database_url = url).await;
+    let p = pair(&app).await;
+    for i in 0..20 {
+        let (status, _) = app
+            .post(
+                "/api/messages/send",
+                &p.a_token,
+                json!({"conversation_id": p.conversation, "message": format!("m{i}")}),
+            )
+            .await;
+        assert!(status.is_success());
+    }
+    let shm = dir.path().join("checkpointed.db-shm");
+    let frames = |b: &[u8], at: usize| u32::from_ne_bytes(b[at..at + 4].try_into().unwrap());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let index = std::fs::read(&shm).expect("the WAL index exists");
+        let (written, copied) = (frames(&index, 16), frames(&index, 96));
+        assert!(written > 0, "the messages were written to the WAL");
+        if copied == written {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the WAL was not copied back: {copied} of {written} frames");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
