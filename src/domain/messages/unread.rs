@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entity::{message, unread_count};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -93,7 +94,7 @@ pub async fn count_unread<'a>(
 
 /// (receiver, conversation) pairs a write brought back from the archive,
 /// with the receiver's mute of it.
-pub type Unarchived = HashMap<(String, Uuid), Option<chrono::DateTime<chrono::Utc>>>;
+pub type Unarchived = HashMap<(String, Uuid), Option<DateTime<Utc>>>;
 
 /// Sets a user's unread count in a conversation to what is really unseen.
 pub async fn recount(txn: &impl ConnectionTrait, user_id: &str, conversation_id: Uuid) -> AppResult<()> {
@@ -148,14 +149,11 @@ pub async fn uncount(txn: &impl ConnectionTrait, user_id: &str, conversation_id:
 
 /// Every unread count above zero of the given users (archived
 /// conversations left out), in one query.
-pub async fn unread_of<'a>(
-    db: &impl ConnectionTrait,
-    users: impl IntoIterator<Item = &'a str>,
-) -> AppResult<HashMap<String, HashMap<Uuid, u64>>> {
+pub async fn unread_of<'a>(db: &impl ConnectionTrait, users: impl IntoIterator<Item = &'a str>) -> AppResult<UnreadOf> {
     let mut users: Vec<&str> = users.into_iter().collect();
     users.sort_unstable();
     users.dedup();
-    let mut out: HashMap<String, HashMap<Uuid, u64>> = HashMap::new();
+    let mut out = UnreadOf::default();
     if users.is_empty() {
         return Ok(out);
     }
@@ -166,9 +164,32 @@ pub async fn unread_of<'a>(
         .all(db)
         .await?;
     for u in rows {
-        out.entry(u.user_id).or_default().insert(u.conversation_id, u.count.max(0) as u64);
+        out.0.entry(u.user_id).or_default().insert(u.conversation_id, (u.count.max(0) as u64, u.muted_until));
     }
     Ok(out)
+}
+
+/// Users' unread counts by conversation, each with the user's mute of it.
+#[derive(Default)]
+pub struct UnreadOf(HashMap<String, HashMap<Uuid, Counted>>);
+
+/// One unread count, with the mute of its conversation (until when).
+type Counted = (u64, Option<DateTime<Utc>>);
+
+impl UnreadOf {
+    /// The user's unread count in the conversation, and in all of them.
+    pub fn figures(&self, user_id: &str, conversation_id: Uuid) -> (u64, u64) {
+        let Some(counts) = self.0.get(user_id) else { return (0, 0) };
+        let here = counts.get(&conversation_id).map_or(0, |c| c.0);
+        (here, counts.values().map(|c| c.0).sum())
+    }
+
+    /// Whether the user has muted the conversation at `now`, when its count
+    /// was read (it is above zero); `None` when it was not.
+    pub fn muted(&self, user_id: &str, conversation_id: Uuid, now: DateTime<Utc>) -> Option<bool> {
+        let (_, until) = self.0.get(user_id)?.get(&conversation_id)?;
+        Some(until.is_some_and(|t| t > now))
+    }
 }
 
 pub(super) fn unread_event(user_id: &str, conversation_id: Uuid, unread: Unread) -> Outbound {

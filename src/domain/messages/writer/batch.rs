@@ -122,13 +122,8 @@ async fn write_fast(
             out[i] = Some(if inserted.contains(&r.id) {
                 let figures =
                     done.unread.get(&(r.receiver_id.clone(), r.conversation_id)).copied().unwrap_or_else(|| {
-                        let counts = later.get(r.receiver_id.as_str());
-                        Unread {
-                            conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
-                            total: counts.map(|u| u.values().sum()).unwrap_or(0),
-                            muted: false,
-                            unarchived: None,
-                        }
+                        let (conversation, total) = later.figures(&r.receiver_id, r.conversation_id);
+                        Unread { conversation, total, muted: false, unarchived: None }
                     });
                 Ok((fresh(&jobs[i], figures, &notified, None), c))
             } else {
@@ -187,8 +182,13 @@ async fn write_in_transaction(
     let stored = || jobs.iter().filter(|p| inserted.contains(&p.row.id));
     let unarchived = count_unread(&txn, stored().map(|p| p.row)).await?;
     let unread = unread_of(&txn, stored().map(|p| p.row.receiver_id.as_str())).await?;
-    let pairs: Vec<(String, Uuid)> = stored().map(|p| (p.row.receiver_id.clone(), p.row.conversation_id)).collect();
-    let muted = crate::domain::settings::muted_among(&txn, &pairs, now).await?;
+    // The counts just read carry their mutes; only pairs left uncounted (a
+    // message stored seen, or sent to oneself) are looked up.
+    let uncounted: Vec<(String, Uuid)> = stored()
+        .filter(|p| unread.muted(&p.row.receiver_id, p.row.conversation_id, now).is_none())
+        .map(|p| (p.row.receiver_id.clone(), p.row.conversation_id))
+        .collect();
+    let muted_uncounted = crate::domain::settings::muted_among(&txn, &uncounted, now).await?;
     let drafts = stored().filter_map(|p| p.effects.notification.clone()).collect();
     let notified = keyed(notifications::store(&txn, drafts, now).await?);
     outbox::enqueue(&txn, &ctx.webhooks, stored().filter_map(|p| p.effects.webhook.clone()).collect()).await?;
@@ -214,12 +214,14 @@ async fn write_in_transaction(
                 );
             }
             if inserted.contains(&r.id) {
-                let counts = unread.get(r.receiver_id.as_str());
                 let pair = (r.receiver_id.clone(), r.conversation_id);
+                let (conversation, total) = unread.figures(&r.receiver_id, r.conversation_id);
                 let figures = Unread {
-                    conversation: counts.and_then(|u| u.get(&r.conversation_id)).copied().unwrap_or(0),
-                    total: counts.map(|u| u.values().sum()).unwrap_or(0),
-                    muted: muted.contains(&pair),
+                    conversation,
+                    total,
+                    muted: unread
+                        .muted(&r.receiver_id, r.conversation_id, now)
+                        .unwrap_or_else(|| muted_uncounted.contains(&pair)),
                     unarchived: unarchived.get(&pair).map(|&muted_until| Settings { archived: false, muted_until }),
                 };
                 let quota = charged.get(&r.id).and_then(|q| q.as_ref().ok()).cloned();
