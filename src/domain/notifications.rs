@@ -109,7 +109,7 @@ pub fn new_message(
 
 /// Several drafts for the same coalesced row, as one: the latest wins,
 /// counted once per draft.
-fn coalesce(drafts: Vec<Draft>) -> Vec<(Draft, i32)> {
+pub fn coalesce(drafts: Vec<Draft>) -> Vec<(Draft, i32)> {
     let mut keyed: BTreeMap<(String, String), (Draft, i32)> = BTreeMap::new();
     let mut plain = vec![];
     for d in drafts {
@@ -136,29 +136,8 @@ pub async fn store(
 ) -> AppResult<Vec<notification::Model>> {
     let (keyed, plain): (Vec<_>, Vec<_>) = coalesce(drafts).into_iter().partition(|(d, _)| d.coalesce_key().is_some());
     let mut out = Vec::with_capacity(keyed.len() + plain.len());
-    if !keyed.is_empty() {
-        let rows = keyed.iter().map(|(d, count)| row(d, *count, now));
-        let stored = notification::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([notification::Column::UserId, notification::Column::CoalesceKey])
-                    .update_columns([
-                        notification::Column::Title,
-                        notification::Column::Body,
-                        notification::Column::Data,
-                        notification::Column::UpdatedAt,
-                    ])
-                    .value(notification::Column::Count, Expr::cust("notifications.count + excluded.count"))
-                    // A burst waiting for its email keeps its start; after the
-                    // email, the next message starts a new one.
-                    .value(
-                        notification::Column::EmailSince,
-                        Expr::cust("COALESCE(notifications.email_since, excluded.email_since)"),
-                    )
-                    .to_owned(),
-            )
-            .exec_with_returning(db)
-            .await?;
-        out.extend(stored);
+    if let Some(upsert) = coalesced(&keyed, now) {
+        out.extend(upsert.exec_with_returning(db).await?);
     }
     for (d, count) in plain {
         let insert = notification::Entity::insert(row(&d, count, now));
@@ -182,6 +161,35 @@ pub async fn store(
         }
     }
     Ok(out)
+}
+
+/// The statement storing drafts that coalesce (each with its key and how
+/// many drafts it stands for): new rows, or the same rows brought up to
+/// date. None when there are none.
+pub fn coalesced(keyed: &[(Draft, i32)], now: DateTime<Utc>) -> Option<sea_orm::InsertMany<notification::ActiveModel>> {
+    if keyed.is_empty() {
+        return None;
+    }
+    let rows = keyed.iter().map(|(d, count)| row(d, *count, now));
+    Some(
+        notification::Entity::insert_many(rows).on_conflict(
+            OnConflict::columns([notification::Column::UserId, notification::Column::CoalesceKey])
+                .update_columns([
+                    notification::Column::Title,
+                    notification::Column::Body,
+                    notification::Column::Data,
+                    notification::Column::UpdatedAt,
+                ])
+                .value(notification::Column::Count, Expr::cust("notifications.count + excluded.count"))
+                // A burst waiting for its email keeps its start; after the
+                // email, the next message starts a new one.
+                .value(
+                    notification::Column::EmailSince,
+                    Expr::cust("COALESCE(notifications.email_since, excluded.email_since)"),
+                )
+                .to_owned(),
+        ),
+    )
 }
 
 fn row(d: &Draft, count: i32, now: DateTime<Utc>) -> notification::ActiveModel {

@@ -113,7 +113,17 @@ pub fn event(
 /// Records events in the caller's transaction: one pending delivery per
 /// event and URL, due at once, carrying the event's body.
 pub async fn enqueue(db: &impl ConnectionTrait, hooks: &Webhooks, events: Vec<Event>) -> AppResult<()> {
-    let deliveries: Vec<webhook_delivery::ActiveModel> = events
+    let deliveries = delivery_rows(hooks, &events);
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    webhook_delivery::Entity::insert_many(deliveries).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// The delivery rows of these events: one per event and receiver URL that wants it.
+pub fn delivery_rows(hooks: &Webhooks, events: &[Event]) -> Vec<webhook_delivery::ActiveModel> {
+    events
         .iter()
         .filter(|e| hooks.wants(e.kind))
         .flat_map(|e| {
@@ -134,12 +144,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, hooks: &Webhooks, events: Vec<Ev
                 subject_id: Set(e.subject_id),
             })
         })
-        .collect();
-    if deliveries.is_empty() {
-        return Ok(());
-    }
-    webhook_delivery::Entity::insert_many(deliveries).exec_without_returning(db).await?;
-    Ok(())
+        .collect()
 }
 
 /// The deliveries still to attempt, as a filter the waiting index serves

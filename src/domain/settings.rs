@@ -115,8 +115,15 @@ pub async fn muted_among(
     pairs: &[(String, Uuid)],
     now: DateTime<Utc>,
 ) -> AppResult<HashSet<(String, Uuid)>> {
+    let Some(query) = muted_query(pairs, now) else { return Ok(HashSet::new()) };
+    Ok(query.all(db).await?.into_iter().map(|r| (r.user_id, r.conversation_id)).collect())
+}
+
+/// The query of [`muted_among`]: the rows of these pairs muted at `now`.
+/// None without pairs.
+pub fn muted_query(pairs: &[(String, Uuid)], now: DateTime<Utc>) -> Option<sea_orm::Select<unread_count::Entity>> {
     if pairs.is_empty() {
-        return Ok(HashSet::new());
+        return None;
     }
     let mut any = Condition::any();
     for (user, conversation) in pairs {
@@ -126,9 +133,7 @@ pub async fn muted_among(
                 .add(unread_count::Column::ConversationId.eq(*conversation)),
         );
     }
-    let rows =
-        unread_count::Entity::find().filter(any).filter(unread_count::Column::MutedUntil.gt(now)).all(db).await?;
-    Ok(rows.into_iter().map(|r| (r.user_id, r.conversation_id)).collect())
+    Some(unread_count::Entity::find().filter(any).filter(unread_count::Column::MutedUntil.gt(now)))
 }
 
 /// Drops the `notification` events of muted conversations.

@@ -18,7 +18,10 @@ pub use ops::{Changed, EarlierText, delete, edit, edit_history};
 pub use react::{Reacted, Reaction, react};
 pub use reactions::{Reactions, StoredView};
 pub use seen::{SeenOutcome, mark_emitted, mark_seen, pending_emits};
-pub use unread::{count_unread, uncount, unread_by_conversation, unread_of, unread_update};
+pub use unread::{
+    Unarchived, UnreadOf, count_unread, uncount, unread_added, unread_by_conversation, unread_of, unread_of_query,
+    unread_statements, unread_update,
+};
 use writer::Written;
 pub use writer::{BatchMetrics, Effects, Participants, Writer};
 

@@ -48,48 +48,60 @@ pub async fn count_unread<'a>(
     txn: &impl ConnectionTrait,
     rows: impl IntoIterator<Item = &'a message::Model>,
 ) -> AppResult<Unarchived> {
+    let added = unread_added(rows);
+    let Some((archived, add)) = unread_statements(&added) else { return Ok(Unarchived::new()) };
+    let unarchived: Unarchived =
+        archived.all(txn).await?.into_iter().map(|r| ((r.user_id, r.conversation_id), r.muted_until)).collect();
+    add.exec_without_returning(txn).await?;
+    Ok(unarchived)
+}
+
+/// What newly stored messages add to unread counts, by (receiver,
+/// conversation), in one order for every writer (so concurrent batches
+/// never deadlock). Seen messages and messages to oneself never count.
+pub fn unread_added<'a>(rows: impl IntoIterator<Item = &'a message::Model>) -> Vec<((&'a str, Uuid), i64)> {
     let mut added: HashMap<(&str, Uuid), i64> = HashMap::new();
     for m in rows.into_iter().filter(|m| !m.seen && m.sender_id != m.receiver_id) {
         *added.entry((m.receiver_id.as_str(), m.conversation_id)).or_default() += 1;
     }
-    if added.is_empty() {
-        return Ok(Unarchived::new());
-    }
     let mut keys: Vec<_> = added.into_iter().collect();
-    // One order for every writer, so concurrent batches never deadlock.
     keys.sort();
+    keys
+}
+
+/// The two statements that count `added` unread, in this order: the rows
+/// among them archived until now (the new messages bring them back), then
+/// the counts raised. None when nothing is added.
+pub fn unread_statements(
+    added: &[((&str, Uuid), i64)],
+) -> Option<(sea_orm::Select<unread_count::Entity>, sea_orm::InsertMany<unread_count::ActiveModel>)> {
+    if added.is_empty() {
+        return None;
+    }
     let mut any = sea_orm::Condition::any();
-    for ((user, conversation), _) in &keys {
+    for ((user, conversation), _) in added {
         any = any.add(
             sea_orm::Condition::all()
                 .add(unread_count::Column::UserId.eq(*user))
                 .add(unread_count::Column::ConversationId.eq(*conversation)),
         );
     }
-    let unarchived: Unarchived = unread_count::Entity::find()
-        .filter(unread_count::Column::Archived.eq(true))
-        .filter(any)
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|r| ((r.user_id, r.conversation_id), r.muted_until))
-        .collect();
-    unread_count::Entity::insert_many(keys.into_iter().map(|((user, conversation), n)| unread_count::ActiveModel {
-        user_id: Set(user.to_string()),
-        conversation_id: Set(conversation),
-        count: Set(n),
-        ..Default::default()
-    }))
-    .on_conflict(
-        // A new message to the user brings an archived conversation back.
-        OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
-            .value(unread_count::Column::Count, Expr::cust("unread_counts.count + excluded.count"))
-            .value(unread_count::Column::Archived, Expr::value(false))
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
-    Ok(unarchived)
+    let archived = unread_count::Entity::find().filter(unread_count::Column::Archived.eq(true)).filter(any);
+    let add =
+        unread_count::Entity::insert_many(added.iter().map(|((user, conversation), n)| unread_count::ActiveModel {
+            user_id: Set(user.to_string()),
+            conversation_id: Set(*conversation),
+            count: Set(*n),
+            ..Default::default()
+        }))
+        .on_conflict(
+            // A new message to the user brings an archived conversation back.
+            OnConflict::columns([unread_count::Column::UserId, unread_count::Column::ConversationId])
+                .value(unread_count::Column::Count, Expr::cust("unread_counts.count + excluded.count"))
+                .value(unread_count::Column::Archived, Expr::value(false))
+                .to_owned(),
+        );
+    Some((archived, add))
 }
 
 /// (receiver, conversation) pairs a write brought back from the archive,
@@ -150,23 +162,28 @@ pub async fn uncount(txn: &impl ConnectionTrait, user_id: &str, conversation_id:
 /// Every unread count above zero of the given users (archived
 /// conversations left out), in one query.
 pub async fn unread_of<'a>(db: &impl ConnectionTrait, users: impl IntoIterator<Item = &'a str>) -> AppResult<UnreadOf> {
+    let mut out = UnreadOf::default();
+    let Some(query) = unread_of_query(users) else { return Ok(out) };
+    for u in query.all(db).await? {
+        out.add(u);
+    }
+    Ok(out)
+}
+
+/// The query of [`unread_of`]; None without users.
+pub fn unread_of_query<'a>(users: impl IntoIterator<Item = &'a str>) -> Option<sea_orm::Select<unread_count::Entity>> {
     let mut users: Vec<&str> = users.into_iter().collect();
     users.sort_unstable();
     users.dedup();
-    let mut out = UnreadOf::default();
     if users.is_empty() {
-        return Ok(out);
+        return None;
     }
-    let rows = unread_count::Entity::find()
-        .filter(unread_count::Column::UserId.is_in(users))
-        .filter(unread_count::Column::Count.gt(0))
-        .filter(unread_count::Column::Archived.eq(false))
-        .all(db)
-        .await?;
-    for u in rows {
-        out.0.entry(u.user_id).or_default().insert(u.conversation_id, (u.count.max(0) as u64, u.muted_until));
-    }
-    Ok(out)
+    Some(
+        unread_count::Entity::find()
+            .filter(unread_count::Column::UserId.is_in(users))
+            .filter(unread_count::Column::Count.gt(0))
+            .filter(unread_count::Column::Archived.eq(false)),
+    )
 }
 
 /// Users' unread counts by conversation, each with the user's mute of it.
@@ -177,6 +194,11 @@ pub struct UnreadOf(HashMap<String, HashMap<Uuid, Counted>>);
 type Counted = (u64, Option<DateTime<Utc>>);
 
 impl UnreadOf {
+    /// Adds one row [`unread_of_query`] read.
+    pub fn add(&mut self, u: unread_count::Model) {
+        self.0.entry(u.user_id).or_default().insert(u.conversation_id, (u.count.max(0) as u64, u.muted_until));
+    }
+
     /// The user's unread count in the conversation, and in all of them.
     pub fn figures(&self, user_id: &str, conversation_id: Uuid) -> (u64, u64) {
         let Some(counts) = self.0.get(user_id) else { return (0, 0) };

@@ -12,11 +12,11 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilt
 use uuid::Uuid;
 
 use super::rows::{charge, existing, insert, repeated, stored_ids, touch};
-use super::{Fresh, Known, Pending, Setup, Stored, Unread, Written, pg};
+use super::{Fresh, Known, Pending, Setup, Stored, Unread, Written, pg, sqlite};
 use crate::{
     domain::{
         conversations::ensure_chat_open,
-        messages::{count_unread, unread_of},
+        messages::{Unarchived, UnreadOf, count_unread, unread_of},
         notifications, outbox, quota,
         settings::Settings,
     },
@@ -48,7 +48,7 @@ pub async fn write(
     let mut out = if db.get_database_backend() == DbBackend::Postgres {
         write_fast(db, jobs, known, ctx).await?
     } else {
-        write_in_transaction(db, jobs, known, ctx.clock.now(), ctx).await?
+        write_script(db, jobs, known, ctx).await?
     };
     unarchived_once(&mut out);
     Ok(out)
@@ -82,10 +82,7 @@ async fn write_fast(
     let mut out: Vec<Option<Stored>> = (0..jobs.len()).map(|_| None).collect();
     if !fast.is_empty() {
         let fast_jobs: Vec<&Pending> = fast.iter().map(|&i| &jobs[i]).collect();
-        let mut conversations: Vec<&conversation::Model> =
-            fast_jobs.iter().filter_map(|p| known.0.get(&p.row.conversation_id)).collect();
-        conversations.sort_by_key(|c| c.id);
-        conversations.dedup_by_key(|c| c.id);
+        let conversations = remembered(&fast_jobs, known);
         let done = pg::write(db, &fast_jobs, &conversations, now, &ctx.webhooks).await?;
         let open: HashMap<Uuid, conversation::Model> = conversations
             .iter()
@@ -131,6 +128,69 @@ async fn write_fast(
             });
         }
     }
+    the_long_way(db, jobs, slow, out, known, now, ctx).await
+}
+
+/// SQLite: one script for the messages of conversations the writer
+/// remembers, a transaction of the long way for the rest (and for all of
+/// them when the script found something it does not handle).
+async fn write_script(
+    db: &DatabaseConnection,
+    jobs: &[Pending<'_>],
+    known: &mut Known,
+    ctx: &Setup,
+) -> AppResult<Vec<Stored>> {
+    let now = ctx.clock.now();
+    let (fast, mut slow): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(|&i| {
+        !jobs[i].effects.charge && sqlite::fits(&jobs[i]) && known.0.contains_key(&jobs[i].row.conversation_id)
+    });
+    let mut out: Vec<Option<Stored>> = (0..jobs.len()).map(|_| None).collect();
+    if !fast.is_empty() {
+        let fast_jobs: Vec<&Pending> = fast.iter().map(|&i| &jobs[i]).collect();
+        let conversations = remembered(&fast_jobs, known);
+        match sqlite::write(db, &fast_jobs, &conversations, now, &ctx.webhooks).await? {
+            Some(done) => {
+                let notified = keyed(done.notified);
+                for &i in &fast {
+                    let r = jobs[i].row;
+                    let c = conversation::Model { last_message_at: now, ..known.0[&r.conversation_id].clone() };
+                    let figures = unread_for(r, &done.unread, &done.muted, &done.unarchived, now);
+                    out[i] = Some(Ok((fresh(&jobs[i], figures, &notified, None), c)));
+                }
+            }
+            None => {
+                // The long way reads the conversations again.
+                let ids: Vec<Uuid> = conversations.iter().map(|c| c.id).collect();
+                for id in ids {
+                    known.0.remove(&id);
+                }
+                slow.extend(fast);
+            }
+        }
+    }
+    the_long_way(db, jobs, slow, out, known, now, ctx).await
+}
+
+/// The remembered conversations of these messages, each once, in id order.
+fn remembered<'k>(jobs: &[&Pending], known: &'k Known) -> Vec<&'k conversation::Model> {
+    let mut conversations: Vec<&conversation::Model> =
+        jobs.iter().filter_map(|p| known.0.get(&p.row.conversation_id)).collect();
+    conversations.sort_by_key(|c| c.id);
+    conversations.dedup_by_key(|c| c.id);
+    conversations
+}
+
+/// Writes the messages at `slow` in one transaction of the long way and
+/// returns every message's outcome (the others are in `out` already).
+async fn the_long_way(
+    db: &DatabaseConnection,
+    jobs: &[Pending<'_>],
+    slow: Vec<usize>,
+    mut out: Vec<Option<Stored>>,
+    known: &mut Known,
+    now: DateTime<Utc>,
+    ctx: &Setup,
+) -> AppResult<Vec<Stored>> {
     if !slow.is_empty() {
         let slow_jobs: Vec<Pending> =
             slow.iter().map(|&i| Pending { row: jobs[i].row, effects: jobs[i].effects }).collect();
@@ -142,6 +202,26 @@ async fn write_fast(
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("a message was left out of its batch")))))
         .collect())
+}
+
+/// A stored message's receiver's figures, from what its transaction read:
+/// the counts (with their mutes), the mutes of pairs without a count, and
+/// whom the message brought back from the archive.
+fn unread_for(
+    r: &message::Model,
+    unread: &UnreadOf,
+    muted: &HashSet<(String, Uuid)>,
+    unarchived: &Unarchived,
+    now: DateTime<Utc>,
+) -> Unread {
+    let pair = (r.receiver_id.clone(), r.conversation_id);
+    let (conversation, total) = unread.figures(&r.receiver_id, r.conversation_id);
+    Unread {
+        conversation,
+        total,
+        muted: unread.muted(&r.receiver_id, r.conversation_id, now).unwrap_or_else(|| muted.contains(&pair)),
+        unarchived: unarchived.get(&pair).map(|&muted_until| Settings { archived: false, muted_until }),
+    }
 }
 
 /// One transaction: touch the open conversations (which locks them against
@@ -214,16 +294,7 @@ async fn write_in_transaction(
                 );
             }
             if inserted.contains(&r.id) {
-                let pair = (r.receiver_id.clone(), r.conversation_id);
-                let (conversation, total) = unread.figures(&r.receiver_id, r.conversation_id);
-                let figures = Unread {
-                    conversation,
-                    total,
-                    muted: unread
-                        .muted(&r.receiver_id, r.conversation_id, now)
-                        .unwrap_or_else(|| muted_uncounted.contains(&pair)),
-                    unarchived: unarchived.get(&pair).map(|&muted_until| Settings { archived: false, muted_until }),
-                };
+                let figures = unread_for(r, &unread, &muted_uncounted, &unarchived, now);
                 let quota = charged.get(&r.id).and_then(|q| q.as_ref().ok()).cloned();
                 Ok((fresh(p, figures, &notified, quota), c.clone()))
             } else {

@@ -8,6 +8,7 @@
 mod batch;
 mod pg;
 mod rows;
+mod sqlite;
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 

@@ -60,20 +60,7 @@ pub(super) async fn touch(
     let mut open = HashMap::new();
     let remembered: Vec<&conversation::Model> = ids.iter().filter_map(|id| known.0.get(id)).collect();
     if !remembered.is_empty() {
-        let unchanged = remembered.iter().fold(Condition::any(), |any, c| {
-            any.add(
-                Condition::all()
-                    .add(conversation::Column::Id.eq(c.id))
-                    .add(conversation::Column::Version.eq(c.version)),
-            )
-        });
-        let touched = conversation::Entity::update_many()
-            .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
-            .filter(conversation::Column::ChatStatus.eq(ChatStatus::RealTime.as_str()))
-            .filter(unchanged)
-            .exec(txn)
-            .await?
-            .rows_affected;
+        let touched = touch_remembered(&remembered, now).exec(txn).await?.rows_affected;
         if touched as usize == remembered.len() {
             for c in remembered {
                 open.insert(c.id, conversation::Model { last_message_at: now, ..c.clone() });
@@ -99,6 +86,28 @@ pub(super) async fn touch(
     Ok(open)
 }
 
+/// The statement that touches remembered conversations: those still open
+/// for free chat at the remembered version.
+pub(super) fn touch_remembered(
+    remembered: &[&conversation::Model],
+    now: DateTime<Utc>,
+) -> sea_orm::UpdateMany<conversation::Entity> {
+    let unchanged = remembered.iter().fold(Condition::any(), |any, c| {
+        any.add(
+            Condition::all().add(conversation::Column::Id.eq(c.id)).add(conversation::Column::Version.eq(c.version)),
+        )
+    });
+    conversation::Entity::update_many()
+        .set(conversation::ActiveModel { last_message_at: Set(now), ..Default::default() })
+        .filter(conversation::Column::ChatStatus.eq(ChatStatus::RealTime.as_str()))
+        .filter(unchanged)
+}
+
+/// The statement inserting messages, skipping repeats of a stored client message id.
+pub(super) fn inserting(writable: Vec<message::ActiveModel>) -> sea_orm::InsertMany<message::ActiveModel> {
+    message::Entity::insert_many(writable).on_conflict(crate::domain::messages::repeat_conflict())
+}
+
 /// Inserts the messages, skipping repeats of a stored client message id, and
 /// returns the ids stored. Nothing comes back per row in the common case (on
 /// SQLite each returned row is a hand-off between threads): only when the
@@ -108,10 +117,7 @@ pub(super) async fn insert(txn: &DatabaseTransaction, writable: Vec<message::Act
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let stored = message::Entity::insert_many(writable)
-        .on_conflict(crate::domain::messages::repeat_conflict())
-        .exec_without_returning(txn)
-        .await;
+    let stored = inserting(writable).exec_without_returning(txn).await;
     let count = match stored {
         Ok(n) => n,
         // Every row repeated a stored one.
