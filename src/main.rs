@@ -6,6 +6,12 @@ use parley::{
     db, telemetry,
 };
 
+/// mimalloc instead of the system allocator: on the chat path glibc's
+/// malloc spent about a sixth of the server's CPU (BENCHMARKS.md,
+/// "The allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
