@@ -76,9 +76,7 @@ async fn write_fast(
     ctx: &Setup,
 ) -> AppResult<Vec<Stored>> {
     let now = ctx.clock.now();
-    // Messages the quota counts are charged in a transaction, the long way.
-    let (fast, mut slow): (Vec<usize>, Vec<usize>) =
-        (0..jobs.len()).partition(|&i| !jobs[i].effects.charge && known.0.contains_key(&jobs[i].row.conversation_id));
+    let (fast, mut slow) = split(jobs, known, |_| true);
     let mut out: Vec<Option<Stored>> = (0..jobs.len()).map(|_| None).collect();
     if !fast.is_empty() {
         let fast_jobs: Vec<&Pending> = fast.iter().map(|&i| &jobs[i]).collect();
@@ -141,9 +139,7 @@ async fn write_script(
     ctx: &Setup,
 ) -> AppResult<Vec<Stored>> {
     let now = ctx.clock.now();
-    let (fast, mut slow): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(|&i| {
-        !jobs[i].effects.charge && sqlite::fits(&jobs[i]) && known.0.contains_key(&jobs[i].row.conversation_id)
-    });
+    let (fast, mut slow) = split(jobs, known, sqlite::fits);
     let mut out: Vec<Option<Stored>> = (0..jobs.len()).map(|_| None).collect();
     if !fast.is_empty() {
         let fast_jobs: Vec<&Pending> = fast.iter().map(|&i| &jobs[i]).collect();
@@ -169,6 +165,14 @@ async fn write_script(
         }
     }
     the_long_way(db, jobs, slow, out, known, now, ctx).await
+}
+
+/// The messages the short way may take (in a remembered conversation, and
+/// `fits` it), and the others. Messages the quota counts are charged in a
+/// transaction of the long way.
+fn split(jobs: &[Pending<'_>], known: &Known, fits: impl Fn(&Pending) -> bool) -> (Vec<usize>, Vec<usize>) {
+    (0..jobs.len())
+        .partition(|&i| !jobs[i].effects.charge && fits(&jobs[i]) && known.0.contains_key(&jobs[i].row.conversation_id))
 }
 
 /// The remembered conversations of these messages, each once, in id order.
